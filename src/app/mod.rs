@@ -1,0 +1,854 @@
+//! The application: one owner of state (the store, the UI state, operations in flight) and a
+//! pure-ish `update` from keys and backend messages to new state. No terminal I/O here; the run
+//! loop in `run.rs` feeds it and draws.
+
+pub mod command;
+pub mod run;
+pub mod store;
+pub mod view;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::backends::{BackendMsg, OpUpdate};
+use crate::config::discovery::DiscoveredSource;
+use crate::input::{Action, KeyChord, Keymap, Mode};
+use crate::model::{Availability, Severity, Time};
+use crate::ops::audit::AuditRecord;
+use crate::ops::{Gate, OpId, OpRequest, PendingOp};
+use crate::ui::Pane;
+use crate::ui::theme::Theme;
+
+use command::Command;
+use store::Store;
+use view::{Drill, SortSpec};
+
+/// Audit records kept in memory for the pane.
+const AUDIT_IN_MEMORY: usize = 2000;
+/// Finished operations listed on the overview.
+const FINISHED_KEPT: usize = 8;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PromptKind {
+    Scale { service: String },
+    Deploy { service: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum InputKind {
+    Filter,
+    Command,
+    Prompt(PromptKind),
+}
+
+/// A one-line text input at the bottom (filter, `:` command, or an action's prompt).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    pub kind: InputKind,
+    pub text: String,
+    /// Shown under the input; the text is kept so nothing typed is lost.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Modal {
+    Confirm {
+        pending: PendingOp,
+        typed: String,
+        /// Cancel is the default button.
+        on_confirm: bool,
+        error: Option<String>,
+    },
+    Help {
+        scroll: u16,
+    },
+    Message {
+        title: String,
+        body: String,
+        severity: Severity,
+    },
+    QuitConfirm {
+        on_quit: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InflightOp {
+    pub request: OpRequest,
+    pub started: Instant,
+    pub started_at: Time,
+    pub progress: Option<(u32, u32)>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinishedOp {
+    pub request: OpRequest,
+    pub at: Time,
+    pub result: Result<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UiState {
+    pub pane: Pane,
+    pub context: usize,
+    pub selected: HashMap<Pane, usize>,
+    pub drill: Option<Drill>,
+    pub back: Vec<(Pane, Option<Drill>)>,
+    pub filters: HashMap<Pane, String>,
+    pub sort: HashMap<Pane, SortSpec>,
+    pub history: bool,
+    pub input: Option<Input>,
+    pub modal: Option<Modal>,
+    pub status: Option<(String, Severity)>,
+}
+
+impl UiState {
+    pub fn selected(&self, pane: Pane) -> usize {
+        self.selected.get(&pane).copied().unwrap_or(0)
+    }
+    pub fn filter(&self, pane: Pane) -> &str {
+        self.filters.get(&pane).map_or("", String::as_str)
+    }
+    pub fn sort(&self, pane: Pane) -> SortSpec {
+        self.sort.get(&pane).copied().unwrap_or_default()
+    }
+}
+
+/// How the console was started; fixed for its life.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub read_only: bool,
+    pub demo: bool,
+    pub no_color: bool,
+    pub user_themes: Option<PathBuf>,
+    pub operator: String,
+}
+
+pub struct App {
+    pub store: Store,
+    pub ui: UiState,
+    pub gate: Gate,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub settings: Settings,
+    pub sources: Vec<DiscoveredSource>,
+    pub inflight: BTreeMap<OpId, InflightOp>,
+    pub finished: VecDeque<FinishedOp>,
+    pub audit: Vec<AuditRecord>,
+    pub should_quit: bool,
+}
+
+impl App {
+    pub fn new(gate: Gate, keymap: Keymap, theme: Theme, settings: Settings) -> App {
+        let audit = gate
+            .audit_log()
+            .and_then(|l| l.read_all().ok())
+            .map(|mut v| {
+                let skip = v.len().saturating_sub(AUDIT_IN_MEMORY);
+                v.drain(..skip);
+                v
+            })
+            .unwrap_or_default();
+        App {
+            store: Store::default(),
+            ui: UiState::default(),
+            gate,
+            keymap,
+            theme,
+            settings,
+            sources: Vec::new(),
+            inflight: BTreeMap::new(),
+            finished: VecDeque::new(),
+            audit,
+            should_quit: false,
+        }
+    }
+
+    pub fn cluster(&self) -> Option<&store::ClusterState> {
+        self.store
+            .clusters
+            .get(self.ui.context)
+            .or(self.store.clusters.first())
+    }
+
+    pub fn cluster_name(&self) -> String {
+        self.cluster()
+            .map_or_else(|| "none".into(), |c| c.name.clone())
+    }
+
+    fn status(&mut self, msg: impl Into<String>, sev: Severity) {
+        self.ui.status = Some((msg.into(), sev));
+    }
+
+    /// Applies a backend message; returns whether a redraw is needed.
+    pub fn on_backend(&mut self, msg: BackendMsg) -> bool {
+        match msg {
+            BackendMsg::Op(u) => self.on_op_update(u),
+            other => self.store.apply(other),
+        }
+    }
+
+    fn on_op_update(&mut self, u: OpUpdate) -> bool {
+        let Some(op) = self.inflight.get_mut(&u.op_id) else {
+            return false;
+        };
+        match u.outcome {
+            None => {
+                let changed = op.progress != u.progress || op.message != u.message;
+                op.progress = u.progress;
+                op.message = u.message;
+                changed
+            }
+            Some(result) => {
+                let Some(op) = self.inflight.remove(&u.op_id) else {
+                    return false;
+                };
+                let elapsed = op.started.elapsed();
+                match self.gate.outcome(&u.op_id, &op.request, &result, elapsed) {
+                    Ok(rec) => self.push_audit(rec),
+                    Err(e) => self.status(e, Severity::Critical),
+                }
+                let (msg, sev) = match &result {
+                    Ok(m) => (
+                        format!("✓ {} {}: {m}", op.request.verb(), op.request.target()),
+                        Severity::Info,
+                    ),
+                    Err(m) => (
+                        format!(
+                            "✗ {} {} failed: {m}",
+                            op.request.verb(),
+                            op.request.target()
+                        ),
+                        Severity::Critical,
+                    ),
+                };
+                self.status(msg, sev);
+                self.finished.push_front(FinishedOp {
+                    request: op.request,
+                    at: chrono::Utc::now(),
+                    result,
+                });
+                self.finished.truncate(FINISHED_KEPT);
+                true
+            }
+        }
+    }
+
+    fn push_audit(&mut self, rec: AuditRecord) {
+        self.audit.push(rec);
+        if self.audit.len() > AUDIT_IN_MEMORY {
+            self.audit.remove(0);
+        }
+    }
+
+    /// Number of rows the focused pane lists (for moving the selection).
+    pub fn row_count(&self, pane: Pane) -> usize {
+        let Some(c) = self.cluster() else { return 0 };
+        let f = self.ui.filter(pane);
+        let s = self.ui.sort(pane);
+        match pane {
+            Pane::Nodes => view::node_rows(c, f, s).len(),
+            Pane::Services => view::service_rows(c, f, s).len(),
+            Pane::Replicas => {
+                view::replica_rows(c, self.ui.drill.as_ref(), self.ui.history, f, s).len()
+            }
+            Pane::Instances => view::instance_rows(c, f, s).len(),
+            Pane::Events => view::event_rows(c, f).len(),
+            Pane::Audit => view::audit_rows(&self.audit, f).len(),
+            Pane::Overview => 0,
+        }
+    }
+
+    pub fn selected_service(&self) -> Option<String> {
+        let c = self.cluster()?;
+        match self.ui.pane {
+            Pane::Services => {
+                let rows = view::service_rows(
+                    c,
+                    self.ui.filter(Pane::Services),
+                    self.ui.sort(Pane::Services),
+                );
+                rows.get(self.ui.selected(Pane::Services))
+                    .map(|w| w.name.clone())
+            }
+            Pane::Replicas => {
+                let rows = view::replica_rows(
+                    c,
+                    self.ui.drill.as_ref(),
+                    self.ui.history,
+                    self.ui.filter(Pane::Replicas),
+                    self.ui.sort(Pane::Replicas),
+                );
+                rows.get(self.ui.selected(Pane::Replicas))
+                    .and_then(|r| c.workloads.get(&r.workload_id))
+                    .map(|w| w.name.clone())
+            }
+            _ => None,
+        }
+    }
+
+    pub fn selected_node(&self) -> Option<String> {
+        let c = self.cluster()?;
+        match self.ui.pane {
+            Pane::Nodes => {
+                let rows =
+                    view::node_rows(c, self.ui.filter(Pane::Nodes), self.ui.sort(Pane::Nodes));
+                rows.get(self.ui.selected(Pane::Nodes))
+                    .map(|n| n.hostname.clone())
+            }
+            Pane::Replicas => {
+                let rows = view::replica_rows(
+                    c,
+                    self.ui.drill.as_ref(),
+                    self.ui.history,
+                    self.ui.filter(Pane::Replicas),
+                    self.ui.sort(Pane::Replicas),
+                );
+                rows.get(self.ui.selected(Pane::Replicas))
+                    .and_then(|r| r.node_id.as_ref())
+                    .and_then(|n| c.nodes.get(n))
+                    .map(|n| n.hostname.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The current mode for key lookup.
+    pub fn mode(&self) -> Mode {
+        match self.ui.modal {
+            Some(Modal::Help { .. }) => Mode::Help,
+            Some(Modal::Confirm { .. }) | Some(Modal::QuitConfirm { .. }) => Mode::Confirm,
+            _ => Mode::Normal,
+        }
+    }
+
+    /// Handles one key press; returns whether a redraw is needed.
+    pub fn on_key(&mut self, ev: KeyEvent) -> bool {
+        // ctrl-c always gets out, through the same quit path as `q`.
+        if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
+            self.request_quit(false);
+            return true;
+        }
+        if self.ui.input.is_some() {
+            self.on_input_key(ev);
+            return true;
+        }
+        if let Some(Modal::Message { .. }) = self.ui.modal {
+            self.ui.modal = None;
+            return true;
+        }
+        let Some(chord) = KeyChord::from_event(&ev) else {
+            return false;
+        };
+        // Typed confirmation takes printable keys as text.
+        if let Some(Modal::Confirm {
+            pending,
+            typed,
+            error,
+            ..
+        }) = &mut self.ui.modal
+            && pending.plan().confirm_text.is_some()
+        {
+            match ev.code {
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    typed.push(c);
+                    *error = None;
+                    return true;
+                }
+                KeyCode::Backspace => {
+                    typed.pop();
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        let mode = self.mode();
+        match self.keymap.action(mode, chord) {
+            Some(a) => {
+                self.dispatch(a);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn on_input_key(&mut self, ev: KeyEvent) {
+        let Some(input) = self.ui.input.as_mut() else {
+            return;
+        };
+        match ev.code {
+            KeyCode::Esc => {
+                if input.kind == InputKind::Filter {
+                    self.ui.filters.remove(&self.ui.pane);
+                }
+                self.ui.input = None;
+            }
+            KeyCode::Enter => {
+                let input = input.clone();
+                self.submit_input(input);
+            }
+            KeyCode::Backspace => {
+                input.text.pop();
+                input.error = None;
+                if input.kind == InputKind::Filter {
+                    let t = input.text.clone();
+                    self.set_filter(t);
+                }
+            }
+            KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.push(c);
+                input.error = None;
+                if input.kind == InputKind::Filter {
+                    let t = input.text.clone();
+                    self.set_filter(t);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn set_filter(&mut self, text: String) {
+        self.ui.filters.insert(self.ui.pane, text);
+        self.ui.selected.insert(self.ui.pane, 0);
+    }
+
+    fn submit_input(&mut self, input: Input) {
+        let result = match &input.kind {
+            InputKind::Filter => {
+                self.ui.input = None;
+                return;
+            }
+            InputKind::Command => command::parse(&input.text).and_then(|c| self.run_command(c)),
+            InputKind::Prompt(PromptKind::Scale { service }) => {
+                command::parse_replicas(&input.text).and_then(|n| {
+                    self.begin_op(OpRequest::Scale {
+                        cluster: self.cluster_name(),
+                        service: service.clone(),
+                        replicas: n,
+                    })
+                })
+            }
+            InputKind::Prompt(PromptKind::Deploy { service }) => {
+                let image = input.text.trim().to_string();
+                if image.is_empty() {
+                    Err("enter an image with an explicit tag or digest".into())
+                } else {
+                    self.begin_op(OpRequest::Deploy {
+                        cluster: self.cluster_name(),
+                        service: service.clone(),
+                        image,
+                    })
+                }
+            }
+        };
+        match result {
+            Ok(()) => {
+                if self.ui.input.as_ref() == Some(&input) {
+                    self.ui.input = None;
+                }
+            }
+            // Keep what was typed; show why it was not accepted.
+            Err(e) => {
+                if let Some(i) = self.ui.input.as_mut() {
+                    i.error = Some(e);
+                }
+            }
+        }
+    }
+
+    fn run_command(&mut self, c: Command) -> Result<(), String> {
+        let cluster = self.cluster_name();
+        match c {
+            Command::Quit { force } => {
+                self.ui.input = None;
+                self.request_quit(force);
+                Ok(())
+            }
+            Command::Scale { service, replicas } => self.begin_op(OpRequest::Scale {
+                cluster,
+                service,
+                replicas,
+            }),
+            Command::Availability { node, availability } => {
+                self.begin_op(OpRequest::SetAvailability {
+                    cluster,
+                    node,
+                    availability,
+                })
+            }
+            Command::Rollback { service } => {
+                self.begin_op(OpRequest::Rollback { cluster, service })
+            }
+            Command::Deploy { service, image } => self.begin_op(OpRequest::Deploy {
+                cluster,
+                service,
+                image,
+            }),
+            Command::Restart { service } => self.begin_op(OpRequest::Restart { cluster, service }),
+            Command::Theme(name) => self.set_theme(&name),
+            Command::Pane(p) => {
+                self.ui.input = None;
+                self.go_pane(p);
+                Ok(())
+            }
+            Command::Context(name) => match self.store.clusters.iter().position(|c| c.name == name)
+            {
+                Some(i) => {
+                    self.ui.context = i;
+                    self.ui.input = None;
+                    Ok(())
+                }
+                None => Err(format!("no context named {name}")),
+            },
+            Command::Help => {
+                self.ui.input = None;
+                self.ui.modal = Some(Modal::Help { scroll: 0 });
+                Ok(())
+            }
+        }
+    }
+
+    pub fn set_theme(&mut self, name: &str) -> Result<(), String> {
+        let t = Theme::load(
+            name,
+            self.settings.user_themes.as_deref(),
+            self.settings.no_color,
+        )
+        .map_err(|e| e.to_string())?;
+        self.theme = t;
+        self.ui.input = None;
+        self.status(format!("theme {name}"), Severity::Info);
+        Ok(())
+    }
+
+    fn request_quit(&mut self, force: bool) {
+        if force || self.inflight.is_empty() {
+            self.should_quit = true;
+        } else {
+            self.ui.modal = Some(Modal::QuitConfirm { on_quit: false });
+        }
+    }
+
+    fn in_flight_list(&self) -> Vec<(OpRequest, String)> {
+        self.inflight
+            .values()
+            .map(|o| (o.request.clone(), self.settings.operator.clone()))
+            .collect()
+    }
+
+    /// Read-only check and plan; on success the confirm modal holds the pending op.
+    pub fn begin_op(&mut self, req: OpRequest) -> Result<(), String> {
+        let in_flight = self.in_flight_list();
+        let cluster = self.store.cluster(req.cluster());
+        match self.gate.check(req, cluster, &in_flight) {
+            Ok(pending) => {
+                self.ui.input = None;
+                self.ui.modal = Some(Modal::Confirm {
+                    pending,
+                    typed: String::new(),
+                    on_confirm: false,
+                    error: None,
+                });
+                Ok(())
+            }
+            Err(reason) => {
+                // Refusals of a prompt stay in the prompt; others pop up.
+                if self.ui.input.is_none() {
+                    self.refuse(reason.clone());
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    fn refuse(&mut self, reason: String) {
+        self.ui.modal = Some(Modal::Message {
+            title: "Refused".into(),
+            body: reason,
+            severity: Severity::Critical,
+        });
+    }
+
+    fn confirm_pressed(&mut self) {
+        let Some(modal) = self.ui.modal.take() else {
+            return;
+        };
+        match modal {
+            Modal::Confirm {
+                pending,
+                typed,
+                on_confirm,
+                ..
+            } => {
+                if !on_confirm {
+                    self.status("cancelled", Severity::Info);
+                    return;
+                }
+                match pending.confirm(&typed) {
+                    Err(refused) => {
+                        let (pending, msg) = *refused;
+                        self.ui.modal = Some(Modal::Confirm {
+                            pending,
+                            typed,
+                            on_confirm,
+                            error: Some(msg),
+                        });
+                    }
+                    Ok(confirmed) => match self.gate.release(confirmed) {
+                        Ok(rel) => {
+                            let msg =
+                                format!("{} {} started", rel.request.verb(), rel.request.target());
+                            self.push_audit(rel.intent);
+                            self.inflight.insert(
+                                rel.op_id,
+                                InflightOp {
+                                    request: rel.request,
+                                    started: Instant::now(),
+                                    started_at: chrono::Utc::now(),
+                                    progress: None,
+                                    message: String::new(),
+                                },
+                            );
+                            self.status(msg, Severity::Info);
+                        }
+                        Err(reason) => self.refuse(reason),
+                    },
+                }
+            }
+            Modal::QuitConfirm { on_quit } => {
+                if on_quit {
+                    self.should_quit = true;
+                }
+            }
+            other => self.ui.modal = Some(other),
+        }
+    }
+
+    pub fn go_pane(&mut self, p: Pane) {
+        if p != Pane::Replicas {
+            self.ui.drill = None;
+        }
+        self.ui.pane = p;
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        let pane = self.ui.pane;
+        let n = self.row_count(pane);
+        if n == 0 {
+            return;
+        }
+        let cur = self.ui.selected(pane) as isize;
+        let next = (cur + delta).clamp(0, n as isize - 1) as usize;
+        self.ui.selected.insert(pane, next);
+    }
+
+    pub fn dispatch(&mut self, a: Action) {
+        if a.is_mutating() && self.gate.is_read_only() {
+            self.refuse(format!("read-only mode: {} is not available", a.name()));
+            return;
+        }
+        match self.mode() {
+            Mode::Help => {
+                if let Some(Modal::Help { scroll }) = &mut self.ui.modal {
+                    match a {
+                        Action::Up => *scroll = scroll.saturating_sub(1),
+                        Action::Down => *scroll = scroll.saturating_add(1),
+                        Action::PageUp => *scroll = scroll.saturating_sub(10),
+                        Action::PageDown => *scroll = scroll.saturating_add(10),
+                        Action::Back => self.ui.modal = None,
+                        _ => {}
+                    }
+                }
+                return;
+            }
+            Mode::Confirm => {
+                match a {
+                    Action::Cancel => {
+                        self.ui.modal = None;
+                        self.status("cancelled", Severity::Info);
+                    }
+                    Action::SwitchButton => match &mut self.ui.modal {
+                        Some(Modal::Confirm { on_confirm, .. }) => *on_confirm = !*on_confirm,
+                        Some(Modal::QuitConfirm { on_quit }) => *on_quit = !*on_quit,
+                        _ => {}
+                    },
+                    Action::Confirm => self.confirm_pressed(),
+                    _ => {}
+                }
+                return;
+            }
+            Mode::Normal => {}
+        }
+        let page = 10;
+        match a {
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::PageUp => self.move_selection(-page),
+            Action::PageDown => self.move_selection(page),
+            Action::Top => {
+                self.ui.selected.insert(self.ui.pane, 0);
+            }
+            Action::Bottom => {
+                let n = self.row_count(self.ui.pane);
+                self.ui.selected.insert(self.ui.pane, n.saturating_sub(1));
+            }
+            Action::NextPane | Action::PrevPane => {
+                let all = Pane::ALL;
+                let i = all.iter().position(|p| *p == self.ui.pane).unwrap_or(0);
+                let n = all.len();
+                let next = if a == Action::NextPane {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                self.go_pane(all[next]);
+            }
+            Action::GoPane(p) => self.go_pane(p),
+            Action::Drill => self.drill(),
+            Action::Back => {
+                if let Some((pane, drill)) = self.ui.back.pop() {
+                    self.ui.pane = pane;
+                    self.ui.drill = drill;
+                } else if self.ui.filters.remove(&self.ui.pane).is_none() {
+                    self.ui.drill = None;
+                }
+            }
+            Action::Filter => {
+                let text = self.ui.filter(self.ui.pane).to_string();
+                self.ui.input = Some(Input {
+                    kind: InputKind::Filter,
+                    text,
+                    error: None,
+                });
+            }
+            Action::Command => {
+                self.ui.input = Some(Input {
+                    kind: InputKind::Command,
+                    text: String::new(),
+                    error: None,
+                });
+            }
+            Action::Help => self.ui.modal = Some(Modal::Help { scroll: 0 }),
+            Action::Quit => self.request_quit(false),
+            Action::Sort => {
+                let cols = view::sort_columns(self.ui.pane).len();
+                let s = self.ui.sort.entry(self.ui.pane).or_default();
+                s.column = (s.column + 1) % cols;
+                let name = view::sort_columns(self.ui.pane)[s.column];
+                self.status(format!("sorted by {name}"), Severity::Info);
+            }
+            Action::SortReverse => {
+                let s = self.ui.sort.entry(self.ui.pane).or_default();
+                s.reverse = !s.reverse;
+            }
+            Action::History => {
+                self.ui.history = !self.ui.history;
+                let msg = if self.ui.history {
+                    "showing task history"
+                } else {
+                    "hiding task history"
+                };
+                self.status(msg, Severity::Info);
+            }
+            Action::NextContext => {
+                let n = self.store.clusters.len().max(1);
+                self.ui.context = (self.ui.context + 1) % n;
+            }
+            Action::Theme => {
+                let names = crate::ui::theme::Theme::builtin_names();
+                let i = names
+                    .iter()
+                    .position(|n| *n == self.theme.name)
+                    .map_or(0, |i| (i + 1) % names.len());
+                let _ = self.set_theme(names[i]);
+            }
+            Action::Scale => match self.selected_service() {
+                Some(service) => {
+                    let current = self
+                        .cluster()
+                        .and_then(|c| c.workload_by_name(&service))
+                        .map(|w| w.desired.to_string())
+                        .unwrap_or_default();
+                    self.ui.input = Some(Input {
+                        kind: InputKind::Prompt(PromptKind::Scale { service }),
+                        text: current,
+                        error: None,
+                    });
+                }
+                None => self.status("select a service to scale (pane 3)", Severity::Warn),
+            },
+            Action::Deploy => match self.selected_service() {
+                Some(service) => {
+                    let current = self
+                        .cluster()
+                        .and_then(|c| c.workload_by_name(&service))
+                        .map(|w| w.image.clone())
+                        .unwrap_or_default();
+                    self.ui.input = Some(Input {
+                        kind: InputKind::Prompt(PromptKind::Deploy { service }),
+                        text: current,
+                        error: None,
+                    });
+                }
+                None => self.status("select a service to deploy (pane 3)", Severity::Warn),
+            },
+            Action::Rollback | Action::Restart => match self.selected_service() {
+                Some(service) => {
+                    let cluster = self.cluster_name();
+                    let req = if a == Action::Rollback {
+                        OpRequest::Rollback { cluster, service }
+                    } else {
+                        OpRequest::Restart { cluster, service }
+                    };
+                    let _ = self.begin_op(req);
+                }
+                None => self.status("select a service first (pane 3)", Severity::Warn),
+            },
+            Action::Drain | Action::Pause | Action::Activate => match self.selected_node() {
+                Some(node) => {
+                    let availability = match a {
+                        Action::Drain => Availability::Drain,
+                        Action::Pause => Availability::Pause,
+                        _ => Availability::Active,
+                    };
+                    let _ = self.begin_op(OpRequest::SetAvailability {
+                        cluster: self.cluster_name(),
+                        node,
+                        availability,
+                    });
+                }
+                None => self.status("select a node first (pane 2)", Severity::Warn),
+            },
+            Action::Confirm | Action::Cancel | Action::SwitchButton => {}
+        }
+    }
+
+    fn drill(&mut self) {
+        let Some(c) = self.cluster() else { return };
+        let target = match self.ui.pane {
+            Pane::Services => view::service_rows(
+                c,
+                self.ui.filter(Pane::Services),
+                self.ui.sort(Pane::Services),
+            )
+            .get(self.ui.selected(Pane::Services))
+            .map(|w| Drill::Service(w.id.clone())),
+            Pane::Nodes => {
+                view::node_rows(c, self.ui.filter(Pane::Nodes), self.ui.sort(Pane::Nodes))
+                    .get(self.ui.selected(Pane::Nodes))
+                    .map(|n| Drill::Node(n.id.clone()))
+            }
+            _ => None,
+        };
+        if let Some(d) = target {
+            self.ui.back.push((self.ui.pane, self.ui.drill.take()));
+            self.ui.pane = Pane::Replicas;
+            self.ui.drill = Some(d);
+            self.ui.selected.insert(Pane::Replicas, 0);
+        }
+    }
+}

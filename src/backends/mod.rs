@@ -1,0 +1,86 @@
+//! Backends: each owns its client in its own task, sends a full `Snapshot` first and `Change`s
+//! after, reports its health as data, and executes the operations the gate releases to it.
+//! Backends never touch the store; the run loop applies their messages.
+
+pub mod demo;
+
+use tokio::sync::mpsc;
+
+use crate::model::{
+    EtcdMember, Event, Instance, Node, Replica, SourceHealth, SourceKind, Time, Workload,
+};
+use crate::ops::{OpId, OpRequest};
+
+/// A full picture of what one source owns. `None` means "this source does not own that kind",
+/// so an EC2 snapshot never wipes the Swarm nodes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub nodes: Option<Vec<Node>>,
+    pub workloads: Option<Vec<Workload>>,
+    pub replicas: Option<Vec<Replica>>,
+    pub instances: Option<Vec<Instance>>,
+    pub etcd: Option<Vec<EtcdMember>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    UpsertNode(Node),
+    RemoveNode(String),
+    UpsertWorkload(Workload),
+    RemoveWorkload(String),
+    UpsertReplica(Replica),
+    RemoveReplica(String),
+    UpsertInstance(Instance),
+    RemoveInstance(String),
+    Etcd(Vec<EtcdMember>),
+    Event(Event),
+}
+
+/// Progress and outcome of an operation, reported by the backend executing it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpUpdate {
+    pub op_id: OpId,
+    /// (done, total) units: tasks started, tasks moved, tasks updated.
+    pub progress: Option<(u32, u32)>,
+    pub message: String,
+    /// Set once, when the operation has settled.
+    pub outcome: Option<Result<String, String>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BackendMsg {
+    Snapshot {
+        cluster: String,
+        source: SourceKind,
+        at: Time,
+        snapshot: Snapshot,
+    },
+    Changes {
+        cluster: String,
+        source: SourceKind,
+        at: Time,
+        changes: Vec<Change>,
+    },
+    Health {
+        cluster: String,
+        source: SourceKind,
+        health: SourceHealth,
+    },
+    Op(OpUpdate),
+}
+
+/// An operation released by the gate (after the audit intent was written) to the backend that
+/// owns its target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpCommand {
+    pub op_id: OpId,
+    pub request: OpRequest,
+}
+
+/// The handle the executor uses to reach a running backend.
+#[derive(Clone, Debug)]
+pub struct BackendHandle {
+    pub cluster: String,
+    pub source: SourceKind,
+    pub ops: mpsc::Sender<OpCommand>,
+}

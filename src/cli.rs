@@ -1,0 +1,212 @@
+//! Command line and start-up: load config and theme, pick the sources, build the gate (with no
+//! executor at all in read-only mode) and hand over to the run loop.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use tokio::sync::mpsc;
+
+use crate::app::{App, Settings};
+use crate::backends::{BackendMsg, demo};
+use crate::config::{Config, Paths, discovery};
+use crate::input::{Keymap, Mode};
+use crate::ops::audit::{AuditLog, Operator};
+use crate::ops::{Executor, Gate};
+use crate::ui::theme::Theme;
+
+/// Backend messages queued before backends wait for the UI (bounded: backpressure, not memory).
+const CHANNEL_DEPTH: usize = 1024;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clusterdeck",
+    version,
+    about = "A terminal console for container clusters"
+)]
+pub struct Cli {
+    /// Run on the built-in simulated cluster (3 managers, 9 workers, ~25 services).
+    #[arg(long)]
+    pub demo: bool,
+    /// A larger simulated cluster with about this many replicas (implies --demo).
+    #[arg(long, value_name = "REPLICAS")]
+    pub demo_scale: Option<usize>,
+    /// Seed of the simulation, for a reproducible demo.
+    #[arg(long, default_value_t = 1, hide = true)]
+    pub demo_seed: u64,
+    /// Refuse every action that would change a cluster; mutating keys are hidden.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Colour theme (dark, light, high-contrast, mono, or a file in <config>/themes/).
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Config file (default: $CLUSTERDECK_CONFIG, then the XDG config directory).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Audit log file (default: <XDG state dir>/clusterdeck/audit.jsonl).
+    #[arg(long, env = "CLUSTERDECK_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// Print the key bindings in effect (Markdown), as docs/keybindings.md shows them.
+    Keys,
+    /// List the available themes.
+    Themes,
+    /// Check the config file and print where everything is looked for.
+    Config,
+}
+
+pub struct Started {
+    pub app: App,
+    pub rx: mpsc::Receiver<BackendMsg>,
+    pub fps: u32,
+}
+
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Everything up to (not including) the terminal: usable headless by tests.
+pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
+    let keymap = Keymap::from_config(&cfg.keys).map_err(|e| eyre!("key bindings: {e}"))?;
+    let user_themes = paths.user_themes_dir();
+    let theme_name = cli.theme.clone().unwrap_or_else(|| cfg.theme.clone());
+    let theme =
+        Theme::load(&theme_name, user_themes.as_deref(), no_color()).map_err(|e| eyre!("{e}"))?;
+    let read_only = cli.read_only || cfg.read_only;
+    let demo = cli.demo || cli.demo_scale.is_some();
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+
+    let mut handles = Vec::new();
+    if demo {
+        let size = match cli.demo_scale {
+            Some(n) => demo::DemoSize::scaled(n),
+            None => demo::DemoSize::standard(),
+        };
+        handles.push(demo::spawn(size, cli.demo_seed, tx.clone()));
+    }
+    let operator = Operator::current();
+    let gate = if read_only {
+        // No executor is built: nothing can reach a backend, whatever a view forgets to check.
+        drop(handles);
+        Gate::read_only()
+    } else {
+        let path = cli
+            .audit_log
+            .clone()
+            .or_else(|| cfg.audit_path(paths))
+            .unwrap_or_default();
+        Gate::live(
+            AuditLog::new(path),
+            Executor::new(handles),
+            operator.clone(),
+        )
+    };
+    let settings = Settings {
+        read_only,
+        demo,
+        no_color: no_color(),
+        user_themes,
+        operator: operator.user.clone(),
+    };
+    let mut app = App::new(gate, keymap, theme, settings);
+    if !demo {
+        app.sources = discovery::discover_from_process(&cfg);
+    }
+    let fps = cfg.refresh.fps;
+    Ok(Started { app, rx, fps })
+}
+
+pub fn keys_markdown(keymap: &Keymap) -> String {
+    let mut out = String::from(
+        "# Key bindings\n\nGenerated from the built-in keymap by `clusterdeck keys`; every binding can be\nchanged in `config.toml` under `[keys.MODE]` (see `docs/configuration.md`).\n",
+    );
+    for mode in Mode::ALL {
+        out.push_str(&format!(
+            "\n## {} mode\n\n| keys | action | does |\n|---|---|---|\n",
+            mode.name()
+        ));
+        for b in keymap.bindings().iter().filter(|b| b.mode == mode) {
+            let keys: Vec<String> = b.keys.iter().map(|k| format!("`{k}`")).collect();
+            let mark = if b.action.is_mutating() {
+                " (changes a cluster; hidden in read-only mode)"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "| {} | `{}` | {}{mark} |\n",
+                keys.join(" "),
+                b.action.name(),
+                b.action.description()
+            ));
+        }
+    }
+    out.push_str("\nText inputs (filter `/`, command line `:`, prompts) edit with `enter`, `esc` and `backspace`.\n");
+    out
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let paths = Paths::discover();
+    let (cfg, file) = match Config::load(cli.config.as_deref(), &paths) {
+        Ok(x) => x,
+        Err(e) => {
+            // Refuse to start on a bad file: running on defaults could silently drop a
+            // read_only = true or a production marking.
+            eprintln!("clusterdeck: {e}");
+            std::process::exit(2);
+        }
+    };
+    match cli.command {
+        Some(Sub::Keys) => {
+            let km = Keymap::from_config(&cfg.keys).map_err(|e| eyre!("key bindings: {e}"))?;
+            print!("{}", keys_markdown(&km));
+            return Ok(());
+        }
+        Some(Sub::Themes) => {
+            for t in Theme::available(paths.user_themes_dir().as_deref()) {
+                println!("{t}");
+            }
+            return Ok(());
+        }
+        Some(Sub::Config) => {
+            println!(
+                "config file: {}",
+                file.map_or_else(
+                    || "(none; embedded defaults)".into(),
+                    |f| f.display().to_string()
+                )
+            );
+            println!(
+                "config dir:  {}",
+                paths
+                    .config_dir
+                    .as_ref()
+                    .map_or_else(|| "-".into(), |d| d.display().to_string())
+            );
+            println!(
+                "audit log:   {}",
+                cfg.audit_path(&paths)
+                    .map_or_else(|| "-".into(), |d| d.display().to_string())
+            );
+            for s in discovery::discover_from_process(&cfg) {
+                println!("{:<10} {:<10} {:?}", s.context, s.kind.label(), s.discovery);
+            }
+            return Ok(());
+        }
+        None => {}
+    }
+    let Started { mut app, rx, fps } = match start(&cli, cfg, &paths) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("clusterdeck: {e}");
+            std::process::exit(2);
+        }
+    };
+    crate::app::run::run(&mut app, rx, fps)
+        .await
+        .wrap_err("console failed")
+}

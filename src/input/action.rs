@@ -1,0 +1,202 @@
+use crate::ui::Pane;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Normal,
+    Help,
+    Confirm,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Normal, Mode::Help, Mode::Confirm];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Normal => "normal",
+            Mode::Help => "help",
+            Mode::Confirm => "confirm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+/// What a key asks for. Mutating actions only open a prompt or a plan; nothing here reaches a
+/// backend without passing the gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    NextPane,
+    PrevPane,
+    GoPane(Pane),
+    Drill,
+    Back,
+    Filter,
+    Command,
+    Help,
+    Quit,
+    Sort,
+    SortReverse,
+    History,
+    NextContext,
+    Theme,
+    Scale,
+    Drain,
+    Pause,
+    Activate,
+    Rollback,
+    Deploy,
+    Restart,
+    Confirm,
+    Cancel,
+    SwitchButton,
+}
+
+impl Action {
+    pub const ALL: [Action; 36] = [
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::NextPane,
+        Action::PrevPane,
+        Action::GoPane(Pane::Overview),
+        Action::GoPane(Pane::Nodes),
+        Action::GoPane(Pane::Services),
+        Action::GoPane(Pane::Replicas),
+        Action::GoPane(Pane::Instances),
+        Action::GoPane(Pane::Events),
+        Action::GoPane(Pane::Audit),
+        Action::Drill,
+        Action::Back,
+        Action::Filter,
+        Action::Command,
+        Action::Help,
+        Action::Quit,
+        Action::Sort,
+        Action::SortReverse,
+        Action::History,
+        Action::NextContext,
+        Action::Theme,
+        Action::Scale,
+        Action::Drain,
+        Action::Pause,
+        Action::Activate,
+        Action::Rollback,
+        Action::Deploy,
+        Action::Restart,
+        Action::Confirm,
+        Action::Cancel,
+        Action::SwitchButton,
+    ];
+
+    /// The name used in the config file and in the help screen.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::NextPane => "next_pane",
+            Action::PrevPane => "prev_pane",
+            Action::GoPane(Pane::Overview) => "pane_overview",
+            Action::GoPane(Pane::Nodes) => "pane_nodes",
+            Action::GoPane(Pane::Services) => "pane_services",
+            Action::GoPane(Pane::Replicas) => "pane_replicas",
+            Action::GoPane(Pane::Instances) => "pane_instances",
+            Action::GoPane(Pane::Events) => "pane_events",
+            Action::GoPane(Pane::Audit) => "pane_audit",
+            Action::Drill => "drill",
+            Action::Back => "back",
+            Action::Filter => "filter",
+            Action::Command => "command",
+            Action::Help => "help",
+            Action::Quit => "quit",
+            Action::Sort => "sort",
+            Action::SortReverse => "sort_reverse",
+            Action::History => "history",
+            Action::NextContext => "next_context",
+            Action::Theme => "theme",
+            Action::Scale => "scale",
+            Action::Drain => "drain",
+            Action::Pause => "pause",
+            Action::Activate => "activate",
+            Action::Rollback => "rollback",
+            Action::Deploy => "deploy",
+            Action::Restart => "restart",
+            Action::Confirm => "confirm",
+            Action::Cancel => "cancel",
+            Action::SwitchButton => "switch_button",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == s)
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Action::Up => "move up",
+            Action::Down => "move down",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Top => "first row",
+            Action::Bottom => "last row",
+            Action::NextPane => "next pane",
+            Action::PrevPane => "previous pane",
+            Action::GoPane(Pane::Overview) => "overview / quorum",
+            Action::GoPane(Pane::Nodes) => "nodes",
+            Action::GoPane(Pane::Services) => "services",
+            Action::GoPane(Pane::Replicas) => "replicas",
+            Action::GoPane(Pane::Instances) => "instances",
+            Action::GoPane(Pane::Events) => "events",
+            Action::GoPane(Pane::Audit) => "audit log",
+            Action::Drill => "drill down (node/service → replicas)",
+            Action::Back => "back / close",
+            Action::Filter => "filter rows",
+            Action::Command => "command line (:scale web 5)",
+            Action::Help => "this help",
+            Action::Quit => "quit",
+            Action::Sort => "sort by next column",
+            Action::SortReverse => "reverse sort",
+            Action::History => "toggle task history rows",
+            Action::NextContext => "next context",
+            Action::Theme => "next theme",
+            Action::Scale => "scale service",
+            Action::Drain => "drain node",
+            Action::Pause => "pause node",
+            Action::Activate => "activate node",
+            Action::Rollback => "roll back service",
+            Action::Deploy => "deploy image tag",
+            Action::Restart => "restart service (force update)",
+            Action::Confirm => "press the focused button",
+            Action::Cancel => "cancel",
+            Action::SwitchButton => "switch button",
+        }
+    }
+
+    /// Actions that lead to a change on a cluster; hidden and refused in read-only mode.
+    pub fn is_mutating(self) -> bool {
+        matches!(
+            self,
+            Action::Scale
+                | Action::Drain
+                | Action::Pause
+                | Action::Activate
+                | Action::Rollback
+                | Action::Deploy
+                | Action::Restart
+        )
+    }
+}

@@ -1,0 +1,78 @@
+use super::Time;
+
+/// Swarm task states, shown distinctly (product brief: preparing for long = image pull trouble).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TaskState {
+    New,
+    Pending,
+    Assigned,
+    Accepted,
+    Preparing,
+    Ready,
+    Starting,
+    Running,
+    Complete,
+    Failed,
+    Shutdown,
+    Rejected,
+    Orphaned,
+    Remove,
+}
+
+impl TaskState {
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskState::New => "new",
+            TaskState::Pending => "pending",
+            TaskState::Assigned => "assigned",
+            TaskState::Accepted => "accepted",
+            TaskState::Preparing => "preparing",
+            TaskState::Ready => "ready",
+            TaskState::Starting => "starting",
+            TaskState::Running => "running",
+            TaskState::Complete => "complete",
+            TaskState::Failed => "failed",
+            TaskState::Shutdown => "shutdown",
+            TaskState::Rejected => "rejected",
+            TaskState::Orphaned => "orphaned",
+            TaskState::Remove => "remove",
+        }
+    }
+
+    /// Terminal states: the task is history, not a live replica.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskState::Complete
+                | TaskState::Failed
+                | TaskState::Shutdown
+                | TaskState::Rejected
+                | TaskState::Orphaned
+                | TaskState::Remove
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replica {
+    pub id: String,
+    pub workload_id: String,
+    pub slot: Option<u32>,
+    pub node_id: Option<String>,
+    pub desired: TaskState,
+    pub state: TaskState,
+    pub since: Time,
+    pub error: Option<String>,
+    pub image: String,
+}
+
+impl Replica {
+    /// A live replica is one meant to run (history rows are toggled separately).
+    pub fn is_current(&self) -> bool {
+        !self.desired.is_terminal() || !self.state.is_terminal()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state == TaskState::Running && self.desired == TaskState::Running
+    }
+}

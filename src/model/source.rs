@@ -1,0 +1,67 @@
+use super::Time;
+
+/// Connection state of one backend source, reported as data so the UI can show it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceState {
+    /// Not set up: the hint tells what to configure.
+    NotConfigured {
+        hint: String,
+    },
+    Connecting,
+    Connected,
+    /// Reachable but unable to serve everything (e.g. swarm without a leader).
+    Degraded {
+        reason: String,
+    },
+    /// Unreachable; the store keeps the last known state, marked stale.
+    Unreachable {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceHealth {
+    pub state: SourceState,
+    /// Endpoint in use, when connected (e.g. which of several managers).
+    pub endpoint: Option<String>,
+    /// When the data last came fresh from the source.
+    pub last_update: Option<Time>,
+    /// Since when the data has been stale (set on the first failure).
+    pub stale_since: Option<Time>,
+}
+
+impl SourceHealth {
+    pub fn new(state: SourceState) -> Self {
+        SourceHealth {
+            state,
+            endpoint: None,
+            last_update: None,
+            stale_since: None,
+        }
+    }
+
+    pub fn is_stale(&self) -> bool {
+        matches!(
+            self.state,
+            SourceState::Degraded { .. } | SourceState::Unreachable { .. }
+        )
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match &self.state {
+            SourceState::Degraded { reason } | SourceState::Unreachable { reason } => Some(reason),
+            SourceState::NotConfigured { hint } => Some(hint),
+            _ => None,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self.state {
+            SourceState::NotConfigured { .. } => "not configured",
+            SourceState::Connecting => "connecting",
+            SourceState::Connected => "connected",
+            SourceState::Degraded { .. } => "degraded",
+            SourceState::Unreachable { .. } => "unreachable",
+        }
+    }
+}

@@ -1,0 +1,96 @@
+use super::Time;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceMode {
+    Replicated,
+    Global,
+}
+
+impl ServiceMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceMode::Replicated => "replicated",
+            ServiceMode::Global => "global",
+        }
+    }
+}
+
+/// Swarm's UpdateStatus.State, shared by Kubernetes rollouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateState {
+    Updating,
+    Paused,
+    Completed,
+    RollbackStarted,
+    RollbackPaused,
+    RollbackCompleted,
+}
+
+impl UpdateState {
+    pub fn label(self) -> &'static str {
+        match self {
+            UpdateState::Updating => "updating",
+            UpdateState::Paused => "paused",
+            UpdateState::Completed => "completed",
+            UpdateState::RollbackStarted => "rollback_started",
+            UpdateState::RollbackPaused => "rollback_paused",
+            UpdateState::RollbackCompleted => "rollback_completed",
+        }
+    }
+    pub fn in_progress(self) -> bool {
+        matches!(self, UpdateState::Updating | UpdateState::RollbackStarted)
+    }
+    pub fn is_paused(self) -> bool {
+        matches!(self, UpdateState::Paused | UpdateState::RollbackPaused)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateStatus {
+    pub state: UpdateState,
+    pub message: String,
+    pub started_at: Option<Time>,
+    /// Tasks on the new spec / total, when known.
+    pub progress: Option<(u32, u32)>,
+}
+
+/// Rolling update settings (Swarm defaults: parallelism 1, delay 0 s, on failure pause).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateConfig {
+    pub parallelism: u32,
+    pub delay_secs: u64,
+    pub failure_action: String,
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        UpdateConfig {
+            parallelism: 1,
+            delay_secs: 0,
+            failure_action: "pause".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    pub id: String,
+    pub name: String,
+    pub mode: ServiceMode,
+    pub desired: u32,
+    pub running: u32,
+    pub image: String,
+    pub previous_image: Option<String>,
+    pub stack: Option<String>,
+    pub update: Option<UpdateStatus>,
+    pub update_config: UpdateConfig,
+    pub spec_version: u64,
+    /// Availability (running/desired, percent) sampled once a minute over the last hour.
+    pub availability: Vec<u8>,
+}
+
+impl Workload {
+    pub fn is_degraded(&self) -> bool {
+        self.running < self.desired
+    }
+}

@@ -1,0 +1,14 @@
+//! Every mutation is a typed `OpRequest` that passes one gate:
+//! read-only check → plan → confirmation → audit intent (fail closed) → execute → audit outcome.
+
+pub mod audit;
+mod gate;
+mod plan;
+mod request;
+
+pub use gate::{ConfirmedOp, Executor, Gate, PendingOp, Released};
+pub use plan::{MAX_REPLICAS, Plan, Risk, plan};
+pub use request::{OpRequest, parse_image_ref};
+
+/// Operation ids are unique per host: time, process and sequence.
+pub type OpId = String;

@@ -1,0 +1,254 @@
+//! Planning: what an operation will change, the CLI equivalent, warnings and risk, or a
+//! refusal with the reason. Pure: a function of the request and the last known state.
+
+use crate::app::store::ClusterState;
+use crate::model::{Availability, QuorumVerdict, ServiceMode, SourceKind};
+
+use super::{OpRequest, parse_image_ref};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Risk {
+    Normal,
+    /// Needs the target's name typed out to confirm.
+    High,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub title: String,
+    pub delta: Vec<String>,
+    pub cli: String,
+    pub warnings: Vec<String>,
+    pub risk: Risk,
+    /// The text the operator must type for a high-risk action.
+    pub confirm_text: Option<String>,
+}
+
+/// Largest replica count accepted from a prompt; beyond it is almost surely a typo.
+pub const MAX_REPLICAS: u32 = 1000;
+
+/// Tasks named in a drain plan before "and N more".
+const LIST_LIMIT: usize = 6;
+
+/// `in_flight` lists the rollouts running now, with who started them.
+pub fn plan(
+    req: &OpRequest,
+    cluster: &ClusterState,
+    in_flight: &[(OpRequest, String)],
+) -> Result<Plan, String> {
+    if let Some(h) = cluster.sources.get(&req.backend())
+        && h.is_stale()
+    {
+        return Err(format!(
+            "{} is {}: {}; the shown state is stale, so nothing can be changed",
+            req.backend().label(),
+            h.label(),
+            h.reason().unwrap_or("no reason given")
+        ));
+    }
+    let quorum = cluster.quorum();
+    if quorum.verdict == QuorumVerdict::Lost {
+        return Err(format!(
+            "{}; the swarm accepts no changes",
+            quorum.summary()
+        ));
+    }
+    if req.backend() == SourceKind::Swarm && cluster.nodes.is_empty() {
+        return Err("no swarm data loaded yet".into());
+    }
+
+    let mut warnings = Vec::new();
+    let mut high = cluster.production;
+    if cluster.production {
+        warnings.push(format!("context {} is marked production", cluster.name));
+    }
+    let delta = match req {
+        OpRequest::Scale {
+            service, replicas, ..
+        } => {
+            let w = find_service(cluster, service)?;
+            if w.mode == ServiceMode::Global {
+                return Err(format!(
+                    "{service} is a global service: it runs one task per eligible node and cannot be scaled"
+                ));
+            }
+            if *replicas > MAX_REPLICAS {
+                return Err(format!(
+                    "{replicas} replicas is above the limit of {MAX_REPLICAS}"
+                ));
+            }
+            if *replicas == w.desired {
+                return Err(format!("{service} already wants {replicas} replicas"));
+            }
+            if *replicas == 0 {
+                high = true;
+                warnings.push(format!("scaling to 0 stops every task of {service}"));
+            }
+            vec![format!(
+                "replicas {} → {} (running now: {})",
+                w.desired, replicas, w.running
+            )]
+        }
+        OpRequest::SetAvailability {
+            node, availability, ..
+        } => {
+            let n = cluster
+                .node_by_name(node)
+                .ok_or_else(|| format!("no node named {node}"))?;
+            if n.availability == *availability {
+                return Err(format!("{node} is already {}", availability.label()));
+            }
+            let mut delta = vec![format!(
+                "availability {} → {}",
+                n.availability.label(),
+                availability.label()
+            )];
+            let live: Vec<_> = cluster
+                .replicas_on_node(&n.id)
+                .filter(|r| r.is_current())
+                .collect();
+            match availability {
+                Availability::Drain => {
+                    let names: Vec<String> = live
+                        .iter()
+                        .take(LIST_LIMIT)
+                        .map(|r| task_name(cluster, r))
+                        .collect();
+                    let more = live.len().saturating_sub(LIST_LIMIT);
+                    delta.push(format!(
+                        "{} tasks move off {node}{}",
+                        live.len(),
+                        if live.is_empty() { "" } else { ":" }
+                    ));
+                    if !names.is_empty() {
+                        delta.push(format!(
+                            "  {}{}",
+                            names.join(", "),
+                            if more > 0 {
+                                format!(" and {more} more")
+                            } else {
+                                String::new()
+                            }
+                        ));
+                    }
+                    let others = cluster
+                        .nodes
+                        .values()
+                        .filter(|o| o.id != n.id && o.availability == Availability::Active)
+                        .count();
+                    if others == 0 && !live.is_empty() {
+                        warnings
+                            .push("no other active node: the moved tasks will stay pending".into());
+                    }
+                    if n.is_manager() {
+                        high = true;
+                        warnings.push(format!(
+                            "{node} is a manager: it keeps its Raft vote, but its tasks move"
+                        ));
+                    }
+                }
+                Availability::Pause => {
+                    delta.push(format!(
+                        "no new tasks scheduled on {node}; its {} tasks keep running",
+                        live.len()
+                    ));
+                }
+                Availability::Active => {
+                    delta.push(format!(
+                        "{node} accepts tasks again (Swarm does not move existing tasks back)"
+                    ));
+                }
+            }
+            delta
+        }
+        OpRequest::Rollback { service, .. } => {
+            let w = find_service(cluster, service)?;
+            let prev = w
+                .previous_image
+                .as_deref()
+                .ok_or_else(|| format!("{service} has no previous spec to roll back to"))?;
+            vec![
+                format!("image {} → {}", w.image, prev),
+                format!(
+                    "{} tasks replaced by the server-side rollback",
+                    w.desired.max(w.running)
+                ),
+            ]
+        }
+        OpRequest::Deploy { service, image, .. } => {
+            let w = find_service(cluster, service)?;
+            let (_, tag, digest) = parse_image_ref(image);
+            match (tag.as_deref(), digest.as_deref()) {
+                (None | Some(""), None) => {
+                    return Err(format!(
+                        "{image} has no tag: deploy an explicit tag or digest (type :latest to mean it)"
+                    ));
+                }
+                (Some("latest"), None) => {
+                    high = true;
+                    warnings.push(
+                        "latest is not a version: what runs depends on when each node pulls".into(),
+                    );
+                }
+                _ => {}
+            }
+            if *image == w.image {
+                return Err(format!("{service} already runs {image}"));
+            }
+            let uc = &w.update_config;
+            vec![
+                format!("image {} → {}", w.image, image),
+                format!(
+                    "rolling {} task(s) at a time, delay {}s, on failure {}",
+                    uc.parallelism, uc.delay_secs, uc.failure_action
+                ),
+            ]
+        }
+        OpRequest::Restart { service, .. } => {
+            let w = find_service(cluster, service)?;
+            vec![format!(
+                "all {} tasks replaced with the same spec (force update)",
+                w.running
+            )]
+        }
+    };
+    if req.is_rollout()
+        && let Some((_, who)) = in_flight.iter().find(|(r, _)| {
+            r.is_rollout() && r.target() == req.target() && r.cluster() == req.cluster()
+        })
+    {
+        return Err(format!(
+            "a rollout of {} is already in flight (started by {who})",
+            req.target()
+        ));
+    }
+    let risk = if high { Risk::High } else { Risk::Normal };
+    Ok(Plan {
+        title: format!("{} {} on {}", req.verb(), req.target(), req.cluster()),
+        delta,
+        cli: req.cli(),
+        warnings,
+        risk,
+        confirm_text: high.then(|| req.target().to_string()),
+    })
+}
+
+fn find_service<'a>(
+    cluster: &'a ClusterState,
+    name: &str,
+) -> Result<&'a crate::model::Workload, String> {
+    cluster
+        .workload_by_name(name)
+        .ok_or_else(|| format!("no service named {name}"))
+}
+
+fn task_name(cluster: &ClusterState, r: &crate::model::Replica) -> String {
+    let svc = cluster
+        .workloads
+        .get(&r.workload_id)
+        .map_or("?", |w| w.name.as_str());
+    match r.slot {
+        Some(s) => format!("{svc}.{s}"),
+        None => svc.to_string(),
+    }
+}

@@ -1,0 +1,250 @@
+//! Screen layout: a dashboard of several panes when wide, one pane with tabs when narrow, and a
+//! clear message below the minimum size. Never panics at any size.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{App, InputKind, PromptKind};
+use crate::input::{Action, Mode};
+use crate::model::{Severity, SourceState, Time};
+
+use super::sanitize::sanitize;
+use super::theme::Role;
+use super::widgets::age;
+use super::{Pane, panes, popups};
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+/// From this size on, the dashboard shows several panes at once.
+pub const WIDE_WIDTH: u16 = 160;
+pub const WIDE_HEIGHT: u16 = 30;
+
+pub fn draw(f: &mut Frame, app: &App, now: Time) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "terminal too small: {}x{}, clusterdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg)
+                .style(app.theme.style(Role::Warn))
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let footer_h = if app.ui.input.as_ref().is_some_and(|i| i.error.is_some()) {
+        2
+    } else {
+        1
+    };
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(footer_h),
+        ])
+        .split(area);
+    header(f, app, rows[0], now);
+    tabs(f, app, rows[1]);
+    if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
+        dashboard(f, app, rows[2], now);
+    } else {
+        panes::render(f, app, app.ui.pane, rows[2], now, true);
+    }
+    footer(f, app, rows[3]);
+    popups::render(f, app, area);
+}
+
+fn dashboard(f: &mut Frame, app: &App, area: Rect, now: Time) {
+    let cols = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Length(64), Constraint::Min(40)])
+        .split(area);
+    let left = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(12), Constraint::Percentage(40)])
+        .split(cols[0]);
+    let focus = app.ui.pane;
+    panes::render(
+        f,
+        app,
+        Pane::Overview,
+        left[0],
+        now,
+        focus == Pane::Overview,
+    );
+    panes::render(f, app, Pane::Events, left[1], now, focus == Pane::Events);
+    let main = match focus {
+        Pane::Overview | Pane::Events => Pane::Services,
+        p => p,
+    };
+    if matches!(main, Pane::Services | Pane::Nodes) {
+        let right = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .split(cols[1]);
+        panes::render(f, app, main, right[0], now, focus == main);
+        panes::render_preview(f, app, main, right[1], now);
+    } else {
+        panes::render(f, app, main, cols[1], now, true);
+    }
+}
+
+fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(" clusterdeck ", t.style(Role::Title))];
+    let ctx = app.cluster();
+    let name = app.cluster_name();
+    spans.push(Span::styled(
+        format!(" ctx {} ", sanitize(&name)),
+        t.style(Role::Accent),
+    ));
+    if ctx.is_some_and(|c| c.production) {
+        spans.push(Span::styled(" PRODUCTION ", t.style(Role::Production)));
+    }
+    if app.settings.demo {
+        spans.push(Span::styled(
+            " DEMO · simulated cluster, nothing here is real ",
+            t.style(Role::Banner),
+        ));
+    }
+    if app.gate.is_read_only() {
+        spans.push(Span::styled(" READ-ONLY ", t.style(Role::Warn)));
+    }
+    if let Some(c) = ctx {
+        for (kind, h) in &c.sources {
+            let (sym, role) = match &h.state {
+                SourceState::Connected => ("●", Role::Ok),
+                SourceState::Connecting => ("○", Role::Muted),
+                SourceState::Degraded { .. } => ("▲", Role::Warn),
+                SourceState::Unreachable { .. } => ("✗", Role::Danger),
+                SourceState::NotConfigured { .. } => ("-", Role::Muted),
+            };
+            let mut text = format!(" {} {sym} {}", kind.label(), h.label());
+            if h.is_stale() {
+                let since = h.stale_since.map(|s| age(now, s)).unwrap_or_default();
+                text.push_str(&format!(
+                    " · STALE {since}: {}",
+                    sanitize(h.reason().unwrap_or(""))
+                ));
+            }
+            spans.push(Span::styled(text, t.style(role)));
+        }
+    }
+    spans.push(Span::styled(
+        format!("  {} UTC", now.format("%H:%M:%S")),
+        t.style(Role::Muted),
+    ));
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(t.style(Role::Text)),
+        area,
+    );
+}
+
+fn tabs(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    for (i, p) in Pane::ALL.iter().enumerate() {
+        let label = format!(" {} {} ", i + 1, p.title());
+        if *p == app.ui.pane {
+            spans.push(Span::styled(
+                format!("[{}]", label.trim()),
+                t.style(Role::Selection),
+            ));
+            spans.push(Span::raw(" "));
+        } else {
+            spans.push(Span::styled(label, t.style(Role::Muted)));
+        }
+    }
+    if let Some(d) = &app.ui.drill {
+        let what = match d {
+            crate::app::view::Drill::Service(id) => app
+                .cluster()
+                .and_then(|c| c.workloads.get(id))
+                .map(|w| format!("service {}", sanitize(&w.name))),
+            crate::app::view::Drill::Node(id) => app
+                .cluster()
+                .and_then(|c| c.nodes.get(id))
+                .map(|n| format!("node {}", sanitize(&n.hostname))),
+        };
+        if let Some(w) = what {
+            spans.push(Span::styled(
+                format!("  › {w} (esc back)"),
+                t.style(Role::Accent),
+            ));
+        }
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn footer(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    if let Some(input) = &app.ui.input {
+        let prompt = match &input.kind {
+            InputKind::Filter => "/".to_string(),
+            InputKind::Command => ":".to_string(),
+            InputKind::Prompt(PromptKind::Scale { service }) => {
+                format!(
+                    "scale {} to (replicas, enter to plan, esc to cancel): ",
+                    sanitize(service)
+                )
+            }
+            InputKind::Prompt(PromptKind::Deploy { service }) => {
+                format!("deploy to {} (image:tag or @digest): ", sanitize(service))
+            }
+        };
+        let mut lines = vec![Line::from(vec![
+            Span::styled(prompt, t.style(Role::Accent)),
+            Span::styled(sanitize(&input.text).into_owned(), t.style(Role::Text)),
+            Span::styled("▏", t.style(Role::Accent)),
+        ])];
+        if let Some(e) = &input.error {
+            lines.push(Line::styled(
+                format!("✗ {}", sanitize(e)),
+                t.style(Role::Danger),
+            ));
+        }
+        f.render_widget(Paragraph::new(lines), area);
+        return;
+    }
+    let mut spans = Vec::new();
+    if let Some((msg, sev)) = &app.ui.status {
+        let role = match sev {
+            Severity::Info => Role::Info,
+            Severity::Warn => Role::Warn,
+            Severity::Critical => Role::Danger,
+        };
+        spans.push(Span::styled(format!("{} ", sanitize(msg)), t.style(role)));
+        spans.push(Span::styled("│ ", t.style(Role::Muted)));
+    }
+    let hints = [
+        Action::Help,
+        Action::Filter,
+        Action::Command,
+        Action::Drill,
+        Action::Scale,
+        Action::Drain,
+        Action::Deploy,
+        Action::Rollback,
+        Action::Quit,
+    ];
+    for a in hints {
+        if a.is_mutating() && app.gate.is_read_only() {
+            continue;
+        }
+        if let Some(k) = app.keymap.hint(Mode::Normal, a) {
+            spans.push(Span::styled(format!("{k} "), t.style(Role::Accent)));
+            spans.push(Span::styled(
+                format!("{}  ", a.name()),
+                t.style(Role::Muted),
+            ));
+        }
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,60 @@
+//! Rendering: a pure function of (app state, theme, now) → frame. No I/O and no clock reads
+//! here, so snapshot tests are deterministic.
+
+mod layout;
+mod panes;
+mod popups;
+pub mod sanitize;
+pub mod theme;
+pub mod widgets;
+
+pub use layout::{MIN_HEIGHT, MIN_WIDTH, WIDE_HEIGHT, WIDE_WIDTH, draw};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pane {
+    #[default]
+    Overview,
+    Nodes,
+    Services,
+    Replicas,
+    Instances,
+    Events,
+    Audit,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 7] = [
+        Pane::Overview,
+        Pane::Nodes,
+        Pane::Services,
+        Pane::Replicas,
+        Pane::Instances,
+        Pane::Events,
+        Pane::Audit,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Overview => "Overview",
+            Pane::Nodes => "Nodes",
+            Pane::Services => "Services",
+            Pane::Replicas => "Replicas",
+            Pane::Instances => "Instances",
+            Pane::Events => "Events",
+            Pane::Audit => "Audit",
+        }
+    }
+
+    /// The `:` command that opens it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Pane::Overview => "overview",
+            Pane::Nodes => "nodes",
+            Pane::Services => "services",
+            Pane::Replicas => "replicas",
+            Pane::Instances => "instances",
+            Pane::Events => "events",
+            Pane::Audit => "audit",
+        }
+    }
+}

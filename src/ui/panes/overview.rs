@@ -1,0 +1,348 @@
+//! The first screen of an incident: quorum, what is below desired and since when, the sources'
+//! health, operations in flight, and the latest events.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::app::App;
+use crate::app::store::ClusterState;
+use crate::config::discovery::Discovery;
+use crate::model::{Health, InstanceState, QuorumVerdict, Severity, Time};
+use crate::ui::sanitize::sanitize;
+use crate::ui::theme::Role;
+use crate::ui::widgets::{age, gauge, ratio_bar};
+
+use super::block;
+
+/// Degraded services listed by name before "and N more".
+const DEGRADED_LISTED: usize = 5;
+
+pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
+    let t = &app.theme;
+    let title = match app.cluster() {
+        Some(c) => format!("Overview · {}", sanitize(&c.name)),
+        None => "Overview".into(),
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    match app.cluster() {
+        Some(c) => cluster_lines(app, c, now, &mut lines),
+        None => lines.push(Line::styled(
+            "loading… no source has reported yet",
+            t.style(Role::Muted),
+        )),
+    }
+    sources_lines(app, &mut lines);
+    ops_lines(app, now, &mut lines);
+    if let Some(c) = app.cluster()
+        && area.width < crate::ui::WIDE_WIDTH
+    {
+        lines.push(Line::styled("Latest events", t.style(Role::Header)));
+        for e in c.events.iter().take(5) {
+            let role = match e.severity {
+                Severity::Info => Role::Muted,
+                Severity::Warn => Role::Warn,
+                Severity::Critical => Role::Danger,
+            };
+            lines.push(Line::styled(
+                format!("  {:>4} {}", age(now, e.at), sanitize(&e.message)),
+                t.style(role),
+            ));
+        }
+    }
+    let p = Paragraph::new(lines)
+        .block(block(app, title, focused, now))
+        .wrap(Wrap { trim: false });
+    f.render_widget(p, area);
+}
+
+fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<Line<'a>>) {
+    let t = &app.theme;
+    let q = c.quorum();
+    let (sym, role) = match q.verdict {
+        QuorumVerdict::Healthy => ("●", Role::Ok),
+        QuorumVerdict::AtRisk => ("▲", Role::Warn),
+        QuorumVerdict::Lost => ("✗", Role::Danger),
+        QuorumVerdict::Unknown => ("?", Role::Muted),
+    };
+    lines.push(Line::from(vec![
+        Span::styled("Quorum   ", t.style(Role::Header)),
+        Span::styled(format!("{sym} {}", q.verdict.label()), t.style(role)),
+        Span::styled(format!("  {}", q.summary()), t.style(Role::Text)),
+    ]));
+    if q.managers > 0 {
+        lines.push(Line::styled(
+            format!(
+                "         managers {} · reachable {} · quorum {} · tolerates {} by design",
+                q.managers, q.reachable, q.quorum, q.tolerated
+            ),
+            t.style(Role::Muted),
+        ));
+        // The managers drawn: leader marked, unreachable crossed out.
+        let mut mgrs: Vec<_> = c.nodes.values().filter(|n| n.is_manager()).collect();
+        mgrs.sort_by(|a, b| a.hostname.cmp(&b.hostname));
+        let mut spans = vec![Span::raw("         ")];
+        for m in mgrs {
+            let name = sanitize(&m.hostname).into_owned();
+            let span = if !m.counts_for_quorum() {
+                Span::styled(
+                    format!("✗ {name}"),
+                    t.style(Role::Danger).add_modifier(Modifier::CROSSED_OUT),
+                )
+            } else if m.leader {
+                Span::styled(
+                    format!("★ {name} (leader)"),
+                    t.style(Role::Ok).add_modifier(Modifier::BOLD),
+                )
+            } else {
+                Span::styled(format!("● {name}"), t.style(Role::Ok))
+            };
+            spans.push(span);
+            spans.push(Span::raw("  "));
+        }
+        lines.push(Line::from(spans));
+        if q.even_warning {
+            lines.push(Line::styled(
+                format!(
+                    "         ▲ {} managers: an even count tolerates no more failures than {}",
+                    q.managers,
+                    q.managers - 1
+                ),
+                t.style(Role::Warn),
+            ));
+        }
+        if let Some(az) = &q.az {
+            let role = if az.survives_one_az {
+                Role::Ok
+            } else {
+                Role::Warn
+            };
+            lines.push(Line::styled(
+                format!("         AZ spread {}: {}", az.shape(), az.verdict()),
+                t.style(role),
+            ));
+        }
+    }
+
+    let ready = c
+        .nodes
+        .values()
+        .filter(|n| n.health() == Health::Ok)
+        .count();
+    let total = c.nodes.len();
+    lines.push(count_line(app, "Nodes", ready, total, "healthy"));
+    let down: Vec<String> = {
+        let mut v: Vec<_> = c
+            .nodes
+            .values()
+            .filter(|n| n.health() == Health::Critical)
+            .collect();
+        v.sort_by(|a, b| a.hostname.cmp(&b.hostname));
+        v.iter()
+            .map(|n| sanitize(&n.hostname).into_owned())
+            .collect()
+    };
+    if !down.is_empty() {
+        lines.push(Line::styled(
+            format!("         ✗ down/unreachable: {}", down.join(", ")),
+            t.style(Role::Danger),
+        ));
+    }
+
+    let at_desired = c.workloads.values().filter(|w| !w.is_degraded()).count();
+    lines.push(count_line(
+        app,
+        "Services",
+        at_desired,
+        c.workloads.len(),
+        "at desired",
+    ));
+    let mut degraded: Vec<_> = c
+        .workloads
+        .values()
+        .filter(|w| w.is_degraded() || w.update.as_ref().is_some_and(|u| u.state.is_paused()))
+        .collect();
+    degraded.sort_by(|a, b| a.name.cmp(&b.name));
+    for w in degraded.iter().take(DEGRADED_LISTED) {
+        // Since when: the oldest replica of this service that should run but does not.
+        let since = c
+            .replicas_of_workload(&w.id)
+            .filter(|r| r.is_current() && !r.is_running())
+            .map(|r| r.since)
+            .min();
+        let paused = w.update.as_ref().filter(|u| u.state.is_paused());
+        let mut text = format!(
+            "         ▲ {} {}/{}",
+            sanitize(&w.name),
+            w.running,
+            w.desired
+        );
+        if let Some(s) = since {
+            text.push_str(&format!(" since {}", age(now, s)));
+        }
+        if paused.is_some() {
+            text.push_str(" · update PAUSED");
+        }
+        lines.push(Line::styled(
+            text,
+            t.style(if paused.is_some() {
+                Role::Danger
+            } else {
+                Role::Warn
+            }),
+        ));
+    }
+    if degraded.len() > DEGRADED_LISTED {
+        lines.push(Line::styled(
+            format!("         and {} more", degraded.len() - DEGRADED_LISTED),
+            t.style(Role::Warn),
+        ));
+    }
+    let running = c.replicas.values().filter(|r| r.is_running()).count();
+    let wanted = c
+        .workloads
+        .values()
+        .map(|w| w.desired as usize)
+        .sum::<usize>();
+    lines.push(count_line(app, "Replicas", running, wanted, "running"));
+    if !c.instances.is_empty() {
+        let up = c
+            .instances
+            .values()
+            .filter(|i| i.state == InstanceState::Running)
+            .count();
+        lines.push(count_line(
+            app,
+            "Instances",
+            up,
+            c.instances.len(),
+            "running",
+        ));
+    }
+    if !c.etcd.is_empty() {
+        let leader = c
+            .etcd
+            .iter()
+            .find(|m| m.leader)
+            .map_or("none".to_string(), |m| sanitize(&m.name).into_owned());
+        let healthy = c.etcd.iter().filter(|m| m.healthy).count();
+        let role = if healthy * 2 > c.etcd.len() {
+            Role::Ok
+        } else {
+            Role::Danger
+        };
+        lines.push(Line::from(vec![
+            Span::styled("etcd     ", t.style(Role::Header)),
+            Span::styled(
+                format!(
+                    "{healthy}/{} members healthy · leader {leader}",
+                    c.etcd.len()
+                ),
+                t.style(role),
+            ),
+        ]));
+    }
+}
+
+fn count_line<'a>(app: &App, label: &str, ok: usize, total: usize, what: &str) -> Line<'a> {
+    let t = &app.theme;
+    let role = if ok >= total {
+        Role::Ok
+    } else if ok * 2 >= total {
+        Role::Warn
+    } else {
+        Role::Danger
+    };
+    Line::from(vec![
+        Span::styled(format!("{label:<9}"), t.style(Role::Header)),
+        Span::styled(
+            format!("{} ", ratio_bar(ok as u32, total as u32, 10)),
+            t.style(role),
+        ),
+        Span::styled(format!("{ok}/{total} {what}"), t.style(Role::Text)),
+    ])
+}
+
+fn sources_lines(app: &App, lines: &mut Vec<Line<'_>>) {
+    let t = &app.theme;
+    if app.sources.is_empty() {
+        return;
+    }
+    lines.push(Line::styled("Sources", t.style(Role::Header)));
+    let connected = app.cluster().map(|c| &c.sources);
+    for s in &app.sources {
+        let live = connected.and_then(|m| m.get(&s.kind));
+        let (text, role) = match (live, &s.discovery) {
+            (Some(h), _) => {
+                let mut x = format!("  {:<10} {}", s.kind.label(), h.label());
+                if let Some(e) = &h.endpoint {
+                    x.push_str(&format!(" · {}", sanitize(e)));
+                }
+                if let Some(r) = h.reason() {
+                    x.push_str(&format!(" · {}", sanitize(r)));
+                }
+                (x, if h.is_stale() { Role::Danger } else { Role::Ok })
+            }
+            (None, Discovery::Configured { endpoint, via }) => (
+                format!(
+                    "  {:<10} configured ({}) via {} · backend not built yet",
+                    s.kind.label(),
+                    sanitize(endpoint),
+                    sanitize(via)
+                ),
+                Role::Muted,
+            ),
+            (None, Discovery::NotConfigured { hint }) => (
+                format!(
+                    "  {:<10} not configured · {}",
+                    s.kind.label(),
+                    sanitize(hint)
+                ),
+                Role::Muted,
+            ),
+        };
+        lines.push(Line::styled(text, t.style(role)));
+    }
+}
+
+fn ops_lines(app: &App, now: Time, lines: &mut Vec<Line<'_>>) {
+    let t = &app.theme;
+    if app.inflight.is_empty() && app.finished.is_empty() {
+        return;
+    }
+    lines.push(Line::styled("Operations", t.style(Role::Header)));
+    for op in app.inflight.values() {
+        let prog = op
+            .progress
+            .map(|(d, n)| format!(" {} {d}/{n}", gauge(d, n, 10)))
+            .unwrap_or_default();
+        lines.push(Line::styled(
+            format!(
+                "  ◌ {} {}{prog} · {} · {}",
+                op.request.verb(),
+                sanitize(op.request.target()),
+                sanitize(&op.message),
+                age(now, op.started_at)
+            ),
+            t.style(Role::Info),
+        ));
+    }
+    for op in app.finished.iter().take(3) {
+        let (sym, role, msg) = match &op.result {
+            Ok(m) => ("✓", Role::Ok, m),
+            Err(m) => ("✗", Role::Danger, m),
+        };
+        lines.push(Line::styled(
+            format!(
+                "  {sym} {} {} · {} · {} ago",
+                op.request.verb(),
+                sanitize(op.request.target()),
+                sanitize(msg),
+                age(now, op.at)
+            ),
+            t.style(role),
+        ));
+    }
+}

@@ -1,0 +1,251 @@
+//! Modal popups: the confirm dialog (default Cancel, typed confirmation for high risk), the
+//! help screen generated from the live keymap, messages and refusals, and quit confirmation.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use crate::app::{App, Modal};
+use crate::input::Mode;
+use crate::model::Severity;
+use crate::ops::Risk;
+use crate::ui::sanitize::sanitize;
+use crate::ui::theme::{Role, Theme};
+
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    match &app.ui.modal {
+        None => {}
+        Some(Modal::Confirm {
+            pending,
+            typed,
+            on_confirm,
+            error,
+        }) => confirm(f, app, area, pending, typed, *on_confirm, error.as_deref()),
+        Some(Modal::Help { scroll }) => help(f, app, area, *scroll),
+        Some(Modal::Message {
+            title,
+            body,
+            severity,
+        }) => {
+            let role = match severity {
+                Severity::Info => Role::Info,
+                Severity::Warn => Role::Warn,
+                Severity::Critical => Role::Danger,
+            };
+            let lines = vec![
+                Line::styled(sanitize(body).into_owned(), app.theme.style(role)),
+                Line::raw(""),
+                Line::styled("press any key", app.theme.style(Role::Muted)),
+            ];
+            popup(f, &app.theme, area, title, role, lines, 70, 9);
+        }
+        Some(Modal::QuitConfirm { on_quit }) => {
+            let n = app.inflight.len();
+            let lines = vec![
+                Line::raw(format!(
+                    "{n} operation(s) still in flight. They continue on the cluster,"
+                )),
+                Line::raw("but this console will not see or record their outcome."),
+                Line::raw(""),
+                buttons(&app.theme, "Quit", *on_quit),
+            ];
+            popup(f, &app.theme, area, "Quit?", Role::Warn, lines, 66, 8);
+        }
+    }
+}
+
+fn buttons<'a>(t: &Theme, action: &str, on_action: bool) -> Line<'a> {
+    let (c, a) = if on_action {
+        ("  Cancel  ".to_string(), format!("› {action} ‹"))
+    } else {
+        ("› Cancel ‹".to_string(), format!("  {action}  "))
+    };
+    Line::from(vec![
+        Span::styled(
+            format!("[{c}]"),
+            if on_action {
+                t.style(Role::Text)
+            } else {
+                t.style(Role::Selection)
+            },
+        ),
+        Span::raw("   "),
+        Span::styled(
+            format!("[{a}]"),
+            if on_action {
+                t.style(Role::Selection)
+            } else {
+                t.style(Role::Text)
+            },
+        ),
+    ])
+}
+
+fn confirm(
+    f: &mut Frame,
+    app: &App,
+    area: Rect,
+    pending: &crate::ops::PendingOp,
+    typed: &str,
+    on_confirm: bool,
+    error: Option<&str>,
+) {
+    let t = &app.theme;
+    let plan = pending.plan();
+    let high = plan.risk == Risk::High;
+    let mut lines = Vec::new();
+    for d in &plan.delta {
+        lines.push(Line::styled(sanitize(d).into_owned(), t.style(Role::Text)));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("equivalent: ", t.style(Role::Muted)),
+        Span::styled(sanitize(&plan.cli).into_owned(), t.style(Role::Accent)),
+    ]));
+    for w in &plan.warnings {
+        lines.push(Line::styled(
+            format!("▲ {}", sanitize(w)),
+            t.style(Role::Warn),
+        ));
+    }
+    lines.push(Line::raw(""));
+    if let Some(expected) = &plan.confirm_text {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("HIGH RISK · type {} to confirm: ", sanitize(expected)),
+                t.style(Role::Danger),
+            ),
+            Span::styled(format!("{}▏", sanitize(typed)), t.style(Role::Text)),
+        ]));
+    }
+    if let Some(e) = error {
+        lines.push(Line::styled(
+            format!("✗ {}", sanitize(e)),
+            t.style(Role::Danger),
+        ));
+    }
+    let verb = pending.request().verb();
+    lines.push(buttons(t, &capitalize(verb), on_confirm));
+    lines.push(Line::styled(
+        "tab switch · enter press · esc cancel",
+        t.style(Role::Muted),
+    ));
+    let title = format!("Confirm: {}", sanitize(&plan.title));
+    let h = lines.len() as u16 + 4;
+    popup(
+        f,
+        t,
+        area,
+        &title,
+        if high {
+            Role::Danger
+        } else {
+            Role::BorderFocus
+        },
+        lines,
+        78,
+        h,
+    );
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn help(f: &mut Frame, app: &App, area: Rect, scroll: u16) {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    let read_only = app.gate.is_read_only();
+    for mode in Mode::ALL {
+        lines.push(Line::styled(
+            format!("{} mode", mode.name()),
+            t.style(Role::Header),
+        ));
+        for b in app.keymap.bindings().iter().filter(|b| b.mode == mode) {
+            if read_only && b.action.is_mutating() {
+                continue;
+            }
+            let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
+            let keys = if keys.is_empty() {
+                "(unbound)".to_string()
+            } else {
+                keys.join(" ")
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<22}"), t.style(Role::Accent)),
+                Span::styled(b.action.description().to_string(), t.style(Role::Text)),
+            ]));
+        }
+    }
+    lines.push(Line::styled("text inputs", t.style(Role::Header)));
+    lines.push(Line::raw("  enter submit · esc cancel · backspace delete"));
+    lines.push(Line::styled("command line", t.style(Role::Header)));
+    lines.push(Line::raw(format!("  {}", crate::app::command::USAGE)));
+    if read_only {
+        lines.push(Line::styled(
+            "read-only mode: actions that change a cluster are hidden and refused",
+            t.style(Role::Warn),
+        ));
+    }
+    let h = area.height.saturating_sub(2);
+    let inner = Rect {
+        height: h.saturating_sub(2),
+        ..area
+    };
+    let max_scroll = (lines.len() as u16).saturating_sub(inner.height);
+    let p = Paragraph::new(lines)
+        .scroll((scroll.min(max_scroll), 0))
+        .wrap(Wrap { trim: false });
+    let r = centered(area, 90, h);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Role::BorderFocus))
+        .title(Span::styled(
+            " Help · keys from your keymap (esc closes) ",
+            t.style(Role::Title),
+        ));
+    f.render_widget(p.block(block).style(t.style(Role::Text)), r);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn popup(
+    f: &mut Frame,
+    t: &Theme,
+    area: Rect,
+    title: &str,
+    border: Role,
+    lines: Vec<Line>,
+    w: u16,
+    h: u16,
+) {
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(border))
+        .title(Span::styled(format!(" {title} "), t.style(Role::Title)));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(t.style(Role::Text))
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

@@ -1,0 +1,108 @@
+//! Small text widgets: bars, sparklines, gauges, ages. Plain strings with symbols, so state is
+//! never carried by colour alone and they cost nothing to lay out.
+
+use chrono::Duration;
+
+use crate::model::Time;
+
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// `█████░░░` for running/desired.
+pub fn ratio_bar(done: u32, total: u32, width: usize) -> String {
+    if width == 0 {
+        return String::new();
+    }
+    let filled = if total == 0 {
+        width
+    } else {
+        ((u64::from(done.min(total)) * width as u64) / u64::from(total)) as usize
+    };
+    let mut s = String::with_capacity(width * 3);
+    s.extend(std::iter::repeat_n('█', filled));
+    s.extend(std::iter::repeat_n('░', width - filled));
+    s
+}
+
+/// `▰▰▰▱▱` for rollout and drain progress.
+pub fn gauge(done: u32, total: u32, width: usize) -> String {
+    let filled = if total == 0 {
+        0
+    } else {
+        ((u64::from(done.min(total)) * width as u64) / u64::from(total)) as usize
+    };
+    let mut s = String::with_capacity(width * 3);
+    s.extend(std::iter::repeat_n('▰', filled));
+    s.extend(std::iter::repeat_n('▱', width - filled));
+    s
+}
+
+/// Availability percentages compressed to `width` characters, each showing the worst sample
+/// of its bucket so a dip is never averaged away.
+pub fn sparkline(samples: &[u8], width: usize) -> String {
+    if samples.is_empty() || width == 0 {
+        return String::new();
+    }
+    let per = samples.len().div_ceil(width);
+    samples
+        .chunks(per)
+        .map(|c| {
+            let worst = c.iter().copied().min().unwrap_or(100).min(100) as usize;
+            BLOCKS[(worst * (BLOCKS.len() - 1)) / 100]
+        })
+        .collect()
+}
+
+/// "12s", "3m", "2h", "4d" (or "now").
+pub fn age(now: Time, then: Time) -> String {
+    let d = now.signed_duration_since(then);
+    if d < Duration::seconds(1) {
+        return "now".into();
+    }
+    let s = d.num_seconds();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Cuts to `width` display columns with an ellipsis.
+pub fn fit(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut w = 0;
+    for ch in s.chars() {
+        let cw = ch.width().unwrap_or(0);
+        if w + cw > width {
+            if width > 0 {
+                while w + 1 > width {
+                    match out.pop() {
+                        Some(c) => w -= c.width().unwrap_or(0),
+                        None => break,
+                    }
+                }
+                out.push('…');
+            }
+            return out;
+        }
+        w += cw;
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_and_sparklines() {
+        assert_eq!(ratio_bar(3, 6, 6), "███░░░");
+        assert_eq!(ratio_bar(0, 0, 3), "███");
+        assert_eq!(gauge(1, 4, 4), "▰▱▱▱");
+        assert_eq!(sparkline(&[100, 100, 0, 100], 2), "█▁");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+    }
+}
