@@ -54,7 +54,7 @@ impl Operator {
         let user = std::env::var("USER")
             .ok()
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| format!("uid:{}", unsafe { libc::getuid() }));
+            .unwrap_or_else(passwd_name);
         let ssh_client = std::env::var("SSH_CLIENT")
             .or_else(|_| std::env::var("SSH_CONNECTION"))
             .ok()
@@ -64,6 +64,20 @@ impl Operator {
             ssh_client,
             tty: tty_name(),
             host: host_name(),
+        }
+    }
+}
+
+/// The login name of the real uid, for sessions without `$USER` (cron, `su -c`, tmux).
+fn passwd_name() -> String {
+    // SAFETY: getpwuid returns a pointer into static storage or null; copied out at once.
+    unsafe {
+        let uid = libc::getuid();
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            format!("uid:{uid}")
+        } else {
+            std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
         }
     }
 }

@@ -52,13 +52,18 @@ pub fn draw(f: &mut Frame, app: &App, now: Time) {
         .split(area);
     header(f, app, rows[0], now);
     tabs(f, app, rows[1]);
-    if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
+    if is_wide(area) {
         dashboard(f, app, rows[2], now);
     } else {
         panes::render(f, app, app.ui.pane, rows[2], now, true);
     }
     footer(f, app, rows[3]);
     popups::render(f, app, area);
+}
+
+/// Whether the screen is big enough for the multi-pane dashboard.
+pub fn is_wide(area: Rect) -> bool {
+    area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT
 }
 
 fn dashboard(f: &mut Frame, app: &App, area: Rect, now: Time) {

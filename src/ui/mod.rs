@@ -8,7 +8,7 @@ pub mod sanitize;
 pub mod theme;
 pub mod widgets;
 
-pub use layout::{MIN_HEIGHT, MIN_WIDTH, WIDE_HEIGHT, WIDE_WIDTH, draw};
+pub use layout::{MIN_HEIGHT, MIN_WIDTH, WIDE_HEIGHT, WIDE_WIDTH, draw, is_wide};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {

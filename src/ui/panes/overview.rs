@@ -37,7 +37,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
     sources_lines(app, &mut lines);
     ops_lines(app, now, &mut lines);
     if let Some(c) = app.cluster()
-        && area.width < crate::ui::WIDE_WIDTH
+        && !crate::ui::is_wide(f.area())
     {
         lines.push(Line::styled("Latest events", t.style(Role::Header)));
         for e in c.events.iter().take(5) {
@@ -67,23 +67,28 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
         QuorumVerdict::Lost => ("✗", Role::Danger),
         QuorumVerdict::Unknown => ("?", Role::Muted),
     };
+    let headline = match (&q.verdict, &q.leader) {
+        (QuorumVerdict::Lost | QuorumVerdict::Unknown, _) => q.summary(),
+        (_, Some(l)) => format!("{}/{} managers up · leader {}", q.reachable, q.managers, sanitize(l)),
+        (_, None) => format!("{}/{} managers up · no leader seen", q.reachable, q.managers),
+    };
     lines.push(Line::from(vec![
-        Span::styled("Quorum   ", t.style(Role::Header)),
-        Span::styled(format!("{sym} {}", q.verdict.label()), t.style(role)),
-        Span::styled(format!("  {}", q.summary()), t.style(Role::Text)),
+        Span::styled("Quorum    ", t.style(Role::Header)),
+        Span::styled(format!("{sym} {}  ", q.verdict.label()), t.style(role)),
+        Span::styled(headline, t.style(Role::Text)),
     ]));
     if q.managers > 0 {
         lines.push(Line::styled(
             format!(
-                "         managers {} · reachable {} · quorum {} · tolerates {} by design",
-                q.managers, q.reachable, q.quorum, q.tolerated
+                "  quorum {} of {} · tolerates {} more ({} by design)",
+                q.quorum, q.managers, q.tolerates_now, q.tolerated
             ),
-            t.style(Role::Muted),
+            t.style(if q.tolerates_now == 0 { Role::Warn } else { Role::Muted }),
         ));
         // The managers drawn: leader marked, unreachable crossed out.
         let mut mgrs: Vec<_> = c.nodes.values().filter(|n| n.is_manager()).collect();
         mgrs.sort_by(|a, b| a.hostname.cmp(&b.hostname));
-        let mut spans = vec![Span::raw("         ")];
+        let mut spans = vec![Span::raw("  ")];
         for m in mgrs {
             let name = sanitize(&m.hostname).into_owned();
             let span = if !m.counts_for_quorum() {
@@ -106,7 +111,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
         if q.even_warning {
             lines.push(Line::styled(
                 format!(
-                    "         ▲ {} managers: an even count tolerates no more failures than {}",
+                    "  ▲ {} managers: an even count tolerates no more failures than {}",
                     q.managers,
                     q.managers - 1
                 ),
@@ -120,7 +125,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
                 Role::Warn
             };
             lines.push(Line::styled(
-                format!("         AZ spread {}: {}", az.shape(), az.verdict()),
+                format!("  AZ spread {}: {}", az.shape(), az.verdict()),
                 t.style(role),
             ));
         }
@@ -146,7 +151,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
     };
     if !down.is_empty() {
         lines.push(Line::styled(
-            format!("         ✗ down/unreachable: {}", down.join(", ")),
+            format!("  ✗ down/unreachable: {}", down.join(", ")),
             t.style(Role::Danger),
         ));
     }
@@ -174,7 +179,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
             .min();
         let paused = w.update.as_ref().filter(|u| u.state.is_paused());
         let mut text = format!(
-            "         ▲ {} {}/{}",
+            "  ▲ {} {}/{}",
             sanitize(&w.name),
             w.running,
             w.desired
@@ -196,7 +201,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
     }
     if degraded.len() > DEGRADED_LISTED {
         lines.push(Line::styled(
-            format!("         and {} more", degraded.len() - DEGRADED_LISTED),
+            format!("  and {} more", degraded.len() - DEGRADED_LISTED),
             t.style(Role::Warn),
         ));
     }
@@ -234,7 +239,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
             Role::Danger
         };
         lines.push(Line::from(vec![
-            Span::styled("etcd     ", t.style(Role::Header)),
+            Span::styled("etcd      ", t.style(Role::Header)),
             Span::styled(
                 format!(
                     "{healthy}/{} members healthy · leader {leader}",
@@ -256,7 +261,7 @@ fn count_line<'a>(app: &App, label: &str, ok: usize, total: usize, what: &str) -
         Role::Danger
     };
     Line::from(vec![
-        Span::styled(format!("{label:<9}"), t.style(Role::Header)),
+        Span::styled(format!("{label:<10}"), t.style(Role::Header)),
         Span::styled(
             format!("{} ", ratio_bar(ok as u32, total as u32, 10)),
             t.style(role),
