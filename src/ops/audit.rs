@@ -77,7 +77,9 @@ fn passwd_name() -> String {
         if pw.is_null() || (*pw).pw_name.is_null() {
             format!("uid:{uid}")
         } else {
-            std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+            std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned()
         }
     }
 }

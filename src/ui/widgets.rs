@@ -67,6 +67,14 @@ pub fn age(now: Time, then: Time) -> String {
     }
 }
 
+/// "3m ago", or "just now".
+pub fn ago(now: Time, then: Time) -> String {
+    match age(now, then).as_str() {
+        "now" => "just now".into(),
+        a => format!("{a} ago"),
+    }
+}
+
 /// Cuts to `width` display columns with an ellipsis.
 pub fn fit(s: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;

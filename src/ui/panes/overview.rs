@@ -13,7 +13,7 @@ use crate::config::discovery::Discovery;
 use crate::model::{Health, InstanceState, QuorumVerdict, Severity, Time};
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Role;
-use crate::ui::widgets::{age, gauge, ratio_bar};
+use crate::ui::widgets::{age, ago, gauge, ratio_bar};
 
 use super::block;
 
@@ -69,8 +69,16 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
     };
     let headline = match (&q.verdict, &q.leader) {
         (QuorumVerdict::Lost | QuorumVerdict::Unknown, _) => q.summary(),
-        (_, Some(l)) => format!("{}/{} managers up · leader {}", q.reachable, q.managers, sanitize(l)),
-        (_, None) => format!("{}/{} managers up · no leader seen", q.reachable, q.managers),
+        (_, Some(l)) => format!(
+            "{}/{} managers up · leader {}",
+            q.reachable,
+            q.managers,
+            sanitize(l)
+        ),
+        (_, None) => format!(
+            "{}/{} managers up · no leader seen",
+            q.reachable, q.managers
+        ),
     };
     lines.push(Line::from(vec![
         Span::styled("Quorum    ", t.style(Role::Header)),
@@ -83,7 +91,11 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
                 "  quorum {} of {} · tolerates {} more ({} by design)",
                 q.quorum, q.managers, q.tolerates_now, q.tolerated
             ),
-            t.style(if q.tolerates_now == 0 { Role::Warn } else { Role::Muted }),
+            t.style(if q.tolerates_now == 0 {
+                Role::Warn
+            } else {
+                Role::Muted
+            }),
         ));
         // The managers drawn: leader marked, unreachable crossed out.
         let mut mgrs: Vec<_> = c.nodes.values().filter(|n| n.is_manager()).collect();
@@ -178,12 +190,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
             .map(|r| r.since)
             .min();
         let paused = w.update.as_ref().filter(|u| u.state.is_paused());
-        let mut text = format!(
-            "  ▲ {} {}/{}",
-            sanitize(&w.name),
-            w.running,
-            w.desired
-        );
+        let mut text = format!("  ▲ {} {}/{}", sanitize(&w.name), w.running, w.desired);
         if let Some(s) = since {
             text.push_str(&format!(" since {}", age(now, s)));
         }
@@ -341,11 +348,11 @@ fn ops_lines(app: &App, now: Time, lines: &mut Vec<Line<'_>>) {
         };
         lines.push(Line::styled(
             format!(
-                "  {sym} {} {} · {} · {} ago",
+                "  {sym} {} {} · {} · {}",
                 op.request.verb(),
                 sanitize(op.request.target()),
                 sanitize(msg),
-                age(now, op.at)
+                ago(now, op.at)
             ),
             t.style(role),
         ));
