@@ -114,10 +114,12 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
         spans.push(Span::styled(" PRODUCTION ", t.style(Role::Production)));
     }
     if app.settings.demo {
-        spans.push(Span::styled(
-            " DEMO · simulated cluster, nothing here is real ",
-            t.style(Role::Banner),
-        ));
+        let text = if area.width >= 120 {
+            " DEMO · simulated cluster, nothing here is real "
+        } else {
+            " DEMO (simulated) "
+        };
+        spans.push(Span::styled(text, t.style(Role::Banner)));
     }
     if app.gate.is_read_only() {
         spans.push(Span::styled(" READ-ONLY ", t.style(Role::Warn)));
@@ -143,7 +145,7 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
         }
     }
     spans.push(Span::styled(
-        format!("  {} UTC", now.format("%H:%M:%S")),
+        format!("  {} UTC", now.format("%H:%M")),
         t.style(Role::Muted),
     ));
     f.render_widget(

@@ -18,6 +18,9 @@ use crate::ui::widgets::{age, gauge, ratio_bar, sparkline};
 
 use super::{TableSpec, styled, table};
 
+/// Below this width a table drops its least important columns.
+const WIDE_TABLE: u16 = 110;
+
 fn health_role(h: Health) -> Role {
     match h {
         Health::Ok => Role::Ok,
@@ -51,6 +54,7 @@ pub fn nodes(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
     let Some(c) = app.cluster() else { return };
     let t = &app.theme;
     let rows = view::node_rows(c, app.ui.filter(Pane::Nodes), app.ui.sort(Pane::Nodes));
+    let wide = area.width >= WIDE_TABLE;
     let widths = [
         Constraint::Length(2),
         Constraint::Length(14),
@@ -58,17 +62,19 @@ pub fn nodes(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         Constraint::Length(7),
         Constraint::Length(6),
         Constraint::Length(12),
-        Constraint::Length(13),
+        Constraint::Length(5),
         Constraint::Length(11),
-        Constraint::Length(20),
-        Constraint::Length(6),
+        Constraint::Length(13),
+        Constraint::Min(20),
     ];
+    let header: &[&str] = &[
+        "", "NAME", "ROLE", "STATUS", "AVAIL", "MANAGER", "TASKS", "AZ", "ADDRESS", "INSTANCE",
+    ];
+    let cols = if wide { widths.len() } else { 8 };
     let spec = TableSpec {
         title: title_with_filter(app, Pane::Nodes, "Nodes"),
-        header: &[
-            "", "NAME", "ROLE", "STATUS", "AVAIL", "MANAGER", "ADDRESS", "AZ", "INSTANCE", "TASKS",
-        ],
-        widths: &widths,
+        header: &header[..cols],
+        widths: &widths[..cols],
         total: rows.len(),
         selected: app.ui.selected(Pane::Nodes),
         empty: "no nodes (not loaded yet, or no swarm configured)",
@@ -98,7 +104,7 @@ pub fn nodes(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
                 format!("{} {state}", sanitize(id))
             },
         );
-        Row::new(vec![
+        let mut cells = vec![
             styled(h.symbol(), t.style(health_role(h))),
             Cell::from(sanitize(&n.hostname).into_owned()),
             Cell::from(if n.is_manager() { "manager" } else { "worker" }),
@@ -112,15 +118,17 @@ pub fn nodes(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
             ),
             styled(n.availability.label(), t.style(avail_role)),
             styled(manager, t.style(reach_role)),
-            Cell::from(sanitize(&n.addr).into_owned()),
+            Cell::from(c.running_on_node(&n.id).to_string()),
             Cell::from(
                 n.az.as_deref()
                     .map(|a| sanitize(a).into_owned())
                     .unwrap_or_else(|| "-".into()),
             ),
+            Cell::from(sanitize(&n.addr).into_owned()),
             Cell::from(inst),
-            Cell::from(c.running_on_node(&n.id).to_string()),
-        ])
+        ];
+        cells.truncate(cols);
+        Row::new(cells)
     });
 }
 
@@ -132,22 +140,26 @@ pub fn services(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) 
         app.ui.filter(Pane::Services),
         app.ui.sort(Pane::Services),
     );
+    let wide = area.width >= WIDE_TABLE;
+    let bar = if wide { 8 } else { 4 };
     let widths = [
         Constraint::Length(2),
         Constraint::Length(16),
-        Constraint::Length(4),
-        Constraint::Length(18),
+        Constraint::Length(if wide { 18 } else { 14 }),
+        Constraint::Length(if wide { 28 } else { 16 }),
+        Constraint::Min(16),
         Constraint::Length(13),
-        Constraint::Min(20),
-        Constraint::Length(28),
+        Constraint::Length(4),
         Constraint::Length(10),
     ];
+    let header: &[&str] = &[
+        "", "NAME", "RUNNING", "UPDATE", "IMAGE", "AVAIL 1h", "MODE", "STACK",
+    ];
+    let cols = if wide { widths.len() } else { 5 };
     let spec = TableSpec {
         title: title_with_filter(app, Pane::Services, "Services"),
-        header: &[
-            "", "NAME", "MODE", "RUNNING", "AVAIL 1h", "IMAGE", "UPDATE", "STACK",
-        ],
-        widths: &widths,
+        header: &header[..cols],
+        widths: &widths[..cols],
         total: rows.len(),
         selected: app.ui.selected(Pane::Services),
         empty: "no services",
@@ -164,7 +176,7 @@ pub fn services(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) 
         };
         let running = format!(
             "{} {}/{}",
-            ratio_bar(w.running, w.desired, 8),
+            ratio_bar(w.running, w.desired, bar),
             w.running,
             w.desired
         );
@@ -179,8 +191,11 @@ pub fn services(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) 
                     Role::Muted
                 };
                 let text = match u.progress {
-                    Some((d, tot)) if u.state.in_progress() => {
+                    Some((d, tot)) if u.state.in_progress() && wide => {
                         format!("{} {d}/{tot} {}", gauge(d, tot, 6), u.state.label())
+                    }
+                    Some((d, tot)) if u.state.in_progress() => {
+                        format!("{} {d}/{tot}", gauge(d, tot, 4))
                     }
                     _ if u.state.is_paused() => format!("⏸ {}", u.state.label().to_uppercase()),
                     _ => u.state.label().to_string(),
@@ -188,25 +203,27 @@ pub fn services(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) 
                 styled(text, t.style(role))
             }
         };
-        Row::new(vec![
+        let mut cells = vec![
             styled(sym, t.style(role)),
             Cell::from(sanitize(&w.name).into_owned()),
+            styled(running, t.style(role)),
+            update,
+            Cell::from(sanitize(&w.image).into_owned()),
+            styled(sparkline(&w.availability, 12), t.style(Role::Info)),
             Cell::from(if w.mode == crate::model::ServiceMode::Global {
                 "glob"
             } else {
                 "repl"
             }),
-            styled(running, t.style(role)),
-            styled(sparkline(&w.availability, 12), t.style(Role::Info)),
-            Cell::from(sanitize(&w.image).into_owned()),
-            update,
             Cell::from(
                 w.stack
                     .as_deref()
                     .map(|s| sanitize(s).into_owned())
                     .unwrap_or_default(),
             ),
-        ])
+        ];
+        cells.truncate(cols);
+        Row::new(cells)
     });
 }
 
@@ -247,12 +264,12 @@ pub fn replicas(
     };
     let widths = [
         Constraint::Length(2),
-        Constraint::Length(18),
-        Constraint::Length(12),
+        Constraint::Length(16),
+        Constraint::Length(11),
+        Constraint::Length(8),
         Constraint::Length(9),
-        Constraint::Length(10),
-        Constraint::Length(6),
-        Constraint::Min(20),
+        Constraint::Length(5),
+        Constraint::Min(16),
     ];
     let spec = TableSpec {
         title: title_with_filter(app, Pane::Replicas, &scope),
@@ -321,33 +338,36 @@ pub fn instances(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool)
         app.ui.filter(Pane::Instances),
         app.ui.sort(Pane::Instances),
     );
+    let wide = area.width >= WIDE_TABLE;
     let widths = [
         Constraint::Length(2),
         Constraint::Length(20),
+        Constraint::Length(12),
         Constraint::Length(14),
-        Constraint::Length(10),
-        Constraint::Length(18),
         Constraint::Length(11),
         Constraint::Length(13),
+        Constraint::Length(8),
+        Constraint::Length(10),
         Constraint::Length(15),
-        Constraint::Length(21),
-        Constraint::Min(8),
+        Constraint::Min(21),
     ];
+    let header: &[&str] = &[
+        "",
+        "ID",
+        "NAME",
+        "STATE",
+        "AZ",
+        "PRIVATE IP",
+        "ROLE",
+        "TYPE",
+        "PUBLIC IP",
+        "AMI",
+    ];
+    let cols = if wide { widths.len() } else { 6 };
     let spec = TableSpec {
         title: title_with_filter(app, Pane::Instances, "Instances"),
-        header: &[
-            "",
-            "ID",
-            "NAME",
-            "TYPE",
-            "STATE",
-            "AZ",
-            "PRIVATE IP",
-            "PUBLIC IP",
-            "AMI",
-            "ROLE",
-        ],
-        widths: &widths,
+        header: &header[..cols],
+        widths: &widths[..cols],
         total: rows.len(),
         selected: app.ui.selected(Pane::Instances),
         empty: "no cloud instances (EC2 not configured, or none match the filters)",
@@ -372,28 +392,25 @@ pub fn instances(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool)
                 "none",
                 |n| if n.is_manager() { "manager" } else { "worker" },
             );
-        Row::new(vec![
+        let opt = |o: &Option<String>| {
+            o.as_deref()
+                .map(|s| sanitize(s).into_owned())
+                .unwrap_or_else(|| "-".into())
+        };
+        let mut cells = vec![
             styled(sym, t.style(role)),
             Cell::from(sanitize(&inst.id).into_owned()),
             Cell::from(sanitize(&inst.name).into_owned()),
-            Cell::from(sanitize(&inst.instance_type).into_owned()),
             styled(state, t.style(role)),
             Cell::from(sanitize(&inst.az).into_owned()),
-            Cell::from(
-                inst.private_ip
-                    .as_deref()
-                    .map(|s| sanitize(s).into_owned())
-                    .unwrap_or_else(|| "-".into()),
-            ),
-            Cell::from(
-                inst.public_ip
-                    .as_deref()
-                    .map(|s| sanitize(s).into_owned())
-                    .unwrap_or_else(|| "-".into()),
-            ),
-            Cell::from(sanitize(&inst.ami).into_owned()),
+            Cell::from(opt(&inst.private_ip)),
             Cell::from(role_txt),
-        ])
+            Cell::from(sanitize(&inst.instance_type).into_owned()),
+            Cell::from(opt(&inst.public_ip)),
+            Cell::from(sanitize(&inst.ami).into_owned()),
+        ];
+        cells.truncate(cols);
+        Row::new(cells)
     });
 }
 
