@@ -60,6 +60,24 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
 
 fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<Line<'a>>) {
     let t = &app.theme;
+    // Stale data first: the operator must know that what follows is the last known state.
+    for (kind, h) in &c.sources {
+        if h.is_stale() {
+            let since = h
+                .stale_since
+                .map(|s| age(now, s))
+                .unwrap_or_else(|| "?".into());
+            lines.push(Line::styled(
+                format!(
+                    "✗ {} {} for {since}: {} · showing last known state",
+                    kind.label(),
+                    h.label(),
+                    sanitize(h.reason().unwrap_or("no reason given"))
+                ),
+                t.style(Role::Danger),
+            ));
+        }
+    }
     let q = c.quorum();
     let (sym, role) = match q.verdict {
         QuorumVerdict::Healthy => ("●", Role::Ok),

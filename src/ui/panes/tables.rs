@@ -466,8 +466,9 @@ pub fn audit(f: &mut Frame, app: &App, area: Rect, _now: Time, focused: bool) {
         || "read-only: no actions, no log".into(),
         |l| sanitize(&l.path().display().to_string()).into_owned(),
     );
+    let wide = area.width >= WIDE_TABLE;
     let widths = [
-        Constraint::Length(24),
+        Constraint::Length(if wide { 24 } else { 8 }),
         Constraint::Length(7),
         Constraint::Length(10),
         Constraint::Length(9),
@@ -478,7 +479,7 @@ pub fn audit(f: &mut Frame, app: &App, area: Rect, _now: Time, focused: bool) {
     let spec = TableSpec {
         title: format!("Audit · {path}"),
         header: &[
-            "TIME (UTC)",
+            if wide { "TIME (UTC)" } else { "UTC" },
             "PHASE",
             "USER",
             "VERB",
@@ -504,7 +505,12 @@ pub fn audit(f: &mut Frame, app: &App, area: Rect, _now: Time, focused: bool) {
             _ => r.cli.clone(),
         };
         Row::new(vec![
-            Cell::from(sanitize(&r.time).into_owned()),
+            Cell::from(if wide {
+                sanitize(&r.time).into_owned()
+            } else {
+                // "2026-11-21T09:05:00.000Z" → "09:05:00"
+                sanitize(r.time.get(11..19).unwrap_or(&r.time)).into_owned()
+            }),
             Cell::from(sanitize(&r.phase).into_owned()),
             Cell::from(sanitize(&r.user).into_owned()),
             Cell::from(sanitize(&r.verb).into_owned()),
