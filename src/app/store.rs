@@ -80,23 +80,21 @@ impl ClusterState {
         self.sources.values().filter_map(|h| h.stale_since).min()
     }
 
+    /// Adds or removes a replica from the derived indexes. Emptied entries are dropped so
+    /// churn (tasks come and go, nodes are replaced) never grows the indexes.
     fn index_replica(&mut self, r: &Replica, add: bool) {
-        let set = self.by_workload.entry(r.workload_id.clone()).or_default();
-        if add {
-            set.insert(r.id.clone());
-        } else {
-            set.remove(&r.id);
-        }
+        index_set(&mut self.by_workload, &r.workload_id, &r.id, add);
         if let Some(node) = &r.node_id {
-            let set = self.by_node.entry(node.clone()).or_default();
-            if add {
-                set.insert(r.id.clone());
-            } else {
-                set.remove(&r.id);
-            }
+            index_set(&mut self.by_node, node, &r.id, add);
             if r.is_running() {
-                let c = self.running_on_node.entry(node.clone()).or_default();
-                *c = if add { *c + 1 } else { c.saturating_sub(1) };
+                if add {
+                    *self.running_on_node.entry(node.clone()).or_default() += 1;
+                } else if let Some(c) = self.running_on_node.get_mut(node) {
+                    *c = c.saturating_sub(1);
+                    if *c == 0 {
+                        self.running_on_node.remove(node);
+                    }
+                }
             }
         }
     }
@@ -246,6 +244,20 @@ impl ClusterState {
             .entry(source)
             .or_insert_with(|| SourceHealth::new(SourceState::Connected));
         h.last_update = Some(at);
+    }
+}
+
+fn index_set(index: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str, add: bool) {
+    if add {
+        index
+            .entry(key.to_string())
+            .or_default()
+            .insert(id.to_string());
+    } else if let Some(set) = index.get_mut(key) {
+        set.remove(id);
+        if set.is_empty() {
+            index.remove(key);
+        }
     }
 }
 

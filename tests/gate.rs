@@ -1,0 +1,279 @@
+//! The action gate: read-only refusal, confirmation required, fail-closed audit, one rollout
+//! per service, refusals on lost quorum — checked at the gate and through the app's keys.
+
+mod support;
+
+use std::path::Path;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use clusterdeck::app::Modal;
+use clusterdeck::app::store::ClusterState;
+use clusterdeck::backends::{BackendHandle, OpCommand};
+use clusterdeck::input::Action;
+use clusterdeck::model::{Availability, SourceKind};
+use clusterdeck::ops::audit::AuditLog;
+use clusterdeck::ops::{Executor, Gate, OpRequest, Risk};
+use clusterdeck::ui::Pane;
+
+use support::*;
+
+fn cluster() -> ClusterState {
+    demo_app().store.clusters[0].clone()
+}
+
+fn scale(n: u32) -> OpRequest {
+    OpRequest::Scale {
+        cluster: "demo".into(),
+        service: "web".into(),
+        replicas: n,
+    }
+}
+
+fn gate_with_channel(audit: &Path) -> (Gate, mpsc::Receiver<OpCommand>) {
+    let (tx, rx) = mpsc::channel(4);
+    let handle = BackendHandle {
+        cluster: "demo".into(),
+        source: SourceKind::Swarm,
+        ops: tx,
+    };
+    (
+        Gate::live(
+            AuditLog::new(audit),
+            Executor::new(vec![handle]),
+            operator(),
+        ),
+        rx,
+    )
+}
+
+#[test]
+fn read_only_refuses_before_planning() {
+    let c = cluster();
+    let err = Gate::read_only()
+        .check(scale(5), Some(&c), &[])
+        .expect_err("refused");
+    assert!(err.starts_with("read-only mode"), "{err}");
+}
+
+#[test]
+fn released_op_is_audited_then_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let (mut gate, mut rx) = gate_with_channel(&path);
+    let c = cluster();
+    let pending = gate.check(scale(5), Some(&c), &[]).expect("planned");
+    assert_eq!(pending.plan().risk, Risk::Normal);
+    assert_eq!(pending.plan().cli, "docker service scale web=5");
+    let confirmed = pending.confirm("").expect("normal risk needs no typing");
+    let rel = gate.release(confirmed).expect("released");
+    let cmd = rx.try_recv().expect("sent to the backend");
+    assert_eq!(cmd.op_id, rel.op_id);
+    let records = AuditLog::new(&path).read_all().expect("readable");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].phase, "intent");
+    assert_eq!(records[0].user, "alice");
+    assert_eq!(records[0].ssh_client.as_deref(), Some("192.0.2.7"));
+    assert_eq!(records[0].params["replicas"], 5);
+}
+
+#[test]
+fn audit_that_cannot_be_written_means_nothing_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A path under a regular file can never be created.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").expect("write");
+    let (mut gate, mut rx) = gate_with_channel(&blocker.join("audit.jsonl"));
+    let c = cluster();
+    let confirmed = gate
+        .check(scale(5), Some(&c), &[])
+        .expect("planned")
+        .confirm("")
+        .expect("confirmed");
+    let err = gate.release(confirmed).expect_err("fail closed");
+    assert!(
+        err.contains("audit log") && err.contains("cannot be written"),
+        "{err}"
+    );
+    assert!(rx.try_recv().is_err(), "nothing reached the backend");
+}
+
+#[test]
+fn high_risk_needs_the_target_typed() {
+    let c = cluster();
+    let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
+    let pending = gate.check(scale(0), Some(&c), &[]).expect("planned");
+    assert_eq!(pending.plan().risk, Risk::High);
+    assert_eq!(pending.plan().confirm_text.as_deref(), Some("web"));
+    let refused = pending.confirm("wbe").expect_err("wrong text");
+    assert!(refused.1.contains("type web"));
+    assert!(refused.0.confirm("web").is_ok());
+}
+
+#[test]
+fn draining_a_manager_is_high_risk_and_names_moving_tasks() {
+    let c = cluster();
+    let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
+    let req = OpRequest::SetAvailability {
+        cluster: "demo".into(),
+        node: "mgr-1".into(),
+        availability: Availability::Drain,
+    };
+    let p = gate.check(req, Some(&c), &[]).expect("planned");
+    assert_eq!(p.plan().risk, Risk::High);
+    let moving = c
+        .replicas_on_node(&c.node_by_name("mgr-1").expect("mgr-1").id)
+        .filter(|r| r.is_current())
+        .count();
+    assert!(
+        p.plan()
+            .delta
+            .iter()
+            .any(|d| d.contains(&format!("{moving} tasks move off mgr-1"))),
+        "{:?}",
+        p.plan().delta
+    );
+}
+
+#[test]
+fn deploy_needs_an_explicit_tag() {
+    let c = cluster();
+    let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
+    let deploy = |image: &str| OpRequest::Deploy {
+        cluster: "demo".into(),
+        service: "web".into(),
+        image: image.into(),
+    };
+    let err = gate
+        .check(deploy("127.0.0.1:5000/shop/web"), Some(&c), &[])
+        .expect_err("no tag");
+    assert!(err.contains("no tag"), "{err}");
+    let latest = gate
+        .check(deploy("127.0.0.1:5000/shop/web:latest"), Some(&c), &[])
+        .expect("typed out");
+    assert_eq!(latest.plan().risk, Risk::High);
+    assert!(
+        gate.check(deploy("127.0.0.1:5000/shop/web:2.0.0"), Some(&c), &[])
+            .is_ok()
+    );
+    assert!(
+        gate.check(deploy("127.0.0.1:5000/shop/web@sha256:0123"), Some(&c), &[])
+            .is_ok()
+    );
+}
+
+#[test]
+fn one_rollout_per_service() {
+    let c = cluster();
+    let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
+    let running = vec![(
+        OpRequest::Restart {
+            cluster: "demo".into(),
+            service: "web".into(),
+        },
+        "bob".to_string(),
+    )];
+    let err = gate
+        .check(
+            OpRequest::Rollback {
+                cluster: "demo".into(),
+                service: "web".into(),
+            },
+            Some(&c),
+            &running,
+        )
+        .expect_err("one in flight");
+    assert!(
+        err.contains("already in flight") && err.contains("bob"),
+        "{err}"
+    );
+    // Scaling is not a rollout and may proceed.
+    assert!(gate.check(scale(11), Some(&c), &running).is_ok());
+}
+
+#[test]
+fn invalid_requests_are_refused_with_reasons() {
+    let c = cluster();
+    let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
+    let global = OpRequest::Scale {
+        cluster: "demo".into(),
+        service: "ingress".into(),
+        replicas: 3,
+    };
+    assert!(
+        gate.check(global, Some(&c), &[])
+            .expect_err("global")
+            .contains("global service")
+    );
+    let missing = OpRequest::Scale {
+        cluster: "demo".into(),
+        service: "nope".into(),
+        replicas: 3,
+    };
+    assert!(
+        gate.check(missing, Some(&c), &[])
+            .expect_err("missing")
+            .contains("no service named nope")
+    );
+    assert!(
+        gate.check(scale(5000), Some(&c), &[])
+            .expect_err("limit")
+            .contains("limit")
+    );
+}
+
+#[test]
+fn keys_to_audit_through_the_app() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let (tx, mut rx) = mpsc::channel(4);
+    let handle = BackendHandle {
+        cluster: "demo".into(),
+        source: SourceKind::Swarm,
+        ops: tx,
+    };
+    let mut app = clusterdeck::app::App::new(
+        Gate::live(
+            AuditLog::new(&path),
+            Executor::new(vec![handle]),
+            operator(),
+        ),
+        clusterdeck::input::Keymap::defaults(),
+        clusterdeck::ui::theme::Theme::builtin("dark").expect("theme"),
+        settings(false),
+    );
+    load(&mut app, &demo_sim());
+    app.go_pane(Pane::Nodes);
+    // mgr-1 is the first node; pause it (normal risk).
+    app.dispatch(Action::Pause);
+    assert!(matches!(app.ui.modal, Some(Modal::Confirm { .. })));
+    // Enter on the default button cancels.
+    app.dispatch(Action::Confirm);
+    assert!(app.ui.modal.is_none());
+    assert!(!path.exists(), "a cancelled action writes nothing");
+    app.dispatch(Action::Pause);
+    app.dispatch(Action::SwitchButton);
+    app.dispatch(Action::Confirm);
+    let cmd = rx.try_recv().expect("released");
+    assert_eq!(cmd.request.verb(), "pause");
+    assert_eq!(app.inflight.len(), 1);
+    // The backend reports the outcome; the app writes it.
+    app.on_backend(clusterdeck::backends::BackendMsg::Op(
+        clusterdeck::backends::OpUpdate {
+            op_id: cmd.op_id.clone(),
+            progress: None,
+            message: String::new(),
+            outcome: Some(Ok("mgr-1 is pause".into())),
+        },
+    ));
+    assert!(app.inflight.is_empty());
+    let recs = AuditLog::new(&path).read_all().expect("log");
+    assert_eq!(
+        recs.iter().map(|r| r.phase.as_str()).collect::<Vec<_>>(),
+        vec!["intent", "outcome"]
+    );
+    assert_eq!(recs[1].result.as_deref(), Some("ok"));
+    assert_eq!(recs[1].op_id, cmd.op_id);
+    let _ = Utc::now();
+}

@@ -1,0 +1,111 @@
+//! Property: applying a snapshot equals applying the same state as a stream of changes, so a
+//! backend may send either and the console shows the same thing.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use clusterdeck::app::store::Store;
+use clusterdeck::backends::{BackendMsg, Change, Snapshot};
+use clusterdeck::model::{Replica, SourceKind, TaskState};
+
+use support::*;
+
+const STATES: [TaskState; 5] = [
+    TaskState::Pending,
+    TaskState::Running,
+    TaskState::Failed,
+    TaskState::Shutdown,
+    TaskState::Starting,
+];
+
+#[derive(Clone, Debug)]
+enum Op {
+    Upsert {
+        id: u8,
+        workload: u8,
+        node: Option<u8>,
+        state: usize,
+    },
+    Remove {
+        id: u8,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0u8..40, 0u8..5, proptest::option::of(0u8..6), 0usize..STATES.len())
+            .prop_map(|(id, workload, node, state)| Op::Upsert { id, workload, node, state }),
+        1 => (0u8..40).prop_map(|id| Op::Remove { id }),
+    ]
+}
+
+fn replica(id: u8, workload: u8, node: Option<u8>, state: usize) -> Replica {
+    Replica {
+        id: format!("t{id}"),
+        workload_id: format!("w{workload}"),
+        slot: Some(u32::from(id)),
+        node_id: node.map(|n| format!("n{n}")),
+        desired: TaskState::Running,
+        state: STATES[state],
+        since: t0(),
+        error: None,
+        image: "img:1".into(),
+    }
+}
+
+fn base_snapshot() -> Snapshot {
+    let mut s = demo_sim().snapshot();
+    s.replicas = Some(Vec::new());
+    s
+}
+
+proptest! {
+    #[test]
+    fn snapshot_equals_changes(ops in proptest::collection::vec(op(), 0..120)) {
+        let mut by_changes = Store::default();
+        by_changes.apply(BackendMsg::Snapshot { cluster: "c".into(), source: SourceKind::Swarm, at: t0(), snapshot: base_snapshot() });
+        let mut expected: BTreeMap<u8, Replica> = BTreeMap::new();
+        let mut changes = Vec::new();
+        for o in &ops {
+            match *o {
+                Op::Upsert { id, workload, node, state } => {
+                    let r = replica(id, workload, node, state);
+                    expected.insert(id, r.clone());
+                    changes.push(Change::UpsertReplica(r));
+                }
+                Op::Remove { id } => {
+                    expected.remove(&id);
+                    changes.push(Change::RemoveReplica(format!("t{id}")));
+                }
+            }
+        }
+        by_changes.apply(BackendMsg::Changes { cluster: "c".into(), source: SourceKind::Swarm, at: t0(), changes });
+
+        let mut snap = base_snapshot();
+        snap.replicas = Some(expected.into_values().collect());
+        let mut by_snapshot = Store::default();
+        by_snapshot.apply(BackendMsg::Snapshot { cluster: "c".into(), source: SourceKind::Swarm, at: t0(), snapshot: snap });
+
+        let a = &by_changes.clusters[0];
+        let b = &by_snapshot.clusters[0];
+        prop_assert_eq!(&a.replicas, &b.replicas);
+        for w in 0..5u8 {
+            let id = format!("w{w}");
+            let x: Vec<_> = a.replicas_of_workload(&id).map(|r| r.id.clone()).collect();
+            let y: Vec<_> = b.replicas_of_workload(&id).map(|r| r.id.clone()).collect();
+            prop_assert_eq!(x, y);
+        }
+        for n in 0..6u8 {
+            let id = format!("n{n}");
+            prop_assert_eq!(a.running_on_node(&id), b.running_on_node(&id));
+            let x: Vec<_> = a.replicas_on_node(&id).map(|r| r.id.clone()).collect();
+            let y: Vec<_> = b.replicas_on_node(&id).map(|r| r.id.clone()).collect();
+            prop_assert_eq!(x, y);
+        }
+        // The whole state, derived indexes included.
+        prop_assert_eq!(a, b);
+    }
+}
