@@ -150,6 +150,20 @@ fn bench_pane(c: &mut Criterion, name: &str, pane: Pane, width: u16, height: u16
     g.finish();
 }
 
+/// What ratatui costs per frame with nothing drawn: the buffer diff and reset alone.
+fn floor(c: &mut Criterion) {
+    let mut g = c.benchmark_group("frame/floor");
+    for (w, h) in [(200, 50), (80, 24)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+        g.bench_function(format!("{w}x{h}/empty"), |b| {
+            b.iter(|| {
+                term.draw(|f| black_box(f.area()).area()).expect("draw");
+            })
+        });
+    }
+    g.finish();
+}
+
 fn frames(c: &mut Criterion) {
     bench_pane(c, "200x50/overview", Pane::Overview, 200, 50);
     bench_pane(c, "200x50/nodes", Pane::Nodes, 200, 50);
@@ -190,5 +204,5 @@ fn view_model(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, frames, view_model);
+criterion_group!(benches, floor, frames, view_model);
 criterion_main!(benches);

@@ -301,7 +301,10 @@ fn parse(line: &str) -> Value {
 fn scale_selected_to(s: &mut Session, service: &str, replicas: u32) -> u32 {
     s.send("s");
     let label = format!("scale {service} to");
-    let screen = s.wait_text(&label);
+    // Wait for the whole line (up to the cursor mark), not a half-drawn frame.
+    let screen = s.wait_for(&format!("the {label:?} prompt"), |t| {
+        line_with(t, &label).is_some_and(|l| l.contains("▏"))
+    });
     let line = line_with(&screen, &label).expect("prompt line");
     let current: String = line
         .rsplit_once("): ")
@@ -342,22 +345,24 @@ fn demo_scale_is_confirmed_executed_and_audited_and_terminal_restored() {
     let target = 14;
     let before = scale_selected_to(&mut s, "web", target);
     assert_ne!(before, target, "the demo's web must not start at {target}");
-    s.wait_text("Confirm: scale web on demo");
-    let screen = s.wait_text(&format!("replicas {before} → {target}"));
-    assert!(
-        screen.contains(&format!("docker service scale web={target}")),
-        "plan shows the CLI equivalent:\n{screen}"
-    );
-    assert!(
-        screen.contains("› Cancel ‹"),
-        "Cancel is the default button:\n{screen}"
-    );
+    // Title, change, CLI equivalent, and Cancel as the default button.
+    let delta = format!("replicas {before} → {target}");
+    let cli = format!("docker service scale web={target}");
+    s.wait_for("the confirm dialog with its plan", |t| {
+        t.contains("Confirm: scale web on demo")
+            && t.contains(&delta)
+            && t.contains(&cli)
+            && t.contains("[› Cancel ‹]")
+            && t.contains("[  Scale  ]")
+    });
     assert!(
         audit_lines(&world.audit_path()).is_empty(),
         "nothing is audited before confirmation"
     );
     s.send(TAB);
-    s.wait_text("› Scale ‹");
+    s.wait_for("focus on Scale", |t| {
+        t.contains("[› Scale ‹]") && t.contains("[  Cancel  ]")
+    });
     s.send(ENTER);
     let ratio = format!("{target}/{target}");
     s.wait_for("web to reach its new count", |t| {
@@ -398,8 +403,10 @@ fn demo_scale_is_confirmed_executed_and_audited_and_terminal_restored() {
     // A cancelled plan is neither executed nor audited.
     let again = scale_selected_to(&mut s, "web", 12);
     assert_eq!(again, target, "the prompt is pre-filled with the new count");
-    s.wait_text(&format!("replicas {target} → 12"));
-    s.wait_text("› Cancel ‹");
+    let delta = format!("replicas {target} → 12");
+    s.wait_for("the second plan, Cancel focused", |t| {
+        t.contains(&delta) && t.contains("[› Cancel ‹]")
+    });
     s.send(ENTER);
     s.wait_for("the cancellation", |t| {
         t.contains("cancelled") && !t.contains("Confirm: scale")
@@ -433,8 +440,9 @@ fn read_only_refuses_mutation_keys_and_writes_no_audit_file() {
         t.contains("NAME") && t.contains("RUNNING")
     });
     s.send("s");
-    let screen = s.wait_text("Refused");
-    assert!(screen.contains("read-only"), "refusal says why:\n{screen}");
+    let screen = s.wait_for("a refusal naming read-only mode", |t| {
+        t.contains("Refused") && t.contains("read-only mode: scale")
+    });
     assert!(
         !screen.contains("scale web to") && !screen.contains("Confirm:"),
         "no prompt or plan in read-only mode:\n{screen}"

@@ -29,10 +29,20 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
     let mut lines: Vec<Line> = Vec::new();
     match app.cluster() {
         Some(c) => cluster_lines(app, c, now, &mut lines),
-        None => lines.push(Line::styled(
+        None if app.sources.is_empty() => lines.push(Line::styled(
             "loading… no source has reported yet",
             t.style(Role::Muted),
         )),
+        None => {
+            lines.push(Line::styled(
+                "No live cluster data: this build has no Swarm, Kubernetes or EC2 backend yet.",
+                t.style(Role::Warn),
+            ));
+            lines.push(Line::styled(
+                "Run `clusterdeck --demo` to try the console on a simulated cluster.",
+                t.style(Role::Muted),
+            ));
+        }
     }
     sources_lines(app, &mut lines);
     ops_lines(app, now, &mut lines);

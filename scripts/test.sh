@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with Rust: installs and starts what the
+# tests need, runs formatting, lint and every test, and tears down what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Reuse one target directory outside the clone so a warm machine rebuilds only what changed.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clusterdeck/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Snapshots are never rewritten by a test run; a mismatch fails.
+export INSTA_UPDATE=no
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain"
+cargo --version
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --locked --all-targets 2>&1 | tee "${TMPDIR:-/tmp}/clusterdeck-test.log"
+
+step "docs are current"
+# docs/keybindings.md is generated from the built-in keymap.
+cargo run --quiet --locked -- --config /dev/null keys | diff -u docs/keybindings.md - \
+  || { echo "docs/keybindings.md is stale: run 'cargo run -- --config /dev/null keys > docs/keybindings.md'"; exit 1; }
+
+passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "${TMPDIR:-/tmp}/clusterdeck-test.log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "${TMPDIR:-/tmp}/clusterdeck-test.log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "$passed passed, $failed failed"
