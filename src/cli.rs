@@ -11,7 +11,8 @@ use crate::app::{App, Settings};
 use crate::backends::{BackendMsg, demo};
 use crate::config::{Config, Paths, discovery};
 use crate::input::{Keymap, Mode};
-use crate::ops::audit::{AuditLog, Operator};
+use crate::ops::audit::ship::{Shipper, SyslogTarget};
+use crate::ops::audit::{AuditLog, DEFAULT_ROTATE_BYTES, Operator};
 use crate::ops::{Executor, Gate};
 use crate::ui::theme::Theme;
 
@@ -58,12 +59,27 @@ pub enum Sub {
     Themes,
     /// Check the config file and print where everything is looked for.
     Config,
+    /// Read and verify the audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: crate::audit_cli::AuditCmd,
+    },
 }
 
 pub struct Started {
     pub app: App,
     pub rx: mpsc::Receiver<BackendMsg>,
     pub fps: u32,
+}
+
+/// The gid of a group name.
+fn group_id(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: getgrnam returns static storage or null; the gid is copied out at once.
+    unsafe {
+        let g = libc::getgrnam(c.as_ptr());
+        (!g.is_null()).then(|| (*g).gr_gid)
+    }
 }
 
 pub fn no_color() -> bool {
@@ -100,11 +116,23 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
             .clone()
             .or_else(|| cfg.audit_path(paths))
             .unwrap_or_default();
-        Gate::live(
-            AuditLog::new(path),
-            Executor::new(handles),
-            operator.clone(),
-        )
+        let gid = match &cfg.audit.group {
+            Some(g) => {
+                Some(group_id(g).ok_or_else(|| eyre!("[audit] group `{g}`: no such group"))?)
+            }
+            None => None,
+        };
+        let log = AuditLog::new(path)
+            .with_rotation(cfg.audit.rotate_bytes.unwrap_or(DEFAULT_ROTATE_BYTES))
+            .with_group(gid);
+        let gate = Gate::live(log.clone(), Executor::new(handles), operator.clone());
+        match &cfg.audit.syslog {
+            Some(t) => {
+                let target = SyslogTarget::parse(t).map_err(|e| eyre!("[audit] syslog: {e}"))?;
+                gate.with_shipper(Shipper::spawn(log, target))
+            }
+            None => gate,
+        }
     };
     let settings = Settings {
         read_only,
@@ -171,6 +199,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                 println!("{t}");
             }
             return Ok(());
+        }
+        Some(Sub::Audit { cmd }) => {
+            let default = cli.audit_log.clone().or_else(|| cfg.audit_path(&paths));
+            let code = crate::audit_cli::run(cmd, default)?;
+            std::process::exit(code);
         }
         Some(Sub::Config) => {
             println!(

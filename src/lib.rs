@@ -2,6 +2,7 @@
 //! benchmarks can build the whole app headless.
 
 pub mod app;
+pub mod audit_cli;
 pub mod backends;
 pub mod cli;
 pub mod config;

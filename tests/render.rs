@@ -98,6 +98,8 @@ fn audit_record(op: &str, phase: &str, result: Option<&str>) -> AuditRecord {
         message: result.map(|_| "web: 12/12 running".to_string()),
         duration_ms: result.map(|_| 3400),
         prev_sha256: String::new(),
+        seq: 0,
+        sha256: String::new(),
     }
 }
 

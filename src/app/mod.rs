@@ -144,18 +144,28 @@ pub struct App {
 
 impl App {
     pub fn new(gate: Gate, keymap: Keymap, theme: Theme, settings: Settings) -> App {
+        let mut gate = gate;
+        // Close the books of consoles that died mid-action before showing the log.
+        let recovered = gate.recover_abandoned();
         let audit = gate
             .audit_log()
-            .and_then(|l| l.read_all().ok())
-            .map(|mut v| {
-                let skip = v.len().saturating_sub(AUDIT_IN_MEMORY);
-                v.drain(..skip);
-                v
-            })
+            .and_then(|l| l.read_tail(AUDIT_IN_MEMORY).ok())
             .unwrap_or_default();
+        let status = (!recovered.is_empty()).then(|| {
+            (
+                format!(
+                    "{} action(s) of an earlier console were left without an outcome: recorded as abandoned (pane 7)",
+                    recovered.len()
+                ),
+                Severity::Warn,
+            )
+        });
         App {
             store: Store::default(),
-            ui: UiState::default(),
+            ui: UiState {
+                status,
+                ..UiState::default()
+            },
             gate,
             keymap,
             theme,
@@ -258,7 +268,7 @@ impl App {
             }
             Pane::Instances => view::instance_rows(c, f, s).len(),
             Pane::Events => view::event_rows(c, f).len(),
-            Pane::Audit => view::audit_rows(&self.audit, f).len(),
+            Pane::Audit => view::audit_rows(&self.audit, f, chrono::Utc::now()).len(),
             Pane::Overview => 0,
         }
     }
@@ -523,6 +533,15 @@ impl App {
         self.ui.input = None;
         self.status(format!("theme {name}"), Severity::Info);
         Ok(())
+    }
+
+    /// Called once when the console exits: operations still in flight get an `abandoned`
+    /// outcome now rather than at the next start.
+    pub fn shutdown(&mut self) {
+        let ops = std::mem::take(&mut self.inflight);
+        for (id, op) in ops {
+            let _ = self.gate.abandon(&id, &op.request, op.started.elapsed());
+        }
     }
 
     fn request_quit(&mut self, force: bool) {

@@ -66,5 +66,6 @@ pub async fn run(
         }
     }
     drop(guard);
+    app.shutdown();
     Ok(())
 }

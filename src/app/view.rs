@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::app::store::ClusterState;
 use crate::model::{Event, Instance, Node, Replica, Workload};
-use crate::ops::audit::AuditRecord;
+use crate::ops::audit::{AuditFilter, AuditRecord};
 use crate::ui::Pane;
 
 /// What a drill-down narrows the replicas pane to.
@@ -213,12 +213,16 @@ pub fn event_rows<'a>(c: &'a ClusterState, filter: &str) -> Vec<&'a Event> {
         .collect()
 }
 
-/// Newest first.
-pub fn audit_rows<'a>(records: &'a [AuditRecord], filter: &str) -> Vec<&'a AuditRecord> {
-    let f = filter.to_ascii_lowercase();
-    records
-        .iter()
-        .rev()
-        .filter(|r| matches(&f, &[&r.verb, &r.target, &r.user, &r.context, &r.phase]))
-        .collect()
+/// Newest first. The filter takes the same terms as `clusterdeck audit show`
+/// (`user:alice verb:scale since:2h web`); a term that does not parse is matched as text.
+pub fn audit_rows<'a>(
+    records: &'a [AuditRecord],
+    filter: &str,
+    now: crate::model::Time,
+) -> Vec<&'a AuditRecord> {
+    let f = AuditFilter::from_query(filter, now).unwrap_or_else(|_| AuditFilter {
+        words: vec![filter.to_ascii_lowercase()],
+        ..AuditFilter::default()
+    });
+    records.iter().rev().filter(|r| f.matches(r)).collect()
 }

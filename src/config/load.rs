@@ -35,6 +35,9 @@ struct PartialRefresh {
 #[serde(deny_unknown_fields)]
 struct PartialAudit {
     path: Option<PathBuf>,
+    rotate_bytes: Option<u64>,
+    group: Option<String>,
+    syslog: Option<String>,
 }
 
 /// A validation failure: the dotted key, the message, and whether to point at the key's name
@@ -163,7 +166,12 @@ fn overlay(mut base: Config, p: PartialConfig) -> Config {
         }
     }
     if let Some(a) = p.audit {
-        base.audit = AuditConfig { path: a.path };
+        base.audit = AuditConfig {
+            path: a.path.or(base.audit.path),
+            rotate_bytes: a.rotate_bytes.or(base.audit.rotate_bytes),
+            group: a.group.or(base.audit.group),
+            syslog: a.syslog.or(base.audit.syslog),
+        };
     }
     if let Some(keys) = p.keys {
         for (mode, actions) in keys {
@@ -213,6 +221,16 @@ fn validate(p: &PartialConfig, defaults: &Config) -> Result<(), Invalid> {
         return Err(Invalid::value(
             "audit.path",
             "is empty; remove it to use the default",
+        ));
+    }
+    if let Some(s) = p.audit.as_ref().and_then(|a| a.syslog.as_ref())
+        && !["unix://", "udp://", "tcp://"]
+            .iter()
+            .any(|pre| s.starts_with(pre))
+    {
+        return Err(Invalid::value(
+            "audit.syslog",
+            "must start with unix://, udp:// or tcp:// (e.g. \"udp://127.0.0.1:514\")",
         ));
     }
     if let Some(keys) = &p.keys {

@@ -42,6 +42,12 @@ pub struct RefreshConfig {
 pub struct AuditConfig {
     /// None: `Paths::default_audit_path()`.
     pub path: Option<PathBuf>,
+    /// Rotate the live file at this size; 0 never rotates.
+    pub rotate_bytes: Option<u64>,
+    /// A group allowed to read the log (files 0640); None keeps it private (0600).
+    pub group: Option<String>,
+    /// Forward every record to syslog: `unix:///dev/log`, `udp://host:port`, `tcp://host:port`.
+    pub syslog: Option<String>,
 }
 
 /// One key (`"q"`) or several (`["q", "ctrl-c"]`) bound to an action.

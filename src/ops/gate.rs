@@ -10,6 +10,8 @@ use tokio::sync::mpsc::error::TrySendError;
 use crate::app::store::ClusterState;
 use crate::backends::{BackendHandle, OpCommand};
 
+use super::audit::redact::{redact_text, redact_value};
+use super::audit::ship::Shipper;
 use super::audit::{AuditLog, AuditRecord, Operator};
 use super::{OpId, OpRequest, Plan, Risk, plan};
 
@@ -96,6 +98,18 @@ pub struct LiveGate {
     executor: Executor,
     operator: Operator,
     seq: u64,
+    shipper: Option<Shipper>,
+}
+
+impl LiveGate {
+    /// Appends durably, then wakes the syslog shipper (which never blocks this path).
+    fn append(&self, rec: AuditRecord) -> std::io::Result<AuditRecord> {
+        let r = self.audit.append(rec)?;
+        if let Some(s) = &self.shipper {
+            s.notify();
+        }
+        Ok(r)
+    }
 }
 
 pub enum Gate {
@@ -115,7 +129,16 @@ impl Gate {
             executor,
             operator,
             seq: 0,
+            shipper: None,
         })
+    }
+
+    /// Forwards every record to syslog as well.
+    pub fn with_shipper(mut self, shipper: Shipper) -> Gate {
+        if let Gate::Live(g) = &mut self {
+            g.shipper = Some(shipper);
+        }
+        self
     }
 
     pub fn is_read_only(&self) -> bool {
@@ -155,7 +178,7 @@ impl Gate {
             g.seq
         );
         let intent = record(&g.operator, &op_id, "intent", &op.request, None, None, None);
-        let intent = g.audit.append(intent).map_err(|e| {
+        let intent = g.append(intent).map_err(|e| {
             format!(
                 "refused: audit log {} cannot be written: {e}",
                 g.audit.path().display()
@@ -167,7 +190,7 @@ impl Gate {
         };
         if let Err(e) = g.executor.send(cmd) {
             // The intent is on record; so must be its failure.
-            let _ = g.audit.append(record(
+            let _ = g.append(record(
                 &g.operator,
                 &op_id,
                 "outcome",
@@ -185,6 +208,72 @@ impl Gate {
         })
     }
 
+    /// Outcomes for operations whose console died (or quit) before their result was known:
+    /// intents on this host without an outcome whose process is gone. Run at start.
+    pub fn recover_abandoned(&mut self) -> Vec<AuditRecord> {
+        let Gate::Live(g) = self else {
+            return Vec::new();
+        };
+        let Ok(tail) = g.audit.read_tail(RECOVERY_WINDOW) else {
+            return Vec::new();
+        };
+        let mut open: Vec<&AuditRecord> = tail.iter().filter(|r| r.phase == "intent").collect();
+        open.retain(|i| {
+            !tail
+                .iter()
+                .any(|o| o.phase == "outcome" && o.op_id == i.op_id)
+        });
+        let mut written = Vec::new();
+        for intent in open {
+            let pid = op_pid(&intent.op_id);
+            if intent.host != g.operator.host || pid.is_none_or(process_alive) {
+                continue;
+            }
+            let mut rec = intent.clone();
+            rec.phase = "outcome".into();
+            rec.time = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+            rec.result = Some("abandoned".into());
+            rec.message = Some(format!(
+                "the console (pid {}) exited before the outcome was known; check the cluster",
+                pid.unwrap_or(0)
+            ));
+            rec.duration_ms = chrono::DateTime::parse_from_rfc3339(&intent.time)
+                .ok()
+                .map(|t| {
+                    (Utc::now() - t.with_timezone(&Utc))
+                        .num_milliseconds()
+                        .max(0) as u64
+                });
+            if let Ok(r) = g.append(rec) {
+                written.push(r);
+            }
+        }
+        written
+    }
+
+    /// Records that the console is quitting with this operation still in flight.
+    pub fn abandon(
+        &mut self,
+        op_id: &str,
+        request: &OpRequest,
+        duration: Duration,
+    ) -> Result<AuditRecord, String> {
+        let Gate::Live(g) = self else {
+            return Err("read-only mode has no operations".into());
+        };
+        let rec = record(
+            &g.operator,
+            op_id,
+            "outcome",
+            request,
+            Some("abandoned"),
+            Some("the console quit while the action was in flight; its result is unknown".into()),
+            Some(duration.as_millis() as u64),
+        );
+        g.append(rec)
+            .map_err(|e| format!("audit outcome not written: {e}"))
+    }
+
     /// Records the outcome of a released operation.
     pub fn outcome(
         &mut self,
@@ -200,17 +289,16 @@ impl Gate {
             Ok(m) => ("ok", m.clone()),
             Err(m) => ("error", m.clone()),
         };
-        g.audit
-            .append(record(
-                &g.operator,
-                op_id,
-                "outcome",
-                request,
-                Some(res),
-                Some(msg),
-                Some(duration.as_millis() as u64),
-            ))
-            .map_err(|e| format!("audit outcome not written: {e}"))
+        g.append(record(
+            &g.operator,
+            op_id,
+            "outcome",
+            request,
+            Some(res),
+            Some(msg),
+            Some(duration.as_millis() as u64),
+        ))
+        .map_err(|e| format!("audit outcome not written: {e}"))
     }
 
     pub fn audit_log(&self) -> Option<&AuditLog> {
@@ -219,6 +307,22 @@ impl Gate {
             Gate::ReadOnly => None,
         }
     }
+}
+
+/// Audit records scanned at start for intents without outcomes.
+const RECOVERY_WINDOW: usize = 5000;
+
+/// The pid embedded in an op id `<time>-<pid>-<seq>`.
+fn op_pid(op_id: &str) -> Option<i32> {
+    let mut parts = op_id.rsplitn(3, '-');
+    let _seq = parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 fn record(
@@ -243,11 +347,13 @@ fn record(
         backend: req.backend().label().to_string(),
         verb: req.verb().to_string(),
         target: req.target().to_string(),
-        params: req.params(),
-        cli: req.cli(),
+        params: redact_value(&req.params()),
+        cli: redact_text(&req.cli()),
         result: result.map(str::to_string),
-        message,
+        message: message.map(|m| redact_text(&m)),
         duration_ms,
         prev_sha256: String::new(),
+        seq: 0,
+        sha256: String::new(),
     }
 }

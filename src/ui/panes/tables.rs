@@ -461,7 +461,7 @@ pub fn events(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
 
 pub fn audit(f: &mut Frame, app: &App, area: Rect, _now: Time, focused: bool) {
     let t = &app.theme;
-    let rows = view::audit_rows(&app.audit, app.ui.filter(Pane::Audit));
+    let rows = view::audit_rows(&app.audit, app.ui.filter(Pane::Audit), _now);
     let path = app.gate.audit_log().map_or_else(
         || "read-only: no actions, no log".into(),
         |l| sanitize(&l.path().display().to_string()).into_owned(),

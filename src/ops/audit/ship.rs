@@ -1,0 +1,215 @@
+//! Forwarding to syslog (RFC 5424 over the local socket, UDP or TCP). The local record is always
+//! written first and never waits for syslog: a shipper thread follows the log from a cursor file
+//! (`<log>.shipped`, the last sequence number delivered), so records written while syslog was
+//! down are sent when it returns, even by a later console. Of several consoles on one host, the
+//! one holding `<log>.ship.lock` ships; the others stand by.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use super::log::AuditLog;
+use super::record::AuditRecord;
+
+/// RFC 5424 facility 13: "log audit".
+const FACILITY: u8 = 13;
+/// How often a standing-by or idle shipper looks for work.
+const POLL: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const IO_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyslogTarget {
+    Unix(PathBuf),
+    Udp(String),
+    Tcp(String),
+}
+
+impl SyslogTarget {
+    pub fn parse(s: &str) -> Result<SyslogTarget, String> {
+        if let Some(p) = s.strip_prefix("unix://") {
+            Ok(SyslogTarget::Unix(PathBuf::from(p)))
+        } else if let Some(a) = s.strip_prefix("udp://") {
+            Ok(SyslogTarget::Udp(a.to_string()))
+        } else if let Some(a) = s.strip_prefix("tcp://") {
+            Ok(SyslogTarget::Tcp(a.to_string()))
+        } else {
+            Err(format!(
+                "syslog target `{s}`: use unix://PATH, udp://HOST:PORT or tcp://HOST:PORT"
+            ))
+        }
+    }
+}
+
+enum Conn {
+    Unix(UnixDatagram, PathBuf),
+    Udp(UdpSocket),
+    Tcp(TcpStream),
+}
+
+impl Conn {
+    fn open(t: &SyslogTarget) -> io::Result<Conn> {
+        Ok(match t {
+            SyslogTarget::Unix(p) => Conn::Unix(UnixDatagram::unbound()?, p.clone()),
+            SyslogTarget::Udp(a) => {
+                let s = UdpSocket::bind(if a.starts_with('[') {
+                    "[::]:0"
+                } else {
+                    "0.0.0.0:0"
+                })?;
+                s.connect(a.as_str())?;
+                Conn::Udp(s)
+            }
+            SyslogTarget::Tcp(a) => {
+                let addr = std::net::ToSocketAddrs::to_socket_addrs(a.as_str())?
+                    .next()
+                    .ok_or_else(|| io::Error::other(format!("{a}: no address")))?;
+                let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
+                s.set_write_timeout(Some(IO_TIMEOUT))?;
+                Conn::Tcp(s)
+            }
+        })
+    }
+
+    fn send(&mut self, msg: &str) -> io::Result<()> {
+        match self {
+            Conn::Unix(s, p) => s.send_to(msg.as_bytes(), p.as_path()).map(|_| ()),
+            Conn::Udp(s) => s.send(msg.as_bytes()).map(|_| ()),
+            // RFC 6587 octet counting.
+            Conn::Tcp(s) => s.write_all(format!("{} {msg}", msg.len()).as_bytes()),
+        }
+    }
+}
+
+fn sd_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace(']', "\\]")
+}
+
+/// One record as an RFC 5424 message; the MSG part is the record's JSON line.
+pub fn format_rfc5424(r: &AuditRecord, line: &str) -> String {
+    let severity = match r.result.as_deref() {
+        Some("error") | Some("abandoned") => 4,
+        _ => 5,
+    };
+    let procid = r.op_id.rsplitn(3, '-').nth(1).unwrap_or("-");
+    let host = if r.host.is_empty() {
+        "-"
+    } else {
+        r.host.as_str()
+    };
+    format!(
+        "<{}>1 {} {} clusterdeck {} {} [clusterdeck@32473 seq=\"{}\" op=\"{}\" user=\"{}\" context=\"{}\" verb=\"{}\" target=\"{}\" result=\"{}\"] {}",
+        FACILITY * 8 + severity,
+        r.time,
+        host.replace(' ', "_"),
+        procid,
+        r.phase,
+        r.seq,
+        sd_escape(&r.op_id),
+        sd_escape(&r.user),
+        sd_escape(&r.context),
+        sd_escape(&r.verb),
+        sd_escape(&r.target),
+        sd_escape(r.result.as_deref().unwrap_or("-")),
+        line
+    )
+}
+
+fn sibling(log: &Path, suffix: &str) -> PathBuf {
+    let mut s = log.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn read_cursor(path: &Path) -> u64 {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn write_cursor(path: &Path, seq: u64) -> io::Result<()> {
+    let tmp = sibling(path, ".tmp");
+    fs::write(&tmp, format!("{seq}\n"))?;
+    fs::rename(&tmp, path)
+}
+
+/// The forwarding thread's handle; dropping it stops the thread.
+pub struct Shipper {
+    wake: mpsc::Sender<()>,
+}
+
+impl Shipper {
+    pub fn spawn(log: AuditLog, target: SyslogTarget) -> Shipper {
+        let (wake, rx) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("audit-syslog".into())
+            .spawn(move || run(log, target, rx))
+            .ok();
+        Shipper { wake }
+    }
+
+    /// A record was appended: ship it now rather than at the next poll.
+    pub fn notify(&self) {
+        let _ = self.wake.send(());
+    }
+}
+
+/// Ships everything after the cursor; returns how many records were sent.
+pub fn ship_pending(log: &AuditLog, target: &SyslogTarget) -> io::Result<usize> {
+    let lock_path = sibling(log.path(), ".ship.lock");
+    let lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)?;
+    // SAFETY: flock on an fd we own; non-blocking so a standing-by console never waits.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Ok(0);
+    }
+    let cursor_path = sibling(log.path(), ".shipped");
+    let cursor = read_cursor(&cursor_path);
+    let pending = log.lines_after(cursor)?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let mut conn = Conn::open(target)?;
+    let mut sent = 0;
+    let mut last = cursor;
+    let result = (|| {
+        for (rec, line) in &pending {
+            conn.send(&format_rfc5424(rec, line))?;
+            last = rec.seq;
+            sent += 1;
+        }
+        Ok(())
+    })();
+    if last > cursor {
+        write_cursor(&cursor_path, last)?;
+    }
+    result.map(|()| sent)
+}
+
+fn run(log: AuditLog, target: SyslogTarget, rx: mpsc::Receiver<()>) {
+    let mut backoff = POLL;
+    loop {
+        match rx.recv_timeout(backoff) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        backoff = match ship_pending(&log, &target) {
+            Ok(_) => POLL,
+            Err(_) => (backoff * 2).min(MAX_BACKOFF),
+        };
+    }
+}

@@ -1,0 +1,205 @@
+//! `clusterdeck audit verify`: walks the chain across rotated files and reports the first bad
+//! line and why. Sequence numbers tell a deletion (a gap) from a reordering (the missing number
+//! appears later); each record's own hash tells an edit at the edited line itself; a last line
+//! cut short is a truncation.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::log::AuditLog;
+use super::record::{AuditRecord, GENESIS, self_hash_ok, sha256_hex};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// The line's content differs from what was written.
+    Edited,
+    /// Records are missing before this line.
+    Deleted { missing: u64 },
+    /// This record is out of order (moved or duplicated).
+    Reordered,
+    /// The last line is cut short.
+    Truncated,
+}
+
+impl Problem {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Problem::Edited => "edited",
+            Problem::Deleted { .. } => "deleted",
+            Problem::Reordered => "reordered",
+            Problem::Truncated => "truncated",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifyError {
+    pub file: PathBuf,
+    /// 1-based line within `file`.
+    pub line: usize,
+    pub problem: Problem,
+    pub detail: String,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.problem.label(),
+            self.detail
+        )
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VerifyReport {
+    pub files: usize,
+    pub records: u64,
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+}
+
+struct Line {
+    file: usize,
+    no: usize,
+    raw: Vec<u8>,
+    complete: bool,
+    record: Option<AuditRecord>,
+}
+
+fn read_lines(files: &[PathBuf]) -> Result<Vec<Line>, VerifyError> {
+    let mut out = Vec::new();
+    for (fi, f) in files.iter().enumerate() {
+        let bytes = fs::read(f).map_err(|e| VerifyError {
+            file: f.clone(),
+            line: 0,
+            problem: Problem::Truncated,
+            detail: format!("cannot read: {e}"),
+        })?;
+        let complete_end = bytes.ends_with(b"\n");
+        let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        if body.is_empty() {
+            continue;
+        }
+        let pieces: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
+        let n = pieces.len();
+        for (i, raw) in pieces.into_iter().enumerate() {
+            out.push(Line {
+                file: fi,
+                no: i + 1,
+                raw: raw.to_vec(),
+                complete: i + 1 < n || complete_end,
+                record: serde_json::from_slice(raw).ok(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Verifies the chain that ends in `path` (its rotated files first).
+pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
+    let files = AuditLog::new(path).files();
+    if files.is_empty() {
+        return Err(VerifyError {
+            file: path.to_path_buf(),
+            line: 0,
+            problem: Problem::Deleted { missing: 0 },
+            detail: "no audit log here".into(),
+        });
+    }
+    let lines = read_lines(&files)?;
+    let seqs: Vec<Option<u64>> = lines
+        .iter()
+        .map(|l| l.record.as_ref().map(|r| r.seq))
+        .collect();
+    let err = |i: usize, problem: Problem, detail: String| VerifyError {
+        file: files[lines[i].file].clone(),
+        line: lines[i].no,
+        problem,
+        detail,
+    };
+    let mut expected_seq = 1u64;
+    let mut prev_hash = GENESIS.to_string();
+    let mut report = VerifyReport {
+        files: files.len(),
+        ..Default::default()
+    };
+    let last = lines.len().saturating_sub(1);
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rec) = &line.record else {
+            if i == last && !line.complete {
+                return Err(err(
+                    i,
+                    Problem::Truncated,
+                    "the last record is cut short".into(),
+                ));
+            }
+            return Err(err(
+                i,
+                Problem::Edited,
+                "not a valid record (edited or damaged)".into(),
+            ));
+        };
+        if i == last && !line.complete {
+            return Err(err(
+                i,
+                Problem::Truncated,
+                "the last line has no end".into(),
+            ));
+        }
+        if !self_hash_ok(&line.raw) {
+            return Err(err(
+                i,
+                Problem::Edited,
+                "the record does not match its own hash".into(),
+            ));
+        }
+        if rec.seq != expected_seq {
+            let later: HashSet<u64> = seqs[i + 1..].iter().flatten().copied().collect();
+            if rec.seq < expected_seq || later.contains(&expected_seq) {
+                return Err(err(
+                    i,
+                    Problem::Reordered,
+                    format!("record {} where record {expected_seq} belongs", rec.seq),
+                ));
+            }
+            return Err(err(
+                i,
+                Problem::Deleted {
+                    missing: rec.seq - expected_seq,
+                },
+                format!(
+                    "records {expected_seq}..{} are missing before this line",
+                    rec.seq - 1
+                ),
+            ));
+        }
+        if rec.prev_sha256 != prev_hash {
+            // Sequence and self-hash hold, so the previous line was rewritten with a fresh hash.
+            let at = i.saturating_sub(1);
+            return Err(err(
+                at,
+                Problem::Edited,
+                format!(
+                    "record {} was rewritten: the next record chains to other content",
+                    expected_seq.saturating_sub(1)
+                ),
+            ));
+        }
+        if report.first_time.is_none() {
+            report.first_time = Some(rec.time.clone());
+        }
+        report.last_time = Some(rec.time.clone());
+        report.records += 1;
+        prev_hash = sha256_hex(&line.raw);
+        expected_seq += 1;
+    }
+    Ok(report)
+}
