@@ -164,7 +164,10 @@ fn tail(path: &Path, f: &AuditFilter, n: usize, follow: bool, json: bool) -> Res
     for r in &recs[skip..] {
         print(r, json);
     }
-    while follow {
+    if !follow {
+        return Ok(0);
+    }
+    loop {
         std::thread::sleep(Duration::from_millis(500));
         for (r, _) in log.lines_after(last)? {
             last = r.seq;
@@ -173,5 +176,4 @@ fn tail(path: &Path, f: &AuditFilter, n: usize, follow: bool, json: bool) -> Res
             }
         }
     }
-    Ok(0)
 }

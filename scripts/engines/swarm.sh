@@ -369,6 +369,7 @@ cleanup() { # stop and remove everything of a (possibly half-made) earlier run
 }
 
 cmd_up() {
+  trap 'rc=$?; [ $rc = 0 ] || log "up failed (exit $rc); logs under $STATE; clean up with: $0 down"' EXIT
   ensure_packages docker.io busybox-static docker-registry iptables iproute2
   command -v docker >/dev/null || die "no docker CLI on PATH"
   if [ -d "$STATE" ] || netns_exists cdn1 || ip link show cdv1 >/dev/null 2>&1; then

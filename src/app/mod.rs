@@ -28,6 +28,8 @@ use view::{Drill, SortSpec};
 
 /// Audit records kept in memory for the pane.
 const AUDIT_IN_MEMORY: usize = 2000;
+/// Events this long after an operation settled are still attributed to it.
+const ATTRIBUTION_SECS: i64 = 10;
 /// Finished operations listed on the overview.
 const FINISHED_KEPT: usize = 8;
 
@@ -198,7 +200,47 @@ impl App {
     pub fn on_backend(&mut self, msg: BackendMsg) -> bool {
         match msg {
             BackendMsg::Op(u) => self.on_op_update(u),
+            BackendMsg::Changes {
+                cluster,
+                source,
+                at,
+                mut changes,
+            } => {
+                self.attribute_events(&cluster, &mut changes);
+                self.store.apply(BackendMsg::Changes {
+                    cluster,
+                    source,
+                    at,
+                    changes,
+                })
+            }
             other => self.store.apply(other),
+        }
+    }
+
+    /// Engine events about a target this console is changing (or just changed) are this
+    /// console's; everything else stays external, so the timeline shows who did what.
+    fn attribute_events(&self, cluster: &str, changes: &mut [crate::backends::Change]) {
+        let recent = chrono::Utc::now() - chrono::Duration::seconds(ATTRIBUTION_SECS);
+        let ours = |target: &str| {
+            self.inflight
+                .values()
+                .map(|o| &o.request)
+                .chain(
+                    self.finished
+                        .iter()
+                        .filter(|f| f.at >= recent)
+                        .map(|f| &f.request),
+                )
+                .any(|r| r.cluster() == cluster && r.target() == target)
+        };
+        for c in changes.iter_mut() {
+            if let crate::backends::Change::Event(e) = c
+                && e.origin == crate::model::Origin::External
+                && ours(&e.target)
+            {
+                e.origin = crate::model::Origin::Console;
+            }
         }
     }
 

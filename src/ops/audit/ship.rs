@@ -99,7 +99,7 @@ pub fn format_rfc5424(r: &AuditRecord, line: &str) -> String {
         Some("error") | Some("abandoned") => 4,
         _ => 5,
     };
-    let procid = r.op_id.rsplitn(3, '-').nth(1).unwrap_or("-");
+    let procid = r.op_id.rsplit('-').nth(1).unwrap_or("-");
     let host = if r.host.is_empty() {
         "-"
     } else {

@@ -125,7 +125,6 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
         problem,
         detail,
     };
-    let mut expected_seq = 1u64;
     let mut prev_hash = GENESIS.to_string();
     let mut report = VerifyReport {
         files: files.len(),
@@ -133,6 +132,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     };
     let last = lines.len().saturating_sub(1);
     for (i, line) in lines.iter().enumerate() {
+        let expected_seq = i as u64 + 1;
         let Some(rec) = &line.record else {
             if i == last && !line.complete {
                 return Err(err(
@@ -199,7 +199,6 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
         report.last_time = Some(rec.time.clone());
         report.records += 1;
         prev_hash = sha256_hex(&line.raw);
-        expected_seq += 1;
     }
     Ok(report)
 }
