@@ -141,6 +141,8 @@ pub struct App {
     pub inflight: BTreeMap<OpId, InflightOp>,
     pub finished: VecDeque<FinishedOp>,
     pub audit: Vec<AuditRecord>,
+    /// Size of the live log when `audit` was last read, to notice other consoles' records.
+    audit_len: u64,
     pub should_quit: bool,
 }
 
@@ -176,7 +178,28 @@ impl App {
             inflight: BTreeMap::new(),
             finished: VecDeque::new(),
             audit,
+            audit_len: 0,
             should_quit: false,
+        }
+    }
+
+    /// Re-reads the audit tail if the log grew (another console on this host acted, or a
+    /// rotation happened). Returns whether the pane changed.
+    pub fn refresh_audit(&mut self) -> bool {
+        let Some(log) = self.gate.audit_log() else {
+            return false;
+        };
+        let len = std::fs::metadata(log.path()).map_or(0, |m| m.len());
+        if len == self.audit_len {
+            return false;
+        }
+        self.audit_len = len;
+        match log.read_tail(AUDIT_IN_MEMORY) {
+            Ok(recs) if recs != self.audit => {
+                self.audit = recs;
+                true
+            }
+            _ => false,
         }
     }
 

@@ -52,7 +52,10 @@ pub async fn run(
                 None => backends_open = false,
             },
             // Relative ages ("3m ago") move on; the diffing backend writes only what changed.
-            _ = ages.tick() => dirty = true,
+            _ = ages.tick() => {
+                app.refresh_audit();
+                dirty = true;
+            }
             _ = sleep_until(next_draw), if dirty => {}
         }
         if app.should_quit {

@@ -370,6 +370,20 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_group_gets_0640() -> io::Result<()> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir()?;
+        let log = AuditLog::new(dir.path().join("g/audit.jsonl")).with_group(Some(1));
+        log.append(rec("a"))?;
+        let meta = fs::metadata(log.path())?;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        assert_eq!(meta.gid(), 1);
+        let dir_mode = fs::metadata(dir.path().join("g"))?.permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o750);
+        Ok(())
+    }
+
+    #[test]
     fn unwritable_location_is_an_error() {
         let log = AuditLog::new("/proc/clusterdeck-cannot-write/audit.jsonl");
         assert!(log.append(rec("x")).is_err());
