@@ -8,6 +8,9 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use tokio::sync::mpsc;
 
 use crate::app::{App, Settings};
+use std::time::Duration;
+
+use crate::backends::swarm::{self, SwarmSettings};
 use crate::backends::{BackendMsg, demo};
 use crate::config::{Config, Paths, discovery};
 use crate::input::{Keymap, Mode};
@@ -44,6 +47,10 @@ pub struct Cli {
     /// Config file (default: $CLUSTERDECK_CONFIG, then the XDG config directory).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Docker context to use (as `docker --context`); default: DOCKER_HOST, DOCKER_CONTEXT, the
+    /// CLI's current context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
     /// Audit log file (default: <XDG state dir>/clusterdeck/audit.jsonl).
     #[arg(long, env = "CLUSTERDECK_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
@@ -98,6 +105,23 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
 
     let mut handles = Vec::new();
+    let sources = if demo {
+        Vec::new()
+    } else {
+        discovery::discover_with_docker_context(&cfg, cli.context.as_deref())
+    };
+    let mut contexts: Vec<(String, bool)> = Vec::new();
+    if !demo {
+        for (name, endpoints, production) in swarm_contexts(&cfg, &sources) {
+            contexts.push((name.clone(), production));
+            let settings = SwarmSettings {
+                cluster: name,
+                endpoints,
+                reconcile: Duration::from_secs(cfg.refresh.reconcile_secs),
+            };
+            handles.push(swarm::spawn(settings, tx.clone()));
+        }
+    }
     if demo {
         let size = match cli.demo_scale {
             Some(n) => demo::DemoSize::scaled(n),
@@ -142,11 +166,49 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
         operator: operator.user.clone(),
     };
     let mut app = App::new(gate, keymap, theme, settings);
-    if !demo {
-        app.sources = discovery::discover_from_process(&cfg);
+    app.sources = sources;
+    for (name, production) in contexts {
+        app.store.cluster_mut(&name).production = production;
     }
     let fps = cfg.refresh.fps;
     Ok(Started { app, rx, fps })
+}
+
+/// Contexts with a Swarm endpoint: (name, manager endpoints, production). From `[[contexts]]`
+/// `docker.hosts` when set, else from what discovery found (DOCKER_HOST, docker contexts).
+fn swarm_contexts(
+    cfg: &Config,
+    sources: &[discovery::DiscoveredSource],
+) -> Vec<(String, Vec<String>, bool)> {
+    let found = |ctx: &str| {
+        sources.iter().find_map(
+            |s| match (&s.discovery, s.kind, s.context.as_str() == ctx) {
+                (
+                    discovery::Discovery::Configured { endpoint, .. },
+                    discovery::SourceKind::Swarm,
+                    true,
+                ) => Some(endpoint.clone()),
+                _ => None,
+            },
+        )
+    };
+    if cfg.contexts.is_empty() {
+        return found(discovery::DEFAULT_CONTEXT)
+            .map(|e| vec![(discovery::DEFAULT_CONTEXT.to_string(), vec![e], false)])
+            .unwrap_or_default();
+    }
+    cfg.contexts
+        .iter()
+        .filter_map(|c| {
+            let d = c.docker.as_ref()?;
+            let endpoints = if d.hosts.is_empty() {
+                found(&c.name).into_iter().collect()
+            } else {
+                d.hosts.clone()
+            };
+            (!endpoints.is_empty()).then(|| (c.name.clone(), endpoints, c.production))
+        })
+        .collect()
 }
 
 pub fn keys_markdown(keymap: &Keymap) -> String {

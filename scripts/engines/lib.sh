@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the scripts in scripts/engines/ (sourced, not run).
 #
 # Every engine script installs what it needs from Debian's packages, starts its processes
@@ -59,7 +60,7 @@ pid_alive() {
 }
 
 # read_pid FILE : prints the pid recorded in FILE (nothing when absent or empty).
-read_pid() { [ -s "$1" ] && tr -dc '0-9' <"$1" || true; }
+read_pid() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
 
 # stop_pid PID [GRACE_SECONDS] : SIGTERM, wait for exit, SIGKILL after the grace period.
 stop_pid() {

@@ -4,16 +4,21 @@
 # Each node is its own dockerd (Debian's docker.io, Engine 20.10 / API 1.41) in its own network
 # namespace cdnN (10.99.N.2/24, host side 10.99.N.1 on veth cdvN) with its own hostname:
 # mgr1 mgr2 mgr3 (managers) and wrk1 wrk2 (workers). A registry (Debian's docker-registry)
-# listens on 10.99.1.1:5000 and holds 10.99.1.1:5000/demo/app:{1,2,3,broken}.
+# listens on 10.99.1.1:5000 and holds 10.99.1.1:5000/demo/app:{1,2,3,broken}: 1, 2 and 3 share
+# one busybox layer but have distinct digests (ENV APP_VERSION, label org.clusterdeck.demo.version)
+# and run a shell that sleeps and exits at once on SIGTERM; 'broken' runs /bin/false. Every
+# engine already holds all four (pulled, so repo digests match and tasks start without a pull).
 #
-# Usage: swarm.sh up | down | stop N | start N | status | env
+# Usage: swarm.sh up | down | stop N... [--kill] | start N... | status | env
 #   up       install what is missing, clean leftovers of an earlier run, start everything,
 #            write $STATE/env (sourceable) and print a one-line summary
 #   down     stop everything this script started, remove its namespaces, links, iptables rule
 #            and state directory (safe to run at any time, also after a failed 'up')
-#   stop N   stop node N's dockerd (SIGTERM by pid, wait for exit; SIGKILL after 20 s)
-#            ('stop N --kill' sends SIGKILL at once: a crash rather than a shutdown)
-#   start N  start node N's dockerd again with the same flags; waits until its socket answers
+#   stop N...   stop these nodes' dockerd in parallel (SIGTERM by pid, wait for exit; SIGKILL
+#               after 20 s); 'stop N... --kill' sends SIGKILL at once (a crash, not a shutdown)
+#   start N...  start these nodes' dockerd again with the same flags, together, and wait until
+#               their sockets answer (a manager started while quorum is lost answers only
+#               after ~20 s: start the lost managers in one call)
 #   status   'docker node ls' from the first manager that answers
 #   env      print $STATE/env
 #
@@ -21,8 +26,8 @@
 # Traffic goes only to loopback and to the addresses of the namespaces made here.
 set -euo pipefail
 
-ENGINE_NAME=swarm
-# shellcheck source=lib.sh
+export ENGINE_NAME=swarm
+# shellcheck source=scripts/engines/lib.sh
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 STATE=${CD_SWARM_STATE:-/run/clusterdeck-swarm}
@@ -69,6 +74,7 @@ start_dockerd() { # start_dockerd N : launch node N's dockerd (does not wait)
   # nsenter --net (not 'ip netns exec', which remounts /sys and breaks the devices cgroup);
   # unshare --uts gives the node its own hostname. nsenter, unshare and sh all exec, so $! is
   # dockerd's pid; dockerd also writes it to $d/pid.
+  # shellcheck disable=SC2016 # $0 and $@ are for the inner sh
   setsid nsenter --net="/var/run/netns/cdn$n" unshare --uts sh -c '
       hostname "$0"; exec dockerd "$@"' "${NAMES[$n]}" \
     --config-file "$STATE/daemon.json" \
@@ -136,7 +142,7 @@ kill_leftover_containers() {
         /sys/fs/cgroup/docker/"$id" /sys/fs/cgroup/system.slice/docker-"$id".scope; do
         [ -f "$cg/cgroup.procs" ] || continue
         while read -r pid; do
-          [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+          if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
         done <"$cg/cgroup.procs"
       done
     done
@@ -151,7 +157,7 @@ remove_container_cgroups() {
       [ -d "$f" ] || continue
       id=$(basename "$f")
       for cg in /sys/fs/cgroup/*/docker/"$id" /sys/fs/cgroup/docker/"$id"; do
-        [ -d "$cg" ] && rmdir "$cg" 2>/dev/null || true
+        if [ -d "$cg" ]; then rmdir "$cg" 2>/dev/null || true; fi
       done
     done
   done
@@ -176,7 +182,7 @@ make_network() {
   done
   # Forwarding between the namespaces goes through the host; restore the old value on 'down'.
   [ -f "$STATE/ip_forward.orig" ] || cat /proc/sys/net/ipv4/ip_forward >"$STATE/ip_forward.orig"
-  sysctl -qw net.ipv4.ip_forward=1
+  echo 1 >/proc/sys/net/ipv4/ip_forward
   if ! iptables -C "${FW_RULE[@]}" 2>/dev/null; then
     iptables -I "${FW_RULE[@]}"
   fi
@@ -197,7 +203,7 @@ remove_network() {
   if [ -f "$STATE/ip_forward.orig" ]; then
     local orig
     orig=$(cat "$STATE/ip_forward.orig")
-    if [ "$orig" = 0 ]; then sysctl -qw net.ipv4.ip_forward=0 || true; fi
+    if [ "$orig" = 0 ]; then echo 0 >/proc/sys/net/ipv4/ip_forward || true; fi
   fi
 }
 
@@ -330,8 +336,11 @@ cleanup() { # stop and remove everything of a (possibly half-made) earlier run
     if [ -n "$(dockerd_pid "$n")" ] && [ -S "$(sock "$n")" ]; then
       local svcs
       if svcs=$(timeout 5 docker -H "$(url "$n")" service ls -q 2>/dev/null); then
-        # shellcheck disable=SC2086
-        [ -n "$svcs" ] && timeout 10 docker -H "$(url "$n")" service rm $svcs >/dev/null 2>&1 || true
+        if [ -n "$svcs" ]; then
+          log "removing services"
+          # shellcheck disable=SC2086
+          timeout 10 docker -H "$(url "$n")" service rm $svcs >/dev/null 2>&1 || true
+        fi
         break
       fi
     fi
@@ -343,8 +352,12 @@ cleanup() { # stop and remove everything of a (possibly half-made) earlier run
       pids+=($!)
     fi
   done
-  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  if [ ${#pids[@]} -gt 0 ]; then
+    log "stopping ${#pids[@]} dockerd"
+    for pid in "${pids[@]}"; do wait "$pid" || true; done
+  fi
   if [ -d "$STATE" ]; then
+    log "removing leftovers under $STATE"
     # Whatever else still runs with our state directory on its command line: containerd,
     # containerd shims, the registry.
     local left
@@ -357,11 +370,13 @@ cleanup() { # stop and remove everything of a (possibly half-made) earlier run
     kill_leftover_containers
     # Mounts dockerd left under the state directory (netns files, overlay layers, shm).
     local m
+    # shellcheck disable=SC2013 # mount points under our state dir have no blanks
     for m in $(awk -v p="$STATE/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
       umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
     done
     remove_container_cgroups
   fi
+  log "removing namespaces, links and firewall rule"
   remove_network
   if [ -d "$STATE" ]; then
     rm -rf "$STATE" 2>/dev/null || { sleep 1; rm -rf "$STATE"; }
@@ -369,6 +384,7 @@ cleanup() { # stop and remove everything of a (possibly half-made) earlier run
 }
 
 cmd_up() {
+  # shellcheck disable=SC2154
   trap 'rc=$?; [ $rc = 0 ] || log "up failed (exit $rc); logs under $STATE; clean up with: $0 down"' EXIT
   ensure_packages docker.io busybox-static docker-registry iptables iproute2
   command -v docker >/dev/null || die "no docker CLI on PATH"
@@ -412,23 +428,37 @@ check_node_arg() {
   [ -d "$STATE/n$1" ] || die "no swarm state in $STATE (run 'up' first)"
 }
 
-cmd_stop() {
-  check_node_arg "${1:-}"
-  stop_dockerd "$1" "${2:-}"
+cmd_stop() { # stop N... [--kill] : the nodes are stopped in parallel
+  local mode="" n ns=() pids=() p
+  for n in "$@"; do
+    if [ "$n" = --kill ]; then mode=--kill; else ns+=("$n"); fi
+  done
+  [ ${#ns[@]} -gt 0 ] || die "usage: stop N... [--kill]"
+  for n in "${ns[@]}"; do check_node_arg "$n"; done
+  for n in "${ns[@]}"; do
+    stop_dockerd "$n" "$mode" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || die "stopping a node failed"; done
 }
 
-cmd_start() {
-  check_node_arg "${1:-}"
-  local n=$1
-  if [ -n "$(dockerd_pid "$n")" ]; then
-    log "node $n (${NAMES[$n]}): dockerd already running"
-  else
-    netns_exists "cdn$n" || die "netns cdn$n is gone (run 'up' again)"
-    log "node $n (${NAMES[$n]}): starting dockerd"
-    start_dockerd "$n"
-  fi
-  wait_dockerd "$n"
-  log "node $n (${NAMES[$n]}): dockerd answers"
+cmd_start() { # start N... : the nodes are started together, then waited for
+  local n
+  [ $# -gt 0 ] || die "usage: start N..."
+  for n in "$@"; do check_node_arg "$n"; done
+  for n in "$@"; do
+    if [ -n "$(dockerd_pid "$n")" ]; then
+      log "node $n (${NAMES[$n]}): dockerd already running"
+    else
+      netns_exists "cdn$n" || die "netns cdn$n is gone (run 'up' again)"
+      log "node $n (${NAMES[$n]}): starting dockerd"
+      start_dockerd "$n"
+    fi
+  done
+  for n in "$@"; do
+    wait_dockerd "$n"
+    log "node $n (${NAMES[$n]}): dockerd answers"
+  done
 }
 
 cmd_status() {

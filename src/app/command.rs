@@ -19,6 +19,10 @@ pub enum Command {
     Rollback {
         service: String,
     },
+    Role {
+        node: String,
+        role: crate::model::NodeRole,
+    },
     Deploy {
         service: String,
         image: String,
@@ -32,7 +36,7 @@ pub enum Command {
     Help,
 }
 
-pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate NODE · rollback SVC · deploy SVC IMAGE:TAG · restart SVC · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
+pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC · deploy SVC IMAGE:TAG · restart SVC · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
 
 pub fn parse_replicas(s: &str) -> Result<u32, String> {
     let max = crate::ops::MAX_REPLICAS;
@@ -91,6 +95,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 node,
                 availability: Availability::parse(first).unwrap_or(Availability::Active),
             }
+        }
+        "promote" | "demote" => {
+            let node = arg(1, "a node name")?;
+            extra(2)?;
+            let role = if *first == "promote" {
+                crate::model::NodeRole::Manager
+            } else {
+                crate::model::NodeRole::Worker
+            };
+            Command::Role { node, role }
         }
         "rollback" => {
             let service = arg(1, "a service name")?;

@@ -564,6 +564,11 @@ impl App {
                 image,
             }),
             Command::Restart { service } => self.begin_op(OpRequest::Restart { cluster, service }),
+            Command::Role { node, role } => self.begin_op(OpRequest::SetRole {
+                cluster,
+                node,
+                role,
+            }),
             Command::Theme(name) => self.set_theme(&name),
             Command::Pane(p) => {
                 self.ui.input = None;
@@ -891,6 +896,21 @@ impl App {
                     let _ = self.begin_op(req);
                 }
                 None => self.status("select a service first (pane 3)", Severity::Warn),
+            },
+            Action::Promote | Action::Demote => match self.selected_node() {
+                Some(node) => {
+                    let role = if a == Action::Promote {
+                        crate::model::NodeRole::Manager
+                    } else {
+                        crate::model::NodeRole::Worker
+                    };
+                    let _ = self.begin_op(OpRequest::SetRole {
+                        cluster: self.cluster_name(),
+                        node,
+                        role,
+                    });
+                }
+                None => self.status("select a node first (pane 2)", Severity::Warn),
             },
             Action::Drain | Action::Pause | Action::Activate => match self.selected_node() {
                 Some(node) => {

@@ -3,6 +3,7 @@
 //! Backends never touch the store; the run loop applies their messages.
 
 pub mod demo;
+pub mod swarm;
 
 use tokio::sync::mpsc;
 

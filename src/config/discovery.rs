@@ -133,7 +133,20 @@ pub fn discover(env: &Env, cfg: &Config) -> Vec<DiscoveredSource> {
 
 /// [`discover`] with the real process environment and home directory.
 pub fn discover_from_process(cfg: &Config) -> Vec<DiscoveredSource> {
-    let var = |name: &str| std::env::var(name).ok();
+    discover_with_docker_context(cfg, None)
+}
+
+/// As `discover_from_process`, with `--context NAME` standing in for `DOCKER_CONTEXT`.
+pub fn discover_with_docker_context(
+    cfg: &Config,
+    docker_context: Option<&str>,
+) -> Vec<DiscoveredSource> {
+    let var = |name: &str| match (name, docker_context) {
+        ("DOCKER_CONTEXT", Some(c)) => Some(c.to_string()),
+        // An explicit context wins over DOCKER_HOST, as with `docker --context`.
+        ("DOCKER_HOST", Some(_)) => None,
+        _ => std::env::var(name).ok(),
+    };
     let env = Env {
         var: &var,
         home: directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()),

@@ -54,13 +54,15 @@ pub enum Action {
     Rollback,
     Deploy,
     Restart,
+    Promote,
+    Demote,
     Confirm,
     Cancel,
     SwitchButton,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 38] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -94,6 +96,8 @@ impl Action {
         Action::Rollback,
         Action::Deploy,
         Action::Restart,
+        Action::Promote,
+        Action::Demote,
         Action::Confirm,
         Action::Cancel,
         Action::SwitchButton,
@@ -135,6 +139,8 @@ impl Action {
             Action::Rollback => "rollback",
             Action::Deploy => "deploy",
             Action::Restart => "restart",
+            Action::Promote => "promote",
+            Action::Demote => "demote",
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
             Action::SwitchButton => "switch_button",
@@ -180,6 +186,8 @@ impl Action {
             Action::Rollback => "roll back service",
             Action::Deploy => "deploy image tag",
             Action::Restart => "restart service (force update)",
+            Action::Promote => "promote node to manager",
+            Action::Demote => "demote manager to worker",
             Action::Confirm => "press the focused button",
             Action::Cancel => "cancel",
             Action::SwitchButton => "switch button",
@@ -197,6 +205,8 @@ impl Action {
                 | Action::Rollback
                 | Action::Deploy
                 | Action::Restart
+                | Action::Promote
+                | Action::Demote
         )
     }
 }

@@ -2,7 +2,7 @@
 //! refusal with the reason. Pure: a function of the request and the last known state.
 
 use crate::app::store::ClusterState;
-use crate::model::{Availability, QuorumVerdict, ServiceMode, SourceKind};
+use crate::model::{Availability, NodeRole, Quorum, QuorumVerdict, ServiceMode, SourceKind};
 
 use super::{OpRequest, parse_image_ref};
 
@@ -210,6 +210,72 @@ pub fn plan(
                 "all {} tasks replaced with the same spec (force update)",
                 w.running
             )]
+        }
+        OpRequest::SetRole { node, role, .. } => {
+            let n = cluster
+                .node_by_name(node)
+                .ok_or_else(|| format!("no node named {node}"))?;
+            if n.role == *role {
+                return Err(format!(
+                    "{node} is already a {}",
+                    if n.is_manager() { "manager" } else { "worker" }
+                ));
+            }
+            let (managers, reachable) = (quorum.managers, quorum.reachable);
+            let counts = usize::from(
+                n.status == crate::model::NodeStatus::Ready && n.counts_for_quorum()
+                    || !n.is_manager() && n.status == crate::model::NodeStatus::Ready,
+            );
+            let after = if *role == NodeRole::Manager {
+                Quorum::compute(managers + 1, reachable + counts, None, None)
+            } else {
+                Quorum::compute(
+                    managers.saturating_sub(1),
+                    reachable.saturating_sub(counts),
+                    None,
+                    None,
+                )
+            };
+            if after.managers == 0 || after.verdict == QuorumVerdict::Lost {
+                return Err(format!(
+                    "demoting {node} would leave {} of {} managers reachable where quorum needs {}: the swarm would stop accepting changes",
+                    after.reachable, after.managers, after.quorum
+                ));
+            }
+            if after.tolerates_now < quorum.tolerates_now || after.tolerated < quorum.tolerated {
+                high = true;
+                warnings.push(format!(
+                    "fault tolerance drops: {} → {} manager failure(s) survivable",
+                    quorum.tolerates_now, after.tolerates_now
+                ));
+            }
+            if after.even_warning {
+                warnings.push(format!(
+                    "{} managers is an even count: it tolerates no more failures than {}",
+                    after.managers,
+                    after.managers - 1
+                ));
+            }
+            vec![
+                format!(
+                    "{node}: {} → {}",
+                    if n.is_manager() { "manager" } else { "worker" },
+                    if *role == NodeRole::Manager {
+                        "manager"
+                    } else {
+                        "worker"
+                    }
+                ),
+                format!(
+                    "managers {} → {} · quorum {} → {} · tolerates {} → {}",
+                    managers,
+                    after.managers,
+                    quorum.quorum,
+                    after.quorum,
+                    quorum.tolerates_now,
+                    after.tolerates_now
+                ),
+            ]
         }
     };
     if req.is_rollout()

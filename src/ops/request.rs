@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use crate::model::{Availability, SourceKind};
+use crate::model::{Availability, NodeRole, SourceKind};
 
 /// A mutating request, as typed by the operator (key, prompt or `:` command).
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +28,12 @@ pub enum OpRequest {
         cluster: String,
         service: String,
     },
+    /// Promote to manager / demote to worker.
+    SetRole {
+        cluster: String,
+        node: String,
+        role: NodeRole,
+    },
 }
 
 impl OpRequest {
@@ -37,7 +43,8 @@ impl OpRequest {
             | OpRequest::SetAvailability { cluster, .. }
             | OpRequest::Rollback { cluster, .. }
             | OpRequest::Deploy { cluster, .. }
-            | OpRequest::Restart { cluster, .. } => cluster,
+            | OpRequest::Restart { cluster, .. }
+            | OpRequest::SetRole { cluster, .. } => cluster,
         }
     }
 
@@ -47,7 +54,7 @@ impl OpRequest {
             | OpRequest::Rollback { service, .. }
             | OpRequest::Deploy { service, .. }
             | OpRequest::Restart { service, .. } => service,
-            OpRequest::SetAvailability { node, .. } => node,
+            OpRequest::SetAvailability { node, .. } | OpRequest::SetRole { node, .. } => node,
         }
     }
 
@@ -62,6 +69,14 @@ impl OpRequest {
             OpRequest::Rollback { .. } => "rollback",
             OpRequest::Deploy { .. } => "deploy",
             OpRequest::Restart { .. } => "restart",
+            OpRequest::SetRole {
+                role: NodeRole::Manager,
+                ..
+            } => "promote",
+            OpRequest::SetRole {
+                role: NodeRole::Worker,
+                ..
+            } => "demote",
         }
     }
 
@@ -78,6 +93,9 @@ impl OpRequest {
                 json!({ "availability": availability.label() })
             }
             OpRequest::Deploy { image, .. } => json!({ "image": image }),
+            OpRequest::SetRole { role, .. } => {
+                json!({ "role": if *role == NodeRole::Manager { "manager" } else { "worker" } })
+            }
             OpRequest::Rollback { .. } | OpRequest::Restart { .. } => json!({}),
         }
     }
@@ -101,6 +119,16 @@ impl OpRequest {
             OpRequest::Restart { service, .. } => {
                 format!("docker service update --force {service}")
             }
+            OpRequest::SetRole {
+                node,
+                role: NodeRole::Manager,
+                ..
+            } => format!("docker node promote {node}"),
+            OpRequest::SetRole {
+                node,
+                role: NodeRole::Worker,
+                ..
+            } => format!("docker node demote {node}"),
         }
     }
 

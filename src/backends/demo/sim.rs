@@ -647,6 +647,39 @@ impl DemoCluster {
                 );
                 self.start_rollout(Some(id), s, RolloutKind::Rollback)
             }
+            OpRequest::SetRole { node, role, .. } => {
+                let i = self
+                    .node_by_name(node)
+                    .ok_or_else(|| format!("no node {node}"))?;
+                self.nodes[i].role = *role;
+                self.nodes[i].reachability =
+                    (*role == crate::model::NodeRole::Manager).then_some(Reachability::Reachable);
+                if *role == crate::model::NodeRole::Worker {
+                    self.nodes[i].leader = false;
+                }
+                self.emit_node(i);
+                self.event(
+                    Origin::Console,
+                    Severity::Info,
+                    "node",
+                    node,
+                    format!(
+                        "{node} role → {}",
+                        if *role == crate::model::NodeRole::Manager {
+                            "manager"
+                        } else {
+                            "worker"
+                        }
+                    ),
+                );
+                self.op_out.push(OpUpdate {
+                    op_id: id,
+                    progress: None,
+                    message: String::new(),
+                    outcome: Some(Ok(format!("{node} role changed"))),
+                });
+                Ok(())
+            }
             OpRequest::Restart { service, .. } => {
                 let s = self
                     .svc_by_name(service)

@@ -35,7 +35,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         )),
         None => {
             lines.push(Line::styled(
-                "No live cluster data: this build has no Swarm, Kubernetes or EC2 backend yet.",
+                "No live cluster data: no source is configured (see Sources below).",
                 t.style(Role::Warn),
             ));
             lines.push(Line::styled(
@@ -327,7 +327,7 @@ fn sources_lines(app: &App, lines: &mut Vec<Line<'_>>) {
             }
             (None, Discovery::Configured { endpoint, via }) => (
                 format!(
-                    "  {:<10} configured ({}) via {} · backend not built yet",
+                    "  {:<10} configured ({}) via {} · no backend for it in this build yet",
                     s.kind.label(),
                     sanitize(endpoint),
                     sanitize(via)

@@ -1,0 +1,102 @@
+//! Connecting the way the Docker CLI does: `unix://`, `tcp://` (TLS when `DOCKER_TLS_VERIFY` /
+//! `DOCKER_CERT_PATH` say so), with the API version negotiated, never pinned. `ssh://` is not
+//! spoken directly: forward the remote socket with ssh and point at it (see docs).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bollard::{API_DEFAULT_VERSION, Docker};
+
+/// Per-request timeout. A swarm without a leader answers cluster calls only after 10–20 s of
+/// trying; the console must not wait longer than that on any one call.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(12);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
+
+pub struct Connected {
+    pub docker: Docker,
+    pub endpoint: String,
+    pub api: String,
+}
+
+fn tls_paths() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let verify = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty() && v != "0");
+    let dir = std::env::var_os("DOCKER_CERT_PATH").map(PathBuf::from);
+    if !verify && dir.is_none() {
+        return None;
+    }
+    let dir = dir.or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))?;
+    Some((
+        dir.join("key.pem"),
+        dir.join("cert.pem"),
+        dir.join("ca.pem"),
+    ))
+}
+
+/// Builds a client for one endpoint (no I/O yet).
+pub fn client(endpoint: &str) -> Result<Docker, String> {
+    let secs = REQUEST_TIMEOUT.as_secs();
+    let r = if endpoint.starts_with("unix://") || endpoint.starts_with('/') {
+        Docker::connect_with_unix(endpoint, secs, API_DEFAULT_VERSION)
+    } else if endpoint.starts_with("tcp://")
+        || endpoint.starts_with("http://")
+        || endpoint.starts_with("https://")
+    {
+        match tls_paths() {
+            Some((key, cert, ca)) => {
+                Docker::connect_with_ssl(endpoint, &key, &cert, &ca, secs, API_DEFAULT_VERSION)
+            }
+            None => Docker::connect_with_http(endpoint, secs, API_DEFAULT_VERSION),
+        }
+    } else if endpoint.starts_with("ssh://") {
+        return Err(format!(
+            "{endpoint}: ssh endpoints are reached through a forwarded socket: \
+             `ssh -nNT -L /tmp/cd-docker.sock:/var/run/docker.sock {}` then use unix:///tmp/cd-docker.sock",
+            endpoint.trim_start_matches("ssh://")
+        ));
+    } else {
+        return Err(format!(
+            "{endpoint}: not a Docker endpoint (unix://, tcp://)"
+        ));
+    };
+    r.map_err(|e| format!("{endpoint}: {e}"))
+}
+
+/// Connects and negotiates the API version; `Err` says why, naming the endpoint.
+pub async fn connect(endpoint: &str) -> Result<Connected, String> {
+    let docker = client(endpoint)?;
+    let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+        .await
+        .map_err(|_| {
+            format!(
+                "{endpoint}: no answer within {}s",
+                CONNECT_TIMEOUT.as_secs()
+            )
+        })?
+        .map_err(|e| format!("{endpoint}: {e}"))?;
+    let v = docker.client_version();
+    Ok(Connected {
+        docker,
+        endpoint: endpoint.to_string(),
+        api: format!("{}.{}", v.major_version, v.minor_version),
+    })
+}
+
+/// Whether the negotiated API has `GET /services?status=true` (1.41+).
+pub fn has_service_status(api: &str) -> bool {
+    let mut it = api.split('.').filter_map(|p| p.parse::<u32>().ok());
+    matches!((it.next(), it.next()), (Some(maj), Some(min)) if maj > 1 || (maj == 1 && min >= 41))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_status_needs_1_41() {
+        assert!(has_service_status("1.41"));
+        assert!(has_service_status("1.53"));
+        assert!(!has_service_status("1.40"));
+        assert!(client("ssh://ops@mgr1").is_err_and(|e| e.contains("forwarded socket")));
+        assert!(client("ftp://x").is_err());
+    }
+}

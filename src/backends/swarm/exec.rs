@@ -1,0 +1,355 @@
+//! Operations on the engine, and following them until they settle: a scale until the running
+//! count matches, a drain until the node has no live task, a rollout until the update status
+//! says completed, paused or rolled back.
+
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::models::{NodeSpecAvailabilityEnum, NodeSpecRoleEnum};
+use bollard::query_parameters::{UpdateNodeOptions, UpdateServiceOptions};
+use tokio::time::Instant;
+
+use super::{Backend, BackendMsg, OpUpdate};
+use crate::backends::OpCommand;
+use crate::model::{Availability, NodeRole, ServiceMode, UpdateState};
+use crate::ops::{OpId, OpRequest};
+
+/// An operation that has no visible end within this time is reported as such.
+const FOLLOW_LIMIT: Duration = Duration::from_secs(600);
+
+pub(super) enum Goal {
+    Replicas {
+        service: String,
+        target: u32,
+    },
+    Drained {
+        node: String,
+    },
+    Rollout {
+        service: String,
+        rollback: bool,
+        version_before: u64,
+        image_before: String,
+    },
+    Role {
+        node: String,
+        role: NodeRole,
+    },
+    Availability {
+        node: String,
+        availability: Availability,
+    },
+}
+
+pub(super) struct Follow {
+    op_id: OpId,
+    goal: Goal,
+    started: Instant,
+    last: Option<(Option<(u32, u32)>, String)>,
+}
+
+fn engine_err(e: bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
+impl Backend {
+    async fn outcome(&self, op_id: OpId, r: Result<String, String>) {
+        let _ = self
+            .send(BackendMsg::Op(OpUpdate {
+                op_id,
+                progress: None,
+                message: String::new(),
+                outcome: Some(r),
+            }))
+            .await;
+    }
+
+    pub(super) async fn start_op(&mut self, d: &Docker, cmd: OpCommand) {
+        let OpCommand { op_id, request } = cmd;
+        match self.execute(d, &request).await {
+            Ok(Some(goal)) => self.follows.push(Follow {
+                op_id,
+                goal,
+                started: Instant::now(),
+                last: None,
+            }),
+            Ok(None) => {}
+            Err(e) => self.outcome(op_id, Err(e)).await,
+        }
+    }
+
+    /// Sends the change to the engine; returns what to follow.
+    async fn execute(&mut self, d: &Docker, req: &OpRequest) -> Result<Option<Goal>, String> {
+        match req {
+            OpRequest::Scale {
+                service, replicas, ..
+            } => {
+                let s = d.inspect_service(service, None).await.map_err(engine_err)?;
+                let id = s.id.clone().unwrap_or_default();
+                let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
+                let mut spec = s.spec.ok_or("the engine returned no spec")?;
+                let mode = spec.mode.get_or_insert_with(Default::default);
+                let Some(rep) = mode.replicated.as_mut() else {
+                    return Err(format!("{service} is not a replicated service"));
+                };
+                rep.replicas = Some(i64::from(*replicas));
+                d.update_service(
+                    &id,
+                    spec,
+                    UpdateServiceOptions {
+                        version: version as i32,
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .await
+                .map_err(engine_err)?;
+                Ok(Some(Goal::Replicas {
+                    service: id,
+                    target: *replicas,
+                }))
+            }
+            OpRequest::Restart { service, .. }
+            | OpRequest::Deploy { service, .. }
+            | OpRequest::Rollback { service, .. } => {
+                let s = d.inspect_service(service, None).await.map_err(engine_err)?;
+                let id = s.id.clone().unwrap_or_default();
+                let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
+                let image_before = super::convert::service_image(&s);
+                let mut spec = s.spec.ok_or("the engine returned no spec")?;
+                let mut opts = UpdateServiceOptions {
+                    version: version as i32,
+                    ..Default::default()
+                };
+                let rollback = matches!(req, OpRequest::Rollback { .. });
+                match req {
+                    OpRequest::Deploy { image, .. } => {
+                        let tt = spec.task_template.get_or_insert_with(Default::default);
+                        tt.container_spec.get_or_insert_with(Default::default).image =
+                            Some(image.clone());
+                    }
+                    OpRequest::Restart { .. } => {
+                        let tt = spec.task_template.get_or_insert_with(Default::default);
+                        tt.force_update = Some(tt.force_update.unwrap_or(0) + 1);
+                    }
+                    _ => opts.rollback = Some("previous".into()),
+                }
+                d.update_service(&id, spec, opts, None)
+                    .await
+                    .map_err(engine_err)?;
+                Ok(Some(Goal::Rollout {
+                    service: id,
+                    rollback,
+                    version_before: version,
+                    image_before,
+                }))
+            }
+            OpRequest::SetAvailability {
+                node, availability, ..
+            } => {
+                let n = d.inspect_node(node).await.map_err(engine_err)?;
+                let id = n.id.clone().unwrap_or_default();
+                let version = n.version.as_ref().and_then(|v| v.index).unwrap_or(0);
+                let mut spec = n.spec.ok_or("the engine returned no node spec")?;
+                spec.availability = Some(match availability {
+                    Availability::Active => NodeSpecAvailabilityEnum::ACTIVE,
+                    Availability::Pause => NodeSpecAvailabilityEnum::PAUSE,
+                    Availability::Drain => NodeSpecAvailabilityEnum::DRAIN,
+                });
+                d.update_node(
+                    &id,
+                    spec,
+                    UpdateNodeOptions {
+                        version: version as i64,
+                    },
+                )
+                .await
+                .map_err(engine_err)?;
+                Ok(Some(if *availability == Availability::Drain {
+                    Goal::Drained { node: id }
+                } else {
+                    Goal::Availability {
+                        node: id,
+                        availability: *availability,
+                    }
+                }))
+            }
+            OpRequest::SetRole { node, role, .. } => {
+                let n = d.inspect_node(node).await.map_err(engine_err)?;
+                let id = n.id.clone().unwrap_or_default();
+                let version = n.version.as_ref().and_then(|v| v.index).unwrap_or(0);
+                let mut spec = n.spec.ok_or("the engine returned no node spec")?;
+                spec.role = Some(match role {
+                    NodeRole::Manager => NodeSpecRoleEnum::MANAGER,
+                    NodeRole::Worker => NodeSpecRoleEnum::WORKER,
+                });
+                d.update_node(
+                    &id,
+                    spec,
+                    UpdateNodeOptions {
+                        version: version as i64,
+                    },
+                )
+                .await
+                .map_err(engine_err)?;
+                Ok(Some(Goal::Role {
+                    node: id,
+                    role: *role,
+                }))
+            }
+        }
+    }
+
+    /// Reports progress and outcomes of the operations being followed, from the mirror.
+    pub(super) async fn check_follows(&mut self) {
+        let follows = std::mem::take(&mut self.follows);
+        let mut keep = Vec::new();
+        for mut f in follows {
+            match self.judge(&f.goal) {
+                Ok(Some(result)) => self.outcome(f.op_id.clone(), result).await,
+                Ok(None) if f.started.elapsed() > FOLLOW_LIMIT => {
+                    self.outcome(
+                        f.op_id.clone(),
+                        Err(format!(
+                            "not settled after {}s; still in progress on the engine",
+                            FOLLOW_LIMIT.as_secs()
+                        )),
+                    )
+                    .await;
+                }
+                Ok(None) | Err(()) => {
+                    let p = self.progress(&f.goal);
+                    if f.last.as_ref() != Some(&p) {
+                        let u = OpUpdate {
+                            op_id: f.op_id.clone(),
+                            progress: p.0,
+                            message: p.1.clone(),
+                            outcome: None,
+                        };
+                        let _ = self.send(BackendMsg::Op(u)).await;
+                        f.last = Some(p);
+                    }
+                    keep.push(f);
+                }
+            }
+        }
+        self.follows = keep;
+    }
+
+    fn progress(&self, goal: &Goal) -> (Option<(u32, u32)>, String) {
+        match goal {
+            Goal::Replicas { service, target } => {
+                let running = self.mirror.services.get(service).map_or(0, |w| w.running);
+                (
+                    Some((running.min(*target), *target)),
+                    format!("{running}/{target} running"),
+                )
+            }
+            Goal::Drained { node } => {
+                let left = self.live_on(node);
+                (None, format!("{left} task(s) still on the node"))
+            }
+            Goal::Rollout { service, .. } => match self
+                .mirror
+                .services
+                .get(service)
+                .and_then(|w| w.update.clone())
+            {
+                Some(u) => (u.progress, format!("{} {}", u.state.label(), u.message)),
+                None => (None, "waiting for the engine".into()),
+            },
+            Goal::Role { .. } | Goal::Availability { .. } => (None, String::new()),
+        }
+    }
+
+    fn live_on(&self, node: &str) -> usize {
+        self.mirror
+            .tasks
+            .values()
+            .filter(|t| {
+                t.node_id.as_deref() == Some(node)
+                    && !t.desired.is_terminal()
+                    && !t.state.is_terminal()
+            })
+            .count()
+    }
+
+    /// `Ok(Some(outcome))` when settled.
+    fn judge(&self, goal: &Goal) -> Result<Option<Result<String, String>>, ()> {
+        match goal {
+            Goal::Replicas { service, target } => {
+                let w = self.mirror.services.get(service).ok_or(())?;
+                Ok((w.desired == *target && w.running == *target)
+                    .then(|| Ok(format!("{}: {}/{} running", w.name, w.running, w.desired))))
+            }
+            Goal::Drained { node } => {
+                let host = self
+                    .mirror
+                    .nodes
+                    .get(node)
+                    .map_or(node.as_str(), |n| n.hostname.as_str());
+                Ok((self.live_on(node) == 0)
+                    .then(|| Ok(format!("{host} drained: no live tasks left"))))
+            }
+            Goal::Role { node, role } => {
+                let n = self.mirror.nodes.get(node).ok_or(())?;
+                Ok((n.role == *role).then(|| {
+                    Ok(format!(
+                        "{} is {} ({})",
+                        n.hostname,
+                        if n.is_manager() {
+                            "a manager"
+                        } else {
+                            "a worker"
+                        },
+                        n.availability.label()
+                    ))
+                }))
+            }
+            Goal::Availability { node, availability } => {
+                let n = self.mirror.nodes.get(node).ok_or(())?;
+                Ok((n.availability == *availability)
+                    .then(|| Ok(format!("{} is {}", n.hostname, availability.label()))))
+            }
+            Goal::Rollout {
+                service,
+                rollback,
+                version_before,
+                image_before,
+            } => {
+                let w = self.mirror.services.get(service).ok_or(())?;
+                if w.spec_version <= *version_before {
+                    return Ok(None);
+                }
+                let spec = format!(
+                    "image {image_before} → {} (spec version {version_before} → {})",
+                    w.image, w.spec_version
+                );
+                let Some(u) = &w.update else {
+                    // Engines clear no status for a first update; settled when all run the image.
+                    let all = w.mode == ServiceMode::Global || w.running == w.desired;
+                    return Ok(all.then(|| Ok(spec)));
+                };
+                Ok(match (u.state, rollback) {
+                    (UpdateState::Completed, false) => {
+                        Some(Ok(format!("update completed: {spec}")))
+                    }
+                    (UpdateState::RollbackCompleted, true) => {
+                        Some(Ok(format!("rollback completed: {spec}")))
+                    }
+                    (UpdateState::RollbackCompleted, false) => Some(Err(format!(
+                        "the update failed and was rolled back: {} ({spec})",
+                        u.message
+                    ))),
+                    (UpdateState::Paused, _) | (UpdateState::RollbackPaused, _) => {
+                        Some(Err(format!("{}: {} ({spec})", u.state.label(), u.message)))
+                    }
+                    _ => None,
+                })
+            }
+        }
+    }
+}
