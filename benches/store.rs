@@ -6,6 +6,8 @@
 //! - `replica_unchanged`: the same upsert with nothing changed (the early-out path).
 //! - `demo_tick`: one tick's worth of changes from the lively simulation, for reference.
 //! - `snapshot`: a full snapshot applied to an empty store (start-up), for reference.
+//! - `demo_build`: building the simulated cluster itself (`DemoCluster::new`), which the
+//!   binary does once at start-up before the first snapshot; it explains the start-up CPU.
 //!
 //! Run: `cargo bench --bench store` (criterion flags after `--`). Figures: docs/performance.md.
 
@@ -136,5 +138,14 @@ fn snapshot(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, replica_change, demo_tick, snapshot);
+fn demo_build(c: &mut Criterion) {
+    let mut g = c.benchmark_group("store");
+    g.sample_size(10);
+    g.bench_function("demo_build", |b| {
+        b.iter(|| DemoCluster::new(DemoSize::scaled(SCALE), SEED, t0()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, replica_change, demo_tick, snapshot, demo_build);
 criterion_main!(benches);

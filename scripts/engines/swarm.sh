@@ -379,7 +379,13 @@ cleanup() { # stop and remove everything of a (possibly half-made) earlier run
   log "removing namespaces, links and firewall rule"
   remove_network
   if [ -d "$STATE" ]; then
-    rm -rf "$STATE" 2>/dev/null || { sleep 1; rm -rf "$STATE"; }
+    log "removing $STATE"
+    local err
+    if ! err=$(rm -rf "$STATE" 2>&1); then
+      log "retrying removal of $STATE: $(head -c 300 <<<"$err")"
+      sleep 1
+      rm -rf "$STATE"
+    fi
   fi
 }
 

@@ -296,7 +296,16 @@ impl Backend {
             }
             Goal::Role { node, role } => {
                 let n = self.mirror.nodes.get(node).ok_or(())?;
-                Ok((n.role == *role).then(|| {
+                // A promotion is done when the node is a reachable Raft member, not when its
+                // spec says manager: demoting it before that fails in the engine.
+                let settled = match role {
+                    NodeRole::Manager => {
+                        n.role == NodeRole::Manager
+                            && n.reachability == Some(crate::model::Reachability::Reachable)
+                    }
+                    NodeRole::Worker => n.role == NodeRole::Worker,
+                };
+                Ok(settled.then(|| {
                     Ok(format!(
                         "{} is {} ({})",
                         n.hostname,

@@ -1,0 +1,435 @@
+//! The Swarm backend against a real multi-node swarm (3 managers, 2 workers, each its own
+//! dockerd in a network namespace; started by the test command). Every assertion about the
+//! cluster is made against what the engine reports through the docker CLI, not against the
+//! console's own model.
+
+#[path = "swarm_support/mod.rs"]
+mod swarm_support;
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use clusterdeck::model::{Availability, NodeRole, QuorumVerdict, TaskState};
+use clusterdeck::ops::OpRequest;
+
+use swarm_support::*;
+
+/// The swarm is shared: one test at a time.
+static SWARM: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    SWARM.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[test]
+fn listing_matches_the_engine() {
+    let _g = lock();
+    create_service("t-list", 3, "1", &[]);
+    let mut c = Console::start(managers());
+    c.wait(60, "t-list in the console with 3 running", |c| {
+        c.cluster()
+            .and_then(|s| s.workload_by_name("t-list"))
+            .filter(|w| w.running == 3)
+            .map(|_| ())
+    });
+    let cl = c.cluster().expect("cluster").clone();
+
+    // docker node ls
+    let engine_nodes: BTreeSet<String> = docker(&[
+        "node",
+        "ls",
+        "--format",
+        "{{.Hostname}} {{.Availability}} {{.Status}} {{.ManagerStatus}}",
+    ])
+    .lines()
+    .map(|l| l.to_lowercase().trim().to_string())
+    .collect();
+    let ours: BTreeSet<String> = cl
+        .nodes
+        .values()
+        .map(|n| {
+            let ms = match (n.leader, n.reachability) {
+                (true, _) => " leader".to_string(),
+                (false, Some(r)) => format!(" {}", r.label()),
+                (false, None) => String::new(),
+            };
+            format!(
+                "{} {} {}{ms}",
+                n.hostname,
+                n.availability.label(),
+                n.status.label()
+            )
+        })
+        .collect();
+    assert_eq!(ours, engine_nodes);
+    let q = cl.quorum();
+    assert_eq!(
+        (q.managers, q.reachable, q.verdict),
+        (3, 3, QuorumVerdict::Healthy)
+    );
+
+    // docker service ls: name, mode, running/desired, image
+    for line in docker(&[
+        "service",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Mode}} {{.Replicas}} {{.Image}}",
+    ])
+    .lines()
+    {
+        let p: Vec<&str> = line.split_whitespace().collect();
+        let w = cl
+            .workload_by_name(p[0])
+            .unwrap_or_else(|| panic!("service {} missing", p[0]));
+        assert_eq!(w.mode.label(), p[1]);
+        assert_eq!(format!("{}/{}", w.running, w.desired), p[2]);
+        // The CLI shows the image without its digest.
+        assert!(w.image.starts_with(p[3]), "{} vs {}", w.image, p[3]);
+    }
+    assert_eq!(
+        cl.workloads.len(),
+        docker(&["service", "ls", "-q"]).lines().count()
+    );
+
+    // docker service ps: every task, its node and states
+    let w = cl.workload_by_name("t-list").expect("t-list");
+    let engine_tasks: BTreeSet<String> = docker(&[
+        "service",
+        "ps",
+        "t-list",
+        "--no-trunc",
+        "--format",
+        "{{.ID}} {{.Node}} {{.DesiredState}}",
+    ])
+    .lines()
+    .map(|l| l.to_lowercase())
+    .collect();
+    let our_tasks: BTreeSet<String> = cl
+        .replicas_of_workload(&w.id)
+        .map(|r| {
+            let node = r
+                .node_id
+                .as_ref()
+                .and_then(|n| cl.nodes.get(n))
+                .map_or("", |n| n.hostname.as_str());
+            format!("{} {} {}", r.id, node, r.desired.label())
+        })
+        .collect();
+    assert_eq!(our_tasks, engine_tasks);
+    docker(&["service", "rm", "t-list"]);
+}
+
+#[test]
+fn scale_up_and_down() {
+    let _g = lock();
+    create_service("t-scale", 2, "1", &[]);
+    let mut c = Console::start(managers());
+    let op = c.act(
+        OpRequest::Scale {
+            cluster: CLUSTER.into(),
+            service: "t-scale".into(),
+            replicas: 5,
+        },
+        "",
+    );
+    let r = c.outcome(&op, 120);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(running_tasks("t-scale").len(), 5, "the engine runs 5 tasks");
+    let op = c.act(
+        OpRequest::Scale {
+            cluster: CLUSTER.into(),
+            service: "t-scale".into(),
+            replicas: 1,
+        },
+        "",
+    );
+    assert!(c.outcome(&op, 120).is_ok());
+    eventually(60, "1 task running", || {
+        (running_tasks("t-scale").len() == 1).then_some(())
+    });
+    // Audit: intent then outcome for each.
+    let recs = clusterdeck::ops::audit::AuditLog::new(&c.audit)
+        .read_all()
+        .expect("audit");
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    docker(&["service", "rm", "t-scale"]);
+}
+
+#[test]
+fn drain_moves_every_task_off_the_node_and_activate_restores() {
+    let _g = lock();
+    create_service("t-drain", 6, "1", &[]);
+    let mut c = Console::start(managers());
+    let before: Vec<_> = running_tasks("t-drain")
+        .into_iter()
+        .filter(|t| t.1 == "wrk1")
+        .collect();
+    assert!(!before.is_empty(), "some tasks start on wrk1");
+    c.pump();
+    let cl = c.cluster().expect("cluster").clone();
+    let pending = c
+        .gate
+        .check(
+            OpRequest::SetAvailability {
+                cluster: CLUSTER.into(),
+                node: "wrk1".into(),
+                availability: Availability::Drain,
+            },
+            Some(&cl),
+            &[],
+        )
+        .expect("planned");
+    assert!(
+        pending
+            .plan()
+            .delta
+            .iter()
+            .any(|d| d.contains("tasks move off wrk1")),
+        "{:?}",
+        pending.plan().delta
+    );
+    let op = c.act(
+        OpRequest::SetAvailability {
+            cluster: CLUSTER.into(),
+            node: "wrk1".into(),
+            availability: Availability::Drain,
+        },
+        "",
+    );
+    let r = c.outcome(&op, 180);
+    assert!(r.is_ok(), "{r:?}");
+    let on_wrk1 = docker(&[
+        "node",
+        "ps",
+        "wrk1",
+        "--filter",
+        "desired-state=running",
+        "-q",
+    ]);
+    assert_eq!(on_wrk1.trim(), "", "no running tasks left on wrk1");
+    eventually(90, "6 running elsewhere", || {
+        (running_tasks("t-drain").len() == 6).then_some(())
+    });
+    assert!(running_tasks("t-drain").iter().all(|t| t.1 != "wrk1"));
+    let op = c.act(
+        OpRequest::SetAvailability {
+            cluster: CLUSTER.into(),
+            node: "wrk1".into(),
+            availability: Availability::Active,
+        },
+        "",
+    );
+    assert!(c.outcome(&op, 60).is_ok());
+    assert_eq!(
+        docker(&[
+            "node",
+            "inspect",
+            "wrk1",
+            "--format",
+            "{{.Spec.Availability}}"
+        ])
+        .trim(),
+        "active"
+    );
+    docker(&["service", "rm", "t-drain"]);
+}
+
+#[test]
+fn deploy_then_a_failing_deploy_pauses_then_rollback_then_restart() {
+    let _g = lock();
+    create_service("t-deploy", 2, "1", &["--update-failure-action", "pause"]);
+    let mut c = Console::start(managers());
+    let repo = repo();
+
+    let op = c.act(
+        OpRequest::Deploy {
+            cluster: CLUSTER.into(),
+            service: "t-deploy".into(),
+            image: format!("{repo}:2"),
+        },
+        "",
+    );
+    let r = c.outcome(&op, 180);
+    assert!(r.as_ref().is_ok_and(|m| m.contains(":2")), "{r:?}");
+    eventually(60, "all tasks on :2", || {
+        let t = running_tasks("t-deploy");
+        (t.len() == 2 && t.iter().all(|x| x.2.starts_with(&format!("{repo}:2")))).then_some(())
+    });
+
+    let op = c.act(
+        OpRequest::Deploy {
+            cluster: CLUSTER.into(),
+            service: "t-deploy".into(),
+            image: format!("{repo}:broken"),
+        },
+        "",
+    );
+    let r = c.outcome(&op, 240);
+    let err = r.expect_err("the failing update is reported as failed");
+    assert!(err.contains("paused"), "{err}");
+    assert_eq!(
+        docker(&[
+            "service",
+            "inspect",
+            "t-deploy",
+            "--format",
+            "{{.UpdateStatus.State}}"
+        ])
+        .trim(),
+        "paused"
+    );
+    // The console shows it loudly: paused state with the engine's message.
+    c.wait(30, "paused update in the console", |c| {
+        c.cluster()
+            .and_then(|s| s.workload_by_name("t-deploy"))
+            .and_then(|w| w.update.clone())
+            .filter(|u| u.state.is_paused() && !u.message.is_empty())
+    });
+    assert!(
+        c.cluster()
+            .is_some_and(|s| s.replicas.values().any(|r| r.state == TaskState::Failed
+                || r.state == TaskState::Complete
+                || r.error.is_some()))
+    );
+
+    let op = c.act(
+        OpRequest::Rollback {
+            cluster: CLUSTER.into(),
+            service: "t-deploy".into(),
+        },
+        "",
+    );
+    let r = c.outcome(&op, 240);
+    assert!(r.is_ok(), "{r:?}");
+    let image = docker(&[
+        "service",
+        "inspect",
+        "t-deploy",
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+    ]);
+    assert!(
+        image.trim().starts_with(&format!("{repo}:2")),
+        "rolled back to the previous image: {image}"
+    );
+    eventually(90, "tasks back on :2", || {
+        let t = running_tasks("t-deploy");
+        (t.len() == 2 && t.iter().all(|x| x.2.starts_with(&format!("{repo}:2")))).then_some(())
+    });
+
+    let before: BTreeSet<String> = running_tasks("t-deploy").into_iter().map(|t| t.0).collect();
+    let op = c.act(
+        OpRequest::Restart {
+            cluster: CLUSTER.into(),
+            service: "t-deploy".into(),
+        },
+        "",
+    );
+    assert!(c.outcome(&op, 180).is_ok());
+    let after: BTreeSet<String> = eventually(60, "2 new tasks", || {
+        let t: BTreeSet<String> = running_tasks("t-deploy").into_iter().map(|t| t.0).collect();
+        (t.len() == 2 && t.is_disjoint(&before)).then_some(t)
+    });
+    assert!(after.is_disjoint(&before));
+    docker(&["service", "rm", "t-deploy"]);
+}
+
+#[test]
+fn promote_and_demote_with_the_quorum_guard() {
+    let _g = lock();
+    // Start from 3 managers whatever an earlier run left.
+    if docker(&["node", "inspect", "wrk2", "--format", "{{.Spec.Role}}"]).trim() == "manager" {
+        docker(&["node", "demote", "wrk2"]);
+    }
+    let mut c = Console::start(managers());
+    c.pump();
+    let cl = c.cluster().expect("cluster").clone();
+    // Demoting one of three managers lowers tolerance 1 → 0: typed confirmation required.
+    let p = c
+        .gate
+        .check(
+            OpRequest::SetRole {
+                cluster: CLUSTER.into(),
+                node: "mgr3".into(),
+                role: NodeRole::Worker,
+            },
+            Some(&cl),
+            &[],
+        )
+        .expect("planned");
+    assert_eq!(p.plan().confirm_text.as_deref(), Some("mgr3"));
+    assert!(
+        p.plan()
+            .warnings
+            .iter()
+            .any(|w| w.contains("fault tolerance drops")),
+        "{:?}",
+        p.plan().warnings
+    );
+
+    let op = c.act(
+        OpRequest::SetRole {
+            cluster: CLUSTER.into(),
+            node: "wrk2".into(),
+            role: NodeRole::Manager,
+        },
+        "",
+    );
+    assert!(c.outcome(&op, 120).is_ok());
+    assert_eq!(
+        docker(&["node", "inspect", "wrk2", "--format", "{{.Spec.Role}}"]).trim(),
+        "manager"
+    );
+    c.wait(60, "4 managers in the console", |c| {
+        (c.cluster()?.quorum().managers == 4).then_some(())
+    });
+    let op = c.act(
+        OpRequest::SetRole {
+            cluster: CLUSTER.into(),
+            node: "wrk2".into(),
+            role: NodeRole::Worker,
+        },
+        "wrk2",
+    );
+    let r = c.outcome(&op, 120);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(
+        docker(&["node", "inspect", "wrk2", "--format", "{{.Spec.Role}}"]).trim(),
+        "worker"
+    );
+}
+
+#[test]
+fn global_services_say_why_they_cannot_be_scaled() {
+    let _g = lock();
+    let _ = try_docker(&["service", "rm", "t-global"]);
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        "t-global",
+        "--mode",
+        "global",
+        &format!("{}:1", repo()),
+    ]);
+    let mut c = Console::start(managers());
+    c.wait(60, "t-global listed", |c| {
+        c.cluster()?.workload_by_name("t-global").map(|_| ())
+    });
+    let cl = c.cluster().expect("cluster").clone();
+    let err = c
+        .gate
+        .check(
+            OpRequest::Scale {
+                cluster: CLUSTER.into(),
+                service: "t-global".into(),
+                replicas: 2,
+            },
+            Some(&cl),
+            &[],
+        )
+        .expect_err("refused");
+    assert!(err.contains("global service"), "{err}");
+    docker(&["service", "rm", "t-global"]);
+}

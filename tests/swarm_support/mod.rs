@@ -1,0 +1,284 @@
+//! Shared by the real-swarm tests: the swarm started by `scripts/engines/swarm.sh up` (the test
+//! command does it), the docker CLI pointed at it, and the console's Swarm backend feeding a
+//! store and a gate, as in the app.
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use clusterdeck::app::store::{ClusterState, Store};
+use clusterdeck::backends::swarm::{self, SwarmSettings};
+use clusterdeck::backends::{BackendHandle, BackendMsg};
+use clusterdeck::ops::audit::{AuditLog, Operator};
+use clusterdeck::ops::{Executor, Gate, OpRequest};
+
+pub const CLUSTER: &str = "lab";
+
+/// A variable the test command exports after starting the swarm. Missing means the swarm was
+/// not started: fail loudly, never skip.
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: these tests need the real swarm; run them through scripts/test.sh (it runs scripts/engines/swarm.sh up)")
+    })
+}
+
+pub fn managers() -> Vec<String> {
+    env("CD_SWARM_MANAGERS")
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn repo() -> String {
+    env("CD_IMAGE_REPO")
+}
+
+/// Runs the docker CLI against manager `n` (1-based); returns stdout, panics with stderr.
+pub fn docker_on(n: usize, args: &[&str]) -> String {
+    let host = env(&format!("CD_SWARM_N{n}_SOCK"));
+    let out = Command::new("docker")
+        .arg("-H")
+        .arg(&host)
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The docker CLI against the first manager that answers.
+pub fn docker(args: &[&str]) -> String {
+    for n in 1..=3 {
+        let host = env(&format!("CD_SWARM_N{n}_SOCK"));
+        if let Ok(out) = Command::new("docker")
+            .arg("-H")
+            .arg(&host)
+            .args(args)
+            .output()
+            && out.status.success()
+        {
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+    }
+    panic!("no manager answered docker {}", args.join(" "));
+}
+
+pub fn try_docker(args: &[&str]) -> Option<String> {
+    for n in 1..=3 {
+        let host = env(&format!("CD_SWARM_N{n}_SOCK"));
+        if let Ok(out) = Command::new("docker")
+            .arg("-H")
+            .arg(&host)
+            .args(args)
+            .output()
+            && out.status.success()
+        {
+            return Some(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+    }
+    None
+}
+
+pub fn swarm_sh(args: &[&str]) {
+    let script = env("CD_SWARM_SCRIPT");
+    let ok = Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .status()
+        .expect("swarm.sh");
+    assert!(ok.success(), "swarm.sh {}", args.join(" "));
+}
+
+/// Polls `f` until it returns Some, or panics after `secs` with `what`.
+pub fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < until,
+            "timed out after {secs}s waiting for: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Creates a service with the CLI (as an operator would outside the console).
+pub fn create_service(name: &str, replicas: u32, tag: &str, extra: &[&str]) {
+    let _ = try_docker(&["service", "rm", name]);
+    let image = format!("{}:{tag}", repo());
+    let reps = replicas.to_string();
+    let mut args = vec![
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        name,
+        "--replicas",
+        &reps,
+        "--update-delay",
+        "0s",
+        "--update-monitor",
+        "3s",
+    ];
+    args.extend_from_slice(extra);
+    args.push(&image);
+    docker(&args);
+    eventually(90, &format!("{name}: {replicas} running"), || {
+        (running_tasks(name).len() == replicas as usize).then_some(())
+    });
+}
+
+/// (task id, node hostname, image) of the tasks of `service` the engine reports running.
+pub fn running_tasks(service: &str) -> Vec<(String, String, String)> {
+    let out = try_docker(&[
+        "service",
+        "ps",
+        service,
+        "--no-trunc",
+        "--filter",
+        "desired-state=running",
+        "--format",
+        "{{.ID}} {{.Node}} {{.Image}} {{.CurrentState}}",
+    ])
+    .unwrap_or_default();
+    out.lines()
+        .filter(|l| l.contains(" Running "))
+        .filter_map(|l| {
+            let mut p = l.split_whitespace();
+            Some((
+                p.next()?.to_string(),
+                p.next()?.to_string(),
+                p.next()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The console side: the Swarm backend in a runtime, its messages applied to a store, and a
+/// gate that releases to it with an audit log in a temp dir.
+pub struct Console {
+    pub rt: tokio::runtime::Runtime,
+    pub rx: mpsc::Receiver<BackendMsg>,
+    pub store: Store,
+    pub gate: Gate,
+    pub handle: BackendHandle,
+    pub outcomes: Vec<(String, Result<String, String>)>,
+    pub audit: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Console {
+    pub fn start(endpoints: Vec<String>) -> Console {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (tx, rx) = mpsc::channel(4096);
+        let settings = SwarmSettings {
+            cluster: CLUSTER.into(),
+            endpoints,
+            reconcile: Duration::from_secs(30),
+        };
+        let handle = rt.block_on(async { swarm::spawn(settings, tx) });
+        let dir = tempfile::tempdir().expect("tempdir");
+        let audit = dir.path().join("audit.jsonl");
+        let op = Operator {
+            user: "tester".into(),
+            ssh_client: None,
+            tty: None,
+            host: "test".into(),
+        };
+        let gate = Gate::live(
+            AuditLog::new(&audit),
+            Executor::new(vec![handle.clone()]),
+            op,
+        );
+        let mut c = Console {
+            rt,
+            rx,
+            store: Store::default(),
+            gate,
+            handle,
+            outcomes: Vec::new(),
+            audit,
+            _dir: dir,
+        };
+        c.wait(60, "the first snapshot", |c| {
+            c.cluster()
+                .is_some_and(|s| !s.nodes.is_empty())
+                .then_some(())
+        });
+        c
+    }
+
+    /// Applies whatever the backend sent so far.
+    pub fn pump(&mut self) {
+        while let Ok(m) = self.rx.try_recv() {
+            if let BackendMsg::Op(u) = &m
+                && let Some(o) = &u.outcome
+            {
+                self.outcomes.push((u.op_id.clone(), o.clone()));
+            }
+            self.store.apply(m);
+        }
+    }
+
+    pub fn cluster(&self) -> Option<&ClusterState> {
+        self.store.cluster(CLUSTER)
+    }
+
+    pub fn wait<T>(
+        &mut self,
+        secs: u64,
+        what: &str,
+        mut f: impl FnMut(&Console) -> Option<T>,
+    ) -> T {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            self.pump();
+            if let Some(v) = f(self) {
+                return v;
+            }
+            assert!(
+                Instant::now() < until,
+                "timed out after {secs}s waiting for: {what}\nsources: {:?}",
+                self.cluster().map(|c| &c.sources)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Plans, confirms (typing `typed` when asked) and releases; returns the op id.
+    pub fn act(&mut self, req: OpRequest, typed: &str) -> String {
+        self.pump();
+        let cluster = self.cluster().expect("cluster").clone();
+        let pending = self
+            .gate
+            .check(req, Some(&cluster), &[])
+            .unwrap_or_else(|e| panic!("refused: {e}"));
+        let confirmed = pending
+            .confirm(typed)
+            .unwrap_or_else(|e| panic!("confirm: {}", e.1));
+        self.gate.release(confirmed).expect("released").op_id
+    }
+
+    /// Waits for the outcome of `op`.
+    pub fn outcome(&mut self, op: &str, secs: u64) -> Result<String, String> {
+        self.wait(secs, &format!("the outcome of {op}"), |c| {
+            c.outcomes
+                .iter()
+                .find(|(id, _)| id == op)
+                .map(|(_, r)| r.clone())
+        })
+    }
+}
