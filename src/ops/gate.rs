@@ -244,7 +244,9 @@ impl Gate {
                         .num_milliseconds()
                         .max(0) as u64
                 });
-            if let Ok(r) = g.append(rec) {
+            let op_id = rec.op_id.clone();
+            let done = |r: &AuditRecord| r.phase == "outcome" && r.op_id == op_id;
+            if let Ok(Some(r)) = g.audit.append_unless(rec, done) {
                 written.push(r);
             }
         }

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use super::record::{AuditRecord, GENESIS, sha256_hex};
 
+/// Records re-read under the lock by `append_unless`.
+const RECHECK_WINDOW: usize = 5000;
+
 /// Default rotation size.
 pub const DEFAULT_ROTATE_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -143,9 +146,34 @@ impl AuditLog {
 
     /// Appends one record durably, filling in `seq`, `prev_sha256` and `sha256`. Fails
     /// closed: an error here means the caller must not run the action.
-    pub fn append(&self, mut record: AuditRecord) -> io::Result<AuditRecord> {
+    pub fn append(&self, record: AuditRecord) -> io::Result<AuditRecord> {
+        self.append_inner(record, None)?
+            .ok_or_else(|| io::Error::other("append skipped"))
+    }
+
+    /// Appends only if `skip` is false for every record of the recent tail, deciding under
+    /// the writers' lock (so two consoles recovering the same abandoned action write one
+    /// outcome). `Ok(None)` when skipped.
+    pub fn append_unless(
+        &self,
+        record: AuditRecord,
+        skip: impl Fn(&AuditRecord) -> bool,
+    ) -> io::Result<Option<AuditRecord>> {
+        self.append_inner(record, Some(&skip))
+    }
+
+    fn append_inner(
+        &self,
+        mut record: AuditRecord,
+        skip: Option<&dyn Fn(&AuditRecord) -> bool>,
+    ) -> io::Result<Option<AuditRecord>> {
         self.ensure_dir()?;
         let _lock = Locked::acquire(&self.lock_path(), self.file_mode())?;
+        if let Some(skip) = skip
+            && self.read_tail(RECHECK_WINDOW)?.iter().any(skip)
+        {
+            return Ok(None);
+        }
         let (prev_hash, prev_seq) = self.chain_head()?;
         if self.rotate_bytes > 0
             && fs::metadata(&self.path).is_ok_and(|m| m.len() >= self.rotate_bytes)
@@ -181,7 +209,7 @@ impl AuditLog {
             let _ = file.sync_all();
             return Err(e);
         }
-        Ok(record)
+        Ok(Some(record))
     }
 
     /// Hash of the last line and sequence of the last record, across rotation.
