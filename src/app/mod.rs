@@ -329,13 +329,28 @@ impl App {
             Pane::Nodes => view::node_rows(c, f, s).len(),
             Pane::Services => view::service_rows(c, f, s).len(),
             Pane::Replicas => {
-                view::replica_rows(c, self.ui.drill.as_ref(), self.ui.history, f, s).len()
+                view::replica_window(c, self.ui.drill.as_ref(), self.ui.history, f, s, |_| (0, 0)).0
             }
             Pane::Instances => view::instance_rows(c, f, s).len(),
             Pane::Events => view::event_rows(c, f).len(),
             Pane::Audit => view::audit_rows(&self.audit, f, chrono::Utc::now()).len(),
             Pane::Overview => 0,
         }
+    }
+
+    /// The replica under the cursor in the replicas pane.
+    fn selected_replica(&self) -> Option<&crate::model::Replica> {
+        let c = self.cluster()?;
+        let sel = self.ui.selected(Pane::Replicas);
+        let (_, _, rows) = view::replica_window(
+            c,
+            self.ui.drill.as_ref(),
+            self.ui.history,
+            self.ui.filter(Pane::Replicas),
+            self.ui.sort(Pane::Replicas),
+            |_| (sel, 1),
+        );
+        rows.first().copied()
     }
 
     pub fn selected_service(&self) -> Option<String> {
@@ -350,18 +365,10 @@ impl App {
                 rows.get(self.ui.selected(Pane::Services))
                     .map(|w| w.name.clone())
             }
-            Pane::Replicas => {
-                let rows = view::replica_rows(
-                    c,
-                    self.ui.drill.as_ref(),
-                    self.ui.history,
-                    self.ui.filter(Pane::Replicas),
-                    self.ui.sort(Pane::Replicas),
-                );
-                rows.get(self.ui.selected(Pane::Replicas))
-                    .and_then(|r| c.workloads.get(&r.workload_id))
-                    .map(|w| w.name.clone())
-            }
+            Pane::Replicas => self
+                .selected_replica()
+                .and_then(|r| c.workloads.get(&r.workload_id))
+                .map(|w| w.name.clone()),
             _ => None,
         }
     }
@@ -375,19 +382,11 @@ impl App {
                 rows.get(self.ui.selected(Pane::Nodes))
                     .map(|n| n.hostname.clone())
             }
-            Pane::Replicas => {
-                let rows = view::replica_rows(
-                    c,
-                    self.ui.drill.as_ref(),
-                    self.ui.history,
-                    self.ui.filter(Pane::Replicas),
-                    self.ui.sort(Pane::Replicas),
-                );
-                rows.get(self.ui.selected(Pane::Replicas))
-                    .and_then(|r| r.node_id.as_ref())
-                    .and_then(|n| c.nodes.get(n))
-                    .map(|n| n.hostname.clone())
-            }
+            Pane::Replicas => self
+                .selected_replica()
+                .and_then(|r| r.node_id.as_ref())
+                .and_then(|n| c.nodes.get(n))
+                .map(|n| n.hostname.clone()),
             _ => None,
         }
     }

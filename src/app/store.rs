@@ -28,6 +28,9 @@ pub struct ClusterState {
     by_workload: HashMap<String, BTreeSet<String>>,
     by_node: HashMap<String, BTreeSet<String>>,
     running_on_node: HashMap<String, u32>,
+    /// Current (non-history) replicas per workload, so a pane can find its visible window
+    /// without sorting every replica.
+    current_by_workload: HashMap<String, u32>,
     instance_by_ip: HashMap<String, String>,
 }
 
@@ -61,6 +64,18 @@ impl ClusterState {
             .filter_map(|r| self.replicas.get(r))
     }
 
+    /// Running replicas placed on a node, from the per-node counts.
+    pub fn running_total(&self) -> usize {
+        self.running_on_node.values().map(|n| *n as usize).sum()
+    }
+
+    pub fn current_replicas(&self, workload_id: &str) -> u32 {
+        self.current_by_workload
+            .get(workload_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn running_on_node(&self, id: &str) -> u32 {
         self.running_on_node.get(id).copied().unwrap_or(0)
     }
@@ -84,17 +99,13 @@ impl ClusterState {
     /// churn (tasks come and go, nodes are replaced) never grows the indexes.
     fn index_replica(&mut self, r: &Replica, add: bool) {
         index_set(&mut self.by_workload, &r.workload_id, &r.id, add);
+        if r.is_current() {
+            count(&mut self.current_by_workload, &r.workload_id, add);
+        }
         if let Some(node) = &r.node_id {
             index_set(&mut self.by_node, node, &r.id, add);
             if r.is_running() {
-                if add {
-                    *self.running_on_node.entry(node.clone()).or_default() += 1;
-                } else if let Some(c) = self.running_on_node.get_mut(node) {
-                    *c = c.saturating_sub(1);
-                    if *c == 0 {
-                        self.running_on_node.remove(node);
-                    }
-                }
+                count(&mut self.running_on_node, node, add);
             }
         }
     }
@@ -166,6 +177,7 @@ impl ClusterState {
             self.by_workload.clear();
             self.by_node.clear();
             self.running_on_node.clear();
+            self.current_by_workload.clear();
             for r in rs {
                 self.upsert_replica(r);
             }
@@ -244,6 +256,17 @@ impl ClusterState {
             .entry(source)
             .or_insert_with(|| SourceHealth::new(SourceState::Connected));
         h.last_update = Some(at);
+    }
+}
+
+fn count(counts: &mut HashMap<String, u32>, key: &str, add: bool) {
+    if add {
+        *counts.entry(key.to_string()).or_default() += 1;
+    } else if let Some(c) = counts.get_mut(key) {
+        *c = c.saturating_sub(1);
+        if *c == 0 {
+            counts.remove(key);
+        }
     }
 }
 

@@ -100,6 +100,82 @@ pub fn service_rows<'a>(c: &'a ClusterState, filter: &str, sort: SortSpec) -> Ve
     })
 }
 
+type ReplicaKey<'a> = (u32, u32, u32, i64, &'a str);
+
+/// Services ranked by name (ids break ties).
+fn service_ranks(c: &ClusterState) -> HashMap<&str, u32> {
+    let mut names: Vec<(&str, &str)> = c
+        .workloads
+        .values()
+        .map(|w| (w.name.as_str(), w.id.as_str()))
+        .collect();
+    names.sort_unstable();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, (_, id))| (*id, i as u32))
+        .collect()
+}
+
+/// The replicas pane's rows `from..from+len` and the total, in `replica_rows` order. In the
+/// default view (all current replicas by service, no filter) it resolves only the window from
+/// the store's per-service counts, so a frame over 10,000 replicas costs a screenful.
+pub fn replica_window<'a>(
+    c: &'a ClusterState,
+    drill: Option<&Drill>,
+    history: bool,
+    filter: &str,
+    sort: SortSpec,
+    pick: impl FnOnce(usize) -> (usize, usize),
+) -> (usize, usize, Vec<&'a Replica>) {
+    if drill.is_some() || history || !filter.is_empty() || sort != SortSpec::default() {
+        let rows = replica_rows(c, drill, history, filter, sort);
+        let total = rows.len();
+        let (from, len) = pick(total);
+        let to = from.saturating_add(len).min(total);
+        let window = rows
+            .get(from.min(to)..to)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default();
+        return (total, from, window);
+    }
+    let mut services: Vec<(&str, &str, u32)> = c
+        .workloads
+        .values()
+        .map(|w| (w.name.as_str(), w.id.as_str(), c.current_replicas(&w.id)))
+        .collect();
+    services.sort_unstable();
+    let total: usize = services.iter().map(|s| s.2 as usize).sum();
+    let (from, len) = pick(total);
+    let to = from.saturating_add(len).min(total);
+    let mut out = Vec::with_capacity(to.saturating_sub(from));
+    let mut start = 0usize;
+    for (_, id, n) in services {
+        let end = start + n as usize;
+        if end > from && start < to {
+            let mut rs: Vec<&Replica> = c
+                .replicas_of_workload(id)
+                .filter(|r| r.is_current())
+                .collect();
+            rs.sort_unstable_by_key(|r| {
+                (
+                    r.slot.unwrap_or(u32::MAX),
+                    -r.since.timestamp_millis(),
+                    r.id.as_str(),
+                )
+            });
+            let lo = from.saturating_sub(start);
+            let hi = (to - start).min(rs.len());
+            out.extend(rs.get(lo..hi).unwrap_or_default().iter().copied());
+        }
+        if end >= to {
+            break;
+        }
+        start = end;
+    }
+    (total, from, out)
+}
+
 /// Replicas of the drilled service or node (all when not drilled), current ones unless history
 /// rows are on.
 pub fn replica_rows<'a>(
@@ -133,42 +209,58 @@ pub fn replica_rows<'a>(
         Some(Drill::Node(id)) => c.replicas_on_node(id).filter(keep).collect(),
         None => c.replicas.values().filter(keep).collect(),
     };
-    // Rank services once so the per-row key is two integers, not a string compare.
-    let mut names: Vec<(&str, &str)> = c
-        .workloads
-        .values()
-        .map(|w| (w.name.as_str(), w.id.as_str()))
-        .collect();
-    names.sort_unstable();
-    let rank: HashMap<&str, u32> = names
-        .iter()
-        .enumerate()
-        .map(|(i, (_, id))| (*id, i as u32))
-        .collect();
+    let rank = service_ranks(c);
     let svc_rank = |r: &Replica| {
         rank.get(r.workload_id.as_str())
             .copied()
             .unwrap_or(u32::MAX)
     };
-    let mut rows = rows;
-    match sort.column {
-        1 => rows.sort_unstable_by(|a, b| {
-            a.node_id
-                .cmp(&b.node_id)
-                .then(svc_rank(a).cmp(&svc_rank(b)))
-        }),
-        2 => rows.sort_unstable_by_key(|r| (r.state, svc_rank(r), r.slot)),
-        3 => rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.since)),
-        // Within a slot, the live task first, then history newest first.
-        _ => rows.sort_unstable_by(|a, b| {
-            svc_rank(a)
-                .cmp(&svc_rank(b))
-                .then(a.slot.cmp(&b.slot))
-                .then(b.is_current().cmp(&a.is_current()))
-                .then(b.since.cmp(&a.since))
-                .then(a.id.cmp(&b.id))
-        }),
-    }
+    let node_rank: HashMap<&str, u32> = if sort.column == 1 {
+        let mut ns: Vec<(&str, &str)> = c
+            .nodes
+            .values()
+            .map(|n| (n.hostname.as_str(), n.id.as_str()))
+            .collect();
+        ns.sort_unstable();
+        ns.iter()
+            .enumerate()
+            .map(|(i, (_, id))| (*id, i as u32))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    // Each row's key is computed once, then sorted as integers (ids break ties).
+    let mut keyed: Vec<(ReplicaKey<'a>, &Replica)> = rows
+        .into_iter()
+        .map(|r| {
+            let slot = r.slot.unwrap_or(u32::MAX);
+            let age = -r.since.timestamp_millis();
+            let key = match sort.column {
+                1 => {
+                    let n = r
+                        .node_id
+                        .as_deref()
+                        .and_then(|n| node_rank.get(n))
+                        .copied()
+                        .unwrap_or(u32::MAX);
+                    (n, svc_rank(r), slot, 0, r.id.as_str())
+                }
+                2 => (r.state as u32, svc_rank(r), slot, 0, r.id.as_str()),
+                3 => (0, 0, 0, age, r.id.as_str()),
+                // Within a slot, the live task first, then history newest first.
+                _ => (
+                    svc_rank(r),
+                    slot,
+                    u32::from(!r.is_current()),
+                    age,
+                    r.id.as_str(),
+                ),
+            };
+            (key, r)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut rows: Vec<&Replica> = keyed.into_iter().map(|(_, r)| r).collect();
     if sort.reverse {
         rows.reverse();
     }

@@ -196,7 +196,10 @@ impl DemoCluster {
         self.nodes
             .iter()
             .filter(|n| n.availability == Availability::Active && n.status == NodeStatus::Ready)
-            .min_by_key(|n| (self.load.get(&n.id).copied().unwrap_or(0), n.id.clone()))
+            .min_by(|a, b| {
+                let load = |n: &Node| self.load.get(&n.id).copied().unwrap_or(0);
+                load(a).cmp(&load(b)).then_with(|| a.id.cmp(&b.id))
+            })
             .map(|n| n.id.clone())
     }
 

@@ -240,7 +240,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
             t.style(Role::Warn),
         ));
     }
-    let running = c.replicas.values().filter(|r| r.is_running()).count();
+    let running = c.running_total();
     let wanted = c
         .workloads
         .values()

@@ -238,12 +238,19 @@ pub fn replicas(
 ) {
     let Some(c) = app.cluster() else { return };
     let t = &app.theme;
-    let rows = view::replica_rows(
+    // Only the visible window is resolved; `table` computes the same window from the total.
+    let height = area.height.saturating_sub(3) as usize;
+    let sel = if selected == usize::MAX { 0 } else { selected };
+    let (total, offset, rows) = view::replica_window(
         c,
         drill,
         app.ui.history,
         app.ui.filter(Pane::Replicas),
         app.ui.sort(Pane::Replicas),
+        |total| {
+            let (from, to) = super::window(total, sel.min(total.saturating_sub(1)), height);
+            (from, to - from)
+        },
     );
     let scope = match drill {
         Some(Drill::Service(id)) => c
@@ -283,12 +290,14 @@ pub fn replicas(
             "ERROR / IMAGE",
         ],
         widths: &widths,
-        total: rows.len(),
+        total,
         selected,
         empty: "no replicas here",
     };
     table(f, app, area, now, focused, spec, |i| {
-        let r = rows[i];
+        let Some(r) = i.checked_sub(offset).and_then(|k| rows.get(k)).copied() else {
+            return Row::new(Vec::<Cell>::new());
+        };
         let svc = c
             .workloads
             .get(&r.workload_id)

@@ -1,0 +1,146 @@
+//! Faults on a real swarm: one manager stopped (at risk, tolerates 0 more), a second stopped
+//! (QUORUM LOST: stale data kept with its reason, writes refused, no hang), both started again
+//! (recovers without user action), and the dockerd the console is connected to killed (fails
+//! over to another manager). Runs alone: it stops and starts engines.
+
+#[path = "swarm_support/mod.rs"]
+mod swarm_support;
+
+use std::time::{Duration, Instant};
+
+use clusterdeck::model::{QuorumVerdict, SourceKind, SourceState};
+use clusterdeck::ops::OpRequest;
+
+use swarm_support::*;
+
+fn swarm_state(c: &Console) -> Option<SourceState> {
+    c.cluster()?
+        .sources
+        .get(&SourceKind::Swarm)
+        .map(|h| h.state.clone())
+}
+
+fn endpoint(c: &Console) -> Option<String> {
+    c.cluster()?
+        .sources
+        .get(&SourceKind::Swarm)?
+        .endpoint
+        .clone()
+}
+
+#[test]
+fn quorum_loss_recovery_and_failover() {
+    create_service("t-faults", 2, "1", &[]);
+    let mut c = Console::start(managers());
+    c.wait(60, "healthy quorum", |c| {
+        (c.cluster()?.quorum().verdict == QuorumVerdict::Healthy).then_some(())
+    });
+
+    // One manager down: the engine says Unreachable; the console says at risk, 0 more.
+    swarm_sh(&["stop", "3"]);
+    eventually(60, "engine: mgr3 unreachable", || {
+        try_docker(&[
+            "node",
+            "inspect",
+            "mgr3",
+            "--format",
+            "{{.ManagerStatus.Reachability}}",
+        ])
+        .filter(|s| s.trim() == "unreachable")
+    });
+    c.wait(60, "1 of 3 unreachable, tolerates 0 more", |c| {
+        let q = c.cluster()?.quorum();
+        (q.managers == 3
+            && q.reachable == 2
+            && q.tolerates_now == 0
+            && q.verdict == QuorumVerdict::AtRisk)
+            .then_some(())
+    });
+
+    // A second one: no leader. The console keeps the last state, stale with a reason.
+    swarm_sh(&["stop", "2"]);
+    let started = Instant::now();
+    c.wait(120, "QUORUM LOST and stale", |c| {
+        let cl = c.cluster()?;
+        let stale = cl.sources.get(&SourceKind::Swarm)?.is_stale();
+        (stale && cl.quorum().verdict == QuorumVerdict::Lost).then_some(())
+    });
+    let cl = c.cluster().expect("cluster").clone();
+    assert!(
+        cl.workload_by_name("t-faults").is_some(),
+        "last known services kept"
+    );
+    assert!(cl.stale_since().is_some());
+    assert!(
+        cl.quorum().summary().contains("no leader"),
+        "{}",
+        cl.quorum().summary()
+    );
+    let reason = cl.sources[&SourceKind::Swarm]
+        .reason()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!reason.is_empty());
+    // Writes are refused with the reason, at once.
+    let t = Instant::now();
+    let err = c
+        .gate
+        .check(
+            OpRequest::Scale {
+                cluster: CLUSTER.into(),
+                service: "t-faults".into(),
+                replicas: 3,
+            },
+            Some(&cl),
+            &[],
+        )
+        .expect_err("refused");
+    assert!(t.elapsed() < Duration::from_secs(1));
+    assert!(err.contains("stale") || err.contains("no leader"), "{err}");
+    eprintln!("quorum loss shown after {:?}: {reason}", started.elapsed());
+
+    // Managers back: recovers by itself.
+    swarm_sh(&["start", "2", "3"]);
+    c.wait(180, "connected and healthy again", |c| {
+        let cl = c.cluster()?;
+        (matches!(swarm_state(c)?, SourceState::Connected)
+            && cl.quorum().verdict == QuorumVerdict::Healthy
+            && cl.quorum().reachable == 3)
+            .then_some(())
+    });
+    eventually(120, "engine healthy", || {
+        let out = try_docker(&["node", "ls", "--format", "{{.ManagerStatus}}"])?;
+        (out.lines()
+            .filter(|l| l.trim() == "Reachable" || l.trim() == "Leader")
+            .count()
+            == 3)
+            .then_some(())
+    });
+
+    // Kill the dockerd the console is connected to: it fails over to another manager.
+    let ep = c.wait(30, "an endpoint in use", endpoint);
+    let n = (1..=3)
+        .find(|n| ep.contains(&env(&format!("CD_SWARM_N{n}_SOCK"))))
+        .unwrap_or_else(|| panic!("endpoint {ep} is not a manager socket"));
+    swarm_sh(&["stop", &n.to_string(), "--kill"]);
+    let other = c.wait(120, "connected through another manager", |c| {
+        let e = endpoint(c)?;
+        (matches!(swarm_state(c)?, SourceState::Connected)
+            && !e.contains(&env(&format!("CD_SWARM_N{n}_SOCK"))))
+        .then_some(e)
+    });
+    eprintln!("failed over from {ep} to {other}");
+    // And the data is live through it: a change made with the CLI shows up.
+    docker(&["service", "scale", "--detach", "t-faults=3"]);
+    c.wait(90, "t-faults 3/3 through the new endpoint", |c| {
+        c.cluster()?
+            .workload_by_name("t-faults")
+            .filter(|w| w.running == 3 && w.desired == 3)
+            .map(|_| ())
+    });
+    swarm_sh(&["start", &n.to_string()]);
+    c.wait(180, "healthy with all managers", |c| {
+        (c.cluster()?.quorum().reachable == 3).then_some(())
+    });
+    docker(&["service", "rm", "t-faults"]);
+}
