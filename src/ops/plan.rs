@@ -222,9 +222,10 @@ pub fn plan(
                 ));
             }
             let (managers, reachable) = (quorum.managers, quorum.reachable);
+            // Whether the node adds (promote) or removes (demote) a reachable vote.
             let counts = usize::from(
-                n.status == crate::model::NodeStatus::Ready && n.counts_for_quorum()
-                    || !n.is_manager() && n.status == crate::model::NodeStatus::Ready,
+                n.status == crate::model::NodeStatus::Ready
+                    && (n.counts_for_quorum() || !n.is_manager()),
             );
             let after = if *role == NodeRole::Manager {
                 Quorum::compute(managers + 1, reachable + counts, None, None)

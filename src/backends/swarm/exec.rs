@@ -340,7 +340,7 @@ impl Backend {
                 let Some(u) = &w.update else {
                     // Engines clear no status for a first update; settled when all run the image.
                     let all = w.mode == ServiceMode::Global || w.running == w.desired;
-                    return Ok(all.then(|| Ok(spec)));
+                    return Ok(all.then_some(Ok(spec)));
                 };
                 Ok(match (u.state, rollback) {
                     (UpdateState::Completed, false) => {
