@@ -16,6 +16,16 @@ step "toolchain"
 cargo --version
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+step "engines"
+# Real engines for the backend tests: a 5-node Docker Swarm (a dockerd per network namespace)
+# with a local registry, and rsyslog for audit shipping. Needs root; installs what is missing.
+[ "$(id -u)" = 0 ] || { echo "scripts/test.sh starts real engines and must run as root"; exit 1; }
+bash scripts/engines/rsyslog.sh install
+bash scripts/engines/swarm.sh up
+trap 'bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true' EXIT
+# shellcheck disable=SC1091
+. "${CD_SWARM_STATE:-/run/clusterdeck-swarm}/env"
+
 step "format"
 cargo fmt --all -- --check
 
