@@ -111,6 +111,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
         discovery::discover_with_docker_context(&cfg, cli.context.as_deref())
     };
     let mut contexts: Vec<(String, bool)> = Vec::new();
+    let mut log_handles = Vec::new();
     if !demo {
         for (name, endpoints, production) in swarm_contexts(&cfg, &sources) {
             contexts.push((name.clone(), production));
@@ -119,6 +120,11 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
                 endpoints,
                 reconcile: Duration::from_secs(cfg.refresh.reconcile_secs),
             };
+            log_handles.push(swarm::spawn_logs(
+                settings.cluster.clone(),
+                settings.endpoints.clone(),
+                tx.clone(),
+            ));
             handles.push(swarm::spawn(settings, tx.clone()));
         }
     }
@@ -167,6 +173,8 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     };
     let mut app = App::new(gate, keymap, theme, settings);
     app.sources = sources;
+    app.self_tx = Some(tx.clone());
+    app.log_handles = log_handles;
     for (name, production) in contexts {
         app.store.cluster_mut(&name).production = production;
     }

@@ -119,6 +119,15 @@ fn drain_a_worker_by_keys() {
     assert_eq!(outcome["result"], "ok");
     assert_eq!(outcome["op_id"], intent["op_id"]);
 
+    // The deploy prompt offers the registry's tags; tab picks the next one.
+    s.send("3");
+    s.send("/t-e2e\r");
+    s.send("i");
+    s.wait_text("registry tags (tab): 1 2 3 broken");
+    s.send("\t");
+    s.wait_text(&format!("{}:2", repo()));
+    s.send("\x1b");
+
     s.send("q");
     assert_eq!(s.wait_exit(), 0);
     s.assert_terminal_restored();

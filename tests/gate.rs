@@ -76,6 +76,8 @@ fn released_op_is_audited_then_sent() {
     assert_eq!(records[0].user, "alice");
     assert_eq!(records[0].ssh_client.as_deref(), Some("192.0.2.7"));
     assert_eq!(records[0].params["replicas"], 5);
+    // The state before the change is recorded with the intent.
+    assert_eq!(records[0].params["before"]["replicas"], 10);
 }
 
 #[test]

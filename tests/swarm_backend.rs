@@ -433,3 +433,79 @@ fn global_services_say_why_they_cannot_be_scaled() {
     assert!(err.contains("global service"), "{err}");
     docker(&["service", "rm", "t-global"]);
 }
+
+#[test]
+fn the_registry_offers_its_tags() {
+    let tags = clusterdeck::backends::registry::fetch_tags(&format!("{}:1", repo()))
+        .expect("registry answers");
+    assert_eq!(tags, vec!["1", "2", "3", "broken"]);
+}
+
+#[test]
+fn service_logs_follow_live() {
+    let _g = lock();
+    let _ = try_docker(&["service", "rm", "t-logs"]);
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        "t-logs",
+        "--replicas",
+        "1",
+        &format!("{}:1", repo()),
+        "sh",
+        "-c",
+        "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done",
+    ]);
+    eventually(90, "t-logs running", || {
+        (running_tasks("t-logs").len() == 1).then_some(())
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let lines = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let h = clusterdeck::backends::swarm::spawn_logs(CLUSTER.into(), managers(), tx);
+        h.tx.send(clusterdeck::backends::LogCommand::Follow {
+            service: "t-logs".into(),
+            task: None,
+        })
+        .await
+        .expect("follow");
+        let mut lines: Vec<String> = Vec::new();
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        // Live: lines keep arriving after the first batch.
+        while lines.iter().filter(|l| l.contains("tick")).count() < 15 {
+            match tokio::time::timeout_at(until, rx.recv()).await {
+                Ok(Some(clusterdeck::backends::BackendMsg::Logs {
+                    lines: l, ended, ..
+                })) => {
+                    assert!(ended.is_none(), "stream ended: {ended:?}");
+                    lines.extend(l);
+                }
+                other => panic!("no logs: {other:?}"),
+            }
+        }
+        h.tx.send(clusterdeck::backends::LogCommand::Stop)
+            .await
+            .expect("stop");
+        lines
+    });
+    // The engine's own view of the same logs contains what we received.
+    let engine = docker(&["service", "logs", "--raw", "t-logs"]);
+    let ticks: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.split_whitespace().find(|w| w.parse::<u64>().is_ok()))
+        .collect();
+    assert!(!ticks.is_empty());
+    for t in ticks.iter().take(5) {
+        assert!(
+            engine.contains(&format!("tick {t}")),
+            "tick {t} not in the engine's logs"
+        );
+    }
+    docker(&["service", "rm", "t-logs"]);
+}

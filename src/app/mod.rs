@@ -42,6 +42,8 @@ pub enum PromptKind {
 #[derive(Clone, Debug, PartialEq)]
 pub enum InputKind {
     Filter,
+    /// Search inside the log view.
+    LogSearch,
     Command,
     Prompt(PromptKind),
 }
@@ -75,6 +77,47 @@ pub enum Modal {
     QuitConfirm {
         on_quit: bool,
     },
+    /// The log view (its lines live in `App::logs`).
+    Logs,
+}
+
+/// Lines kept by the log view; older ones fall off so a chatty service never grows memory.
+pub const LOG_LINES: usize = 5000;
+
+/// A followed log: a bounded ring of sanitised lines, a search, a scroll position.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogView {
+    pub title: String,
+    pub lines: VecDeque<String>,
+    pub search: String,
+    /// Lines scrolled up from the newest; 0 follows the tail.
+    pub scroll: usize,
+    pub ended: Option<String>,
+    /// Lines dropped from the front of the ring.
+    pub dropped: u64,
+}
+
+impl LogView {
+    pub fn push(&mut self, lines: Vec<String>) {
+        for l in lines {
+            if self.lines.len() == LOG_LINES {
+                self.lines.pop_front();
+                self.dropped += 1;
+            }
+            self.lines
+                .push_back(crate::ui::sanitize::sanitize(&l).into_owned());
+        }
+    }
+
+    /// The lines shown: all, or those containing the search (case-insensitive).
+    pub fn visible(&self) -> Vec<&str> {
+        let s = self.search.to_ascii_lowercase();
+        self.lines
+            .iter()
+            .filter(|l| s.is_empty() || l.to_ascii_lowercase().contains(&s))
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -141,6 +184,13 @@ pub struct App {
     pub inflight: BTreeMap<OpId, InflightOp>,
     pub finished: VecDeque<FinishedOp>,
     pub audit: Vec<AuditRecord>,
+    /// Log followers, one per context that has one (independent of the executor).
+    pub log_handles: Vec<crate::backends::LogHandle>,
+    pub logs: LogView,
+    /// Where background lookups (registry tags) report back: the run loop's channel.
+    pub self_tx: Option<tokio::sync::mpsc::Sender<BackendMsg>>,
+    /// Tags offered for the image in the deploy prompt: (repository, tags).
+    pub tags: Option<(String, Vec<String>)>,
     /// Size of the live log when `audit` was last read, to notice other consoles' records.
     audit_len: u64,
     pub should_quit: bool,
@@ -179,6 +229,10 @@ impl App {
             finished: VecDeque::new(),
             audit,
             audit_len: 0,
+            self_tx: None,
+            tags: None,
+            log_handles: Vec::new(),
+            logs: LogView::default(),
             should_quit: false,
         }
     }
@@ -223,6 +277,25 @@ impl App {
     pub fn on_backend(&mut self, msg: BackendMsg) -> bool {
         match msg {
             BackendMsg::Op(u) => self.on_op_update(u),
+            BackendMsg::Logs {
+                cluster,
+                lines,
+                ended,
+            } => {
+                if cluster != self.cluster_name() || !matches!(self.ui.modal, Some(Modal::Logs)) {
+                    return false;
+                }
+                self.logs.push(lines);
+                if ended.is_some() {
+                    self.logs.ended = ended;
+                }
+                true
+            }
+            BackendMsg::Tags { image, tags } => {
+                let (repo, _, _) = crate::ops::parse_image_ref(&image);
+                self.tags = Some((repo, tags));
+                true
+            }
             BackendMsg::Changes {
                 cluster,
                 source,
@@ -394,7 +467,7 @@ impl App {
     /// The current mode for key lookup.
     pub fn mode(&self) -> Mode {
         match self.ui.modal {
-            Some(Modal::Help { .. }) => Mode::Help,
+            Some(Modal::Help { .. }) | Some(Modal::Logs) => Mode::Help,
             Some(Modal::Confirm { .. }) | Some(Modal::QuitConfirm { .. }) => Mode::Confirm,
             _ => Mode::Normal,
         }
@@ -440,6 +513,16 @@ impl App {
                 _ => {}
             }
         }
+        if matches!(self.ui.modal, Some(Modal::Logs))
+            && self.keymap.action(Mode::Normal, chord) == Some(Action::Filter)
+        {
+            self.ui.input = Some(Input {
+                kind: InputKind::LogSearch,
+                text: self.logs.search.clone(),
+                error: None,
+            });
+            return true;
+        }
         let mode = self.mode();
         match self.keymap.action(mode, chord) {
             Some(a) => {
@@ -456,8 +539,12 @@ impl App {
         };
         match ev.code {
             KeyCode::Esc => {
-                if input.kind == InputKind::Filter {
-                    self.ui.filters.remove(&self.ui.pane);
+                match input.kind {
+                    InputKind::Filter => {
+                        self.ui.filters.remove(&self.ui.pane);
+                    }
+                    InputKind::LogSearch => self.logs.search.clear(),
+                    _ => {}
                 }
                 self.ui.input = None;
             }
@@ -465,24 +552,132 @@ impl App {
                 let input = input.clone();
                 self.submit_input(input);
             }
+            KeyCode::Tab if matches!(input.kind, InputKind::Prompt(PromptKind::Deploy { .. })) => {
+                self.next_tag();
+            }
             KeyCode::Backspace => {
                 input.text.pop();
                 input.error = None;
-                if input.kind == InputKind::Filter {
-                    let t = input.text.clone();
-                    self.set_filter(t);
+                match input.kind {
+                    InputKind::Filter => {
+                        let t = input.text.clone();
+                        self.set_filter(t);
+                    }
+                    InputKind::LogSearch => {
+                        self.logs.search = input.text.clone();
+                        self.logs.scroll = 0;
+                    }
+                    _ => {}
                 }
             }
             KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                 input.text.push(c);
                 input.error = None;
-                if input.kind == InputKind::Filter {
-                    let t = input.text.clone();
-                    self.set_filter(t);
+                match input.kind {
+                    InputKind::Filter => {
+                        let t = input.text.clone();
+                        self.set_filter(t);
+                    }
+                    InputKind::LogSearch => {
+                        self.logs.search = input.text.clone();
+                        self.logs.scroll = 0;
+                    }
+                    _ => {}
                 }
             }
             _ => {}
         }
+    }
+
+    /// Asks the image's registry for its tags in the background; the answer arrives as
+    /// `BackendMsg::Tags` through the run loop.
+    fn fetch_tags(&mut self, image: &str) {
+        self.tags = None;
+        let (Some(tx), Ok(rt)) = (self.self_tx.clone(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let image = image.to_string();
+        rt.spawn(async move {
+            let img = image.clone();
+            if let Ok(Ok(tags)) =
+                tokio::task::spawn_blocking(move || crate::backends::registry::fetch_tags(&img))
+                    .await
+            {
+                let _ = tx.send(BackendMsg::Tags { image, tags }).await;
+            }
+        });
+    }
+
+    /// Tab in the deploy prompt: the next tag the registry offers, keeping the repository.
+    fn next_tag(&mut self) {
+        let Some((repo, tags)) = &self.tags else {
+            return;
+        };
+        let Some(input) = self.ui.input.as_mut() else {
+            return;
+        };
+        if tags.is_empty() {
+            return;
+        }
+        let (cur_repo, cur_tag, _) = crate::ops::parse_image_ref(&input.text);
+        let repo = if cur_repo.is_empty() {
+            repo.clone()
+        } else {
+            cur_repo
+        };
+        let next = match cur_tag.and_then(|t| tags.iter().position(|x| *x == t)) {
+            Some(i) => &tags[(i + 1) % tags.len()],
+            None => &tags[0],
+        };
+        input.text = format!("{repo}:{next}");
+        input.error = None;
+    }
+
+    /// Follows the logs of the selected task (replicas pane) or service.
+    fn open_logs(&mut self) {
+        let cluster = self.cluster_name();
+        let Some(h) = self
+            .log_handles
+            .iter()
+            .find(|h| h.cluster == cluster)
+            .cloned()
+        else {
+            self.status("logs are not available for this source", Severity::Warn);
+            return;
+        };
+        let task = (self.ui.pane == Pane::Replicas)
+            .then(|| self.selected_replica().map(|r| r.id.clone()))
+            .flatten();
+        let Some(service) = self.selected_service() else {
+            self.status("select a service or a task first", Severity::Warn);
+            return;
+        };
+        let title = match &task {
+            Some(t) => format!("task {} of {service}", t.get(..12).unwrap_or(t)),
+            None => format!("service {service}"),
+        };
+        if h.tx
+            .try_send(crate::backends::LogCommand::Follow { service, task })
+            .is_err()
+        {
+            self.status("the log follower is busy; try again", Severity::Warn);
+            return;
+        }
+        self.logs = LogView {
+            title,
+            ..LogView::default()
+        };
+        self.ui.modal = Some(Modal::Logs);
+    }
+
+    fn close_logs(&mut self) {
+        let cluster = self.cluster_name();
+        if let Some(h) = self.log_handles.iter().find(|h| h.cluster == cluster) {
+            let _ = h.tx.try_send(crate::backends::LogCommand::Stop);
+        }
+        self.ui.modal = None;
+        self.logs = LogView::default();
     }
 
     fn set_filter(&mut self, text: String) {
@@ -492,7 +687,7 @@ impl App {
 
     fn submit_input(&mut self, input: Input) {
         let result = match &input.kind {
-            InputKind::Filter => {
+            InputKind::Filter | InputKind::LogSearch => {
                 self.ui.input = None;
                 return;
             }
@@ -740,6 +935,18 @@ impl App {
             return;
         }
         match self.mode() {
+            Mode::Help if matches!(self.ui.modal, Some(Modal::Logs)) => {
+                let n = self.logs.visible().len();
+                match a {
+                    Action::Up => self.logs.scroll = (self.logs.scroll + 1).min(n),
+                    Action::Down => self.logs.scroll = self.logs.scroll.saturating_sub(1),
+                    Action::PageUp => self.logs.scroll = (self.logs.scroll + 20).min(n),
+                    Action::PageDown => self.logs.scroll = self.logs.scroll.saturating_sub(20),
+                    Action::Back => self.close_logs(),
+                    _ => {}
+                }
+                return;
+            }
             Mode::Help => {
                 if let Some(Modal::Help { scroll }) = &mut self.ui.modal {
                     match a {
@@ -876,6 +1083,7 @@ impl App {
                         .and_then(|c| c.workload_by_name(&service))
                         .map(|w| w.image.clone())
                         .unwrap_or_default();
+                    self.fetch_tags(&current);
                     self.ui.input = Some(Input {
                         kind: InputKind::Prompt(PromptKind::Deploy { service }),
                         text: current,
@@ -926,6 +1134,7 @@ impl App {
                 }
                 None => self.status("select a node first (pane 2)", Severity::Warn),
             },
+            Action::Logs => self.open_logs(),
             Action::Confirm | Action::Cancel | Action::SwitchButton => {}
         }
     }
@@ -953,5 +1162,28 @@ impl App {
             self.ui.drill = Some(d);
             self.ui.selected.insert(Pane::Replicas, 0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_view_is_a_bounded_sanitised_ring_with_search() {
+        let mut v = LogView::default();
+        v.push(
+            (0..LOG_LINES + 250)
+                .map(|i| format!("line {i}\x1b[31m red"))
+                .collect(),
+        );
+        assert_eq!(v.lines.len(), LOG_LINES);
+        assert_eq!(v.dropped, 250);
+        assert_eq!(v.lines.front().map(String::as_str), Some("line 250 red"));
+        assert!(v.lines.iter().all(|l| !l.contains('\x1b')));
+        v.search = "LINE 52".into();
+        assert!(v.visible().iter().all(|l| l.contains("line 52")));
+        // Lines 250..5249 are kept: "line 52" matches 520–529 and 5200–5249.
+        assert_eq!(v.visible().len(), 60);
     }
 }

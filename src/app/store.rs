@@ -365,7 +365,7 @@ impl Store {
                     true
                 }
             }
-            BackendMsg::Op(_) => false,
+            BackendMsg::Op(_) | BackendMsg::Tags { .. } | BackendMsg::Logs { .. } => false,
         };
         if changed {
             self.version += 1;

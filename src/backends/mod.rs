@@ -3,6 +3,7 @@
 //! Backends never touch the store; the run loop applies their messages.
 
 pub mod demo;
+pub mod registry;
 pub mod swarm;
 
 use tokio::sync::mpsc;
@@ -68,6 +69,17 @@ pub enum BackendMsg {
         health: SourceHealth,
     },
     Op(OpUpdate),
+    /// Log lines being followed; `ended` says why the stream stopped.
+    Logs {
+        cluster: String,
+        lines: Vec<String>,
+        ended: Option<String>,
+    },
+    /// Tags the image's registry offers (for the deploy prompt).
+    Tags {
+        image: String,
+        tags: Vec<String>,
+    },
 }
 
 /// An operation released by the gate (after the audit intent was written) to the backend that
@@ -84,4 +96,22 @@ pub struct BackendHandle {
     pub cluster: String,
     pub source: SourceKind,
     pub ops: mpsc::Sender<OpCommand>,
+}
+
+/// What the log follower is asked to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogCommand {
+    /// Follow a service's logs, or one task's when `task` is set (stops any previous follow).
+    Follow {
+        service: String,
+        task: Option<String>,
+    },
+    Stop,
+}
+
+/// The handle the UI uses to follow logs; separate from the executor, so read-only mode has it.
+#[derive(Clone, Debug)]
+pub struct LogHandle {
+    pub cluster: String,
+    pub tx: mpsc::Sender<LogCommand>,
 }

@@ -56,13 +56,14 @@ pub enum Action {
     Restart,
     Promote,
     Demote,
+    Logs,
     Confirm,
     Cancel,
     SwitchButton,
 }
 
 impl Action {
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 39] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -98,6 +99,7 @@ impl Action {
         Action::Restart,
         Action::Promote,
         Action::Demote,
+        Action::Logs,
         Action::Confirm,
         Action::Cancel,
         Action::SwitchButton,
@@ -141,6 +143,7 @@ impl Action {
             Action::Restart => "restart",
             Action::Promote => "promote",
             Action::Demote => "demote",
+            Action::Logs => "logs",
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
             Action::SwitchButton => "switch_button",
@@ -188,6 +191,7 @@ impl Action {
             Action::Restart => "restart service (force update)",
             Action::Promote => "promote node to manager",
             Action::Demote => "demote manager to worker",
+            Action::Logs => "follow logs of the selected service or task",
             Action::Confirm => "press the focused button",
             Action::Cancel => "cancel",
             Action::SwitchButton => "switch button",

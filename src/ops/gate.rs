@@ -177,7 +177,12 @@ impl Gate {
             std::process::id(),
             g.seq
         );
-        let intent = record(&g.operator, &op_id, "intent", &op.request, None, None, None);
+        let mut intent = record(&g.operator, &op_id, "intent", &op.request, None, None, None);
+        if let serde_json::Value::Object(m) = &mut intent.params
+            && !op.plan.before.is_null()
+        {
+            m.insert("before".into(), redact_value(&op.plan.before));
+        }
         let intent = g.append(intent).map_err(|e| {
             format!(
                 "refused: audit log {} cannot be written: {e}",

@@ -22,6 +22,9 @@ pub struct Plan {
     pub risk: Risk,
     /// The text the operator must type for a high-risk action.
     pub confirm_text: Option<String>,
+    /// The target's state before the change as last seen (image with digest, spec version,
+    /// replicas, availability, role), recorded with the intent.
+    pub before: serde_json::Value,
 }
 
 /// Largest replica count accepted from a prompt; beyond it is almost surely a typo.
@@ -290,6 +293,27 @@ pub fn plan(
         ));
     }
     let risk = if high { Risk::High } else { Risk::Normal };
+    let before = match req {
+        OpRequest::SetAvailability { node, .. } | OpRequest::SetRole { node, .. } => cluster
+            .node_by_name(node)
+            .map(|n| {
+                serde_json::json!({
+                    "availability": n.availability.label(),
+                    "role": if n.is_manager() { "manager" } else { "worker" },
+                })
+            })
+            .unwrap_or_default(),
+        _ => cluster
+            .workload_by_name(req.target())
+            .map(|w| {
+                serde_json::json!({
+                    "image": w.image,
+                    "spec_version": w.spec_version,
+                    "replicas": w.desired,
+                })
+            })
+            .unwrap_or_default(),
+    };
     Ok(Plan {
         title: format!("{} {} on {}", req.verb(), req.target(), req.cluster()),
         delta,
@@ -297,6 +321,7 @@ pub fn plan(
         warnings,
         risk,
         confirm_text: high.then(|| req.target().to_string()),
+        before,
     })
 }
 

@@ -36,7 +36,13 @@ pub fn draw(f: &mut Frame, app: &App, now: Time) {
         );
         return;
     }
-    let footer_h = if app.ui.input.as_ref().is_some_and(|i| i.error.is_some()) {
+    let deploy_tags = app.tags.as_ref().is_some_and(|t| !t.1.is_empty())
+        && app
+            .ui
+            .input
+            .as_ref()
+            .is_some_and(|i| matches!(i.kind, InputKind::Prompt(PromptKind::Deploy { .. })));
+    let footer_h = if deploy_tags || app.ui.input.as_ref().is_some_and(|i| i.error.is_some()) {
         2
     } else {
         1
@@ -196,6 +202,7 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
         let prompt = match &input.kind {
             InputKind::Filter => "/".to_string(),
             InputKind::Command => ":".to_string(),
+            InputKind::LogSearch => "search logs: ".to_string(),
             InputKind::Prompt(PromptKind::Scale { service }) => {
                 format!(
                     "scale {} to (replicas, enter to plan, esc to cancel): ",
@@ -215,6 +222,15 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
             lines.push(Line::styled(
                 format!("✗ {}", sanitize(e)),
                 t.style(Role::Danger),
+            ));
+        } else if let (InputKind::Prompt(PromptKind::Deploy { .. }), Some((_, tags))) =
+            (&input.kind, &app.tags)
+            && !tags.is_empty()
+        {
+            let list: Vec<String> = tags.iter().map(|t| sanitize(t).into_owned()).collect();
+            lines.push(Line::styled(
+                format!("registry tags (tab): {}", list.join(" ")),
+                t.style(Role::Muted),
             ));
         }
         f.render_widget(Paragraph::new(lines), area);

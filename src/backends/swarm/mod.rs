@@ -7,6 +7,7 @@
 mod connect;
 mod convert;
 mod exec;
+mod logs;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep};
 
 pub use connect::{Connected, connect, has_service_status};
+pub use logs::spawn_logs;
 
 use super::{BackendHandle, BackendMsg, Change, OpCommand, OpUpdate, Snapshot};
 use crate::model::{

@@ -23,6 +23,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             error,
         }) => confirm(f, app, area, pending, typed, *on_confirm, error.as_deref()),
         Some(Modal::Help { scroll }) => help(f, app, area, *scroll),
+        Some(Modal::Logs) => logs(f, app, area),
         Some(Modal::Message {
             title,
             body,
@@ -147,6 +148,61 @@ fn confirm(
         78,
         h,
     );
+}
+
+/// The log view: the newest lines that fit (or scrolled back), matching the search.
+fn logs(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let v = &app.logs;
+    let r = Rect {
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    let inner_h = r.height.saturating_sub(2) as usize;
+    let shown = v.visible();
+    let mut lines: Vec<Line> = Vec::new();
+    let end = shown.len().saturating_sub(v.scroll);
+    let reserve = usize::from(v.ended.is_some());
+    let start = end.saturating_sub(inner_h.saturating_sub(reserve));
+    for l in &shown[start..end] {
+        lines.push(Line::styled((*l).to_string(), t.style(Role::Text)));
+    }
+    if let Some(e) = &v.ended {
+        lines.push(Line::styled(
+            format!("— {}", sanitize(e)),
+            t.style(Role::Warn),
+        ));
+    }
+    if shown.is_empty() && v.ended.is_none() {
+        lines.push(Line::styled("waiting for log lines…", t.style(Role::Muted)));
+    }
+    let mut title = format!(" Logs · {} · {} lines", sanitize(&v.title), v.lines.len());
+    if v.dropped > 0 {
+        title.push_str(&format!(
+            " (ring of {}, {} older dropped)",
+            crate::app::LOG_LINES,
+            v.dropped
+        ));
+    }
+    if !v.search.is_empty() {
+        title.push_str(&format!(
+            " · /{} {} match",
+            sanitize(&v.search),
+            shown.len()
+        ));
+    }
+    title.push_str(if v.scroll == 0 {
+        " · following"
+    } else {
+        " · scrolled (j to the end)"
+    });
+    title.push_str(" · / search · esc closes ");
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Role::BorderFocus))
+        .title(Span::styled(title, t.style(Role::Title)));
+    f.render_widget(Paragraph::new(lines).block(block), r);
 }
 
 fn capitalize(s: &str) -> String {
