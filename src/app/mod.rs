@@ -57,6 +57,8 @@ pub struct Input {
     pub error: Option<String>,
 }
 
+// One modal exists at a time, so the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Modal {
     Confirm {
