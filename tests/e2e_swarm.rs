@@ -127,6 +127,8 @@ fn drain_a_worker_by_keys() {
     s.send("\t");
     s.wait_text(&format!("{}:2", repo()));
     s.send("\x1b");
+    // Wait for the prompt to close: ESC and `q` in one read would be alt-q.
+    s.wait_for("the prompt closed", |t| !t.contains("deploy to t-e2e"));
 
     s.send("q");
     assert_eq!(s.wait_exit(), 0);
