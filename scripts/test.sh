@@ -14,7 +14,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "toolchain"
 cargo --version
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# rustfmt and clippy ship with the toolchain here; say so plainly if they are missing.
+cargo fmt --version && cargo clippy --version || { echo "rustfmt and clippy are needed (rustup component add rustfmt clippy)"; exit 1; }
 
 step "engines"
 # Real engines for the backend tests: a 5-node Docker Swarm (a dockerd per network namespace)
