@@ -560,32 +560,12 @@ impl App {
             KeyCode::Backspace => {
                 input.text.pop();
                 input.error = None;
-                match input.kind {
-                    InputKind::Filter => {
-                        let t = input.text.clone();
-                        self.set_filter(t);
-                    }
-                    InputKind::LogSearch => {
-                        self.logs.search = input.text.clone();
-                        self.logs.scroll = 0;
-                    }
-                    _ => {}
-                }
+                self.text_changed();
             }
             KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                 input.text.push(c);
                 input.error = None;
-                match input.kind {
-                    InputKind::Filter => {
-                        let t = input.text.clone();
-                        self.set_filter(t);
-                    }
-                    InputKind::LogSearch => {
-                        self.logs.search = input.text.clone();
-                        self.logs.scroll = 0;
-                    }
-                    _ => {}
-                }
+                self.text_changed();
             }
             _ => {}
         }
@@ -680,6 +660,20 @@ impl App {
         }
         self.ui.modal = None;
         self.logs = LogView::default();
+    }
+
+    /// Inputs that act as you type: the pane filter and the log search.
+    fn text_changed(&mut self) {
+        let Some(input) = &self.ui.input else { return };
+        let text = input.text.clone();
+        match input.kind {
+            InputKind::Filter => self.set_filter(text),
+            InputKind::LogSearch => {
+                self.logs.search = text;
+                self.logs.scroll = 0;
+            }
+            _ => {}
+        }
     }
 
     fn set_filter(&mut self, text: String) {

@@ -55,21 +55,10 @@ pub fn docker_on(n: usize, args: &[&str]) -> String {
 
 /// The docker CLI against the first manager that answers.
 pub fn docker(args: &[&str]) -> String {
-    for n in 1..=3 {
-        let host = env(&format!("CD_SWARM_N{n}_SOCK"));
-        if let Ok(out) = Command::new("docker")
-            .arg("-H")
-            .arg(&host)
-            .args(args)
-            .output()
-            && out.status.success()
-        {
-            return String::from_utf8_lossy(&out.stdout).into_owned();
-        }
-    }
-    panic!("no manager answered docker {}", args.join(" "));
+    try_docker(args).unwrap_or_else(|| panic!("no manager answered docker {}", args.join(" ")))
 }
 
+/// As `docker`, or None when no manager answers it.
 pub fn try_docker(args: &[&str]) -> Option<String> {
     for n in 1..=3 {
         let host = env(&format!("CD_SWARM_N{n}_SOCK"));

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::models::{NodeSpecAvailabilityEnum, NodeSpecRoleEnum};
+use bollard::models::{NodeSpec, NodeSpecAvailabilityEnum, NodeSpecRoleEnum, ServiceSpec};
 use bollard::query_parameters::{UpdateNodeOptions, UpdateServiceOptions};
 use tokio::time::Instant;
 
@@ -70,135 +70,95 @@ impl Backend {
     pub(super) async fn start_op(&mut self, d: &Docker, cmd: OpCommand) {
         let OpCommand { op_id, request } = cmd;
         match self.execute(d, &request).await {
-            Ok(Some(goal)) => self.follows.push(Follow {
+            Ok(goal) => self.follows.push(Follow {
                 op_id,
                 goal,
                 started: Instant::now(),
                 last: None,
             }),
-            Ok(None) => {}
             Err(e) => self.outcome(op_id, Err(e)).await,
         }
     }
 
     /// Sends the change to the engine; returns what to follow.
-    async fn execute(&mut self, d: &Docker, req: &OpRequest) -> Result<Option<Goal>, String> {
+    async fn execute(&mut self, d: &Docker, req: &OpRequest) -> Result<Goal, String> {
         match req {
             OpRequest::Scale {
                 service, replicas, ..
             } => {
-                let s = d.inspect_service(service, None).await.map_err(engine_err)?;
-                let id = s.id.clone().unwrap_or_default();
-                let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
-                let mut spec = s.spec.ok_or("the engine returned no spec")?;
-                let mode = spec.mode.get_or_insert_with(Default::default);
-                let Some(rep) = mode.replicated.as_mut() else {
-                    return Err(format!("{service} is not a replicated service"));
-                };
-                rep.replicas = Some(i64::from(*replicas));
-                d.update_service(
-                    &id,
-                    spec,
-                    UpdateServiceOptions {
-                        version: version as i32,
-                        ..Default::default()
-                    },
-                    None,
-                )
-                .await
-                .map_err(engine_err)?;
-                Ok(Some(Goal::Replicas {
+                let (id, _, _) = update_service(d, service, |spec, _| {
+                    let mode = spec.mode.get_or_insert_with(Default::default);
+                    let rep = mode
+                        .replicated
+                        .as_mut()
+                        .ok_or_else(|| format!("{service} is not a replicated service"))?;
+                    rep.replicas = Some(i64::from(*replicas));
+                    Ok(())
+                })
+                .await?;
+                Ok(Goal::Replicas {
                     service: id,
                     target: *replicas,
-                }))
+                })
             }
             OpRequest::Restart { service, .. }
             | OpRequest::Deploy { service, .. }
             | OpRequest::Rollback { service, .. } => {
-                let s = d.inspect_service(service, None).await.map_err(engine_err)?;
-                let id = s.id.clone().unwrap_or_default();
-                let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
-                let image_before = super::convert::service_image(&s);
-                let mut spec = s.spec.ok_or("the engine returned no spec")?;
-                let mut opts = UpdateServiceOptions {
-                    version: version as i32,
-                    ..Default::default()
-                };
-                let rollback = matches!(req, OpRequest::Rollback { .. });
-                match req {
-                    OpRequest::Deploy { image, .. } => {
+                let (id, version_before, image_before) =
+                    update_service(d, service, |spec, opts| {
                         let tt = spec.task_template.get_or_insert_with(Default::default);
-                        tt.container_spec.get_or_insert_with(Default::default).image =
-                            Some(image.clone());
-                    }
-                    OpRequest::Restart { .. } => {
-                        let tt = spec.task_template.get_or_insert_with(Default::default);
-                        tt.force_update = Some(tt.force_update.unwrap_or(0) + 1);
-                    }
-                    _ => opts.rollback = Some("previous".into()),
-                }
-                d.update_service(&id, spec, opts, None)
-                    .await
-                    .map_err(engine_err)?;
-                Ok(Some(Goal::Rollout {
+                        match req {
+                            OpRequest::Deploy { image, .. } => {
+                                tt.container_spec.get_or_insert_with(Default::default).image =
+                                    Some(image.clone());
+                            }
+                            OpRequest::Restart { .. } => {
+                                tt.force_update = Some(tt.force_update.unwrap_or(0) + 1);
+                            }
+                            _ => opts.rollback = Some("previous".into()),
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                Ok(Goal::Rollout {
                     service: id,
-                    rollback,
-                    version_before: version,
+                    rollback: matches!(req, OpRequest::Rollback { .. }),
+                    version_before,
                     image_before,
-                }))
+                })
             }
             OpRequest::SetAvailability {
                 node, availability, ..
             } => {
-                let n = d.inspect_node(node).await.map_err(engine_err)?;
-                let id = n.id.clone().unwrap_or_default();
-                let version = n.version.as_ref().and_then(|v| v.index).unwrap_or(0);
-                let mut spec = n.spec.ok_or("the engine returned no node spec")?;
-                spec.availability = Some(match availability {
-                    Availability::Active => NodeSpecAvailabilityEnum::ACTIVE,
-                    Availability::Pause => NodeSpecAvailabilityEnum::PAUSE,
-                    Availability::Drain => NodeSpecAvailabilityEnum::DRAIN,
-                });
-                d.update_node(
-                    &id,
-                    spec,
-                    UpdateNodeOptions {
-                        version: version as i64,
-                    },
-                )
-                .await
-                .map_err(engine_err)?;
-                Ok(Some(if *availability == Availability::Drain {
+                let id = update_node(d, node, |spec| {
+                    spec.availability = Some(match availability {
+                        Availability::Active => NodeSpecAvailabilityEnum::ACTIVE,
+                        Availability::Pause => NodeSpecAvailabilityEnum::PAUSE,
+                        Availability::Drain => NodeSpecAvailabilityEnum::DRAIN,
+                    });
+                })
+                .await?;
+                Ok(if *availability == Availability::Drain {
                     Goal::Drained { node: id }
                 } else {
                     Goal::Availability {
                         node: id,
                         availability: *availability,
                     }
-                }))
+                })
             }
             OpRequest::SetRole { node, role, .. } => {
-                let n = d.inspect_node(node).await.map_err(engine_err)?;
-                let id = n.id.clone().unwrap_or_default();
-                let version = n.version.as_ref().and_then(|v| v.index).unwrap_or(0);
-                let mut spec = n.spec.ok_or("the engine returned no node spec")?;
-                spec.role = Some(match role {
-                    NodeRole::Manager => NodeSpecRoleEnum::MANAGER,
-                    NodeRole::Worker => NodeSpecRoleEnum::WORKER,
-                });
-                d.update_node(
-                    &id,
-                    spec,
-                    UpdateNodeOptions {
-                        version: version as i64,
-                    },
-                )
-                .await
-                .map_err(engine_err)?;
-                Ok(Some(Goal::Role {
+                let id = update_node(d, node, |spec| {
+                    spec.role = Some(match role {
+                        NodeRole::Manager => NodeSpecRoleEnum::MANAGER,
+                        NodeRole::Worker => NodeSpecRoleEnum::WORKER,
+                    });
+                })
+                .await?;
+                Ok(Goal::Role {
                     node: id,
                     role: *role,
-                }))
+                })
             }
         }
     }
@@ -361,4 +321,51 @@ impl Backend {
             }
         }
     }
+}
+
+/// Reads a service, lets `edit` change its spec (and the update options), and sends the update
+/// at the version read, so a concurrent change makes the engine refuse rather than overwrite.
+/// Returns the service id, its spec version and image before the change.
+async fn update_service(
+    d: &Docker,
+    name: &str,
+    edit: impl FnOnce(&mut ServiceSpec, &mut UpdateServiceOptions) -> Result<(), String>,
+) -> Result<(String, u64, String), String> {
+    let s = d.inspect_service(name, None).await.map_err(engine_err)?;
+    let id = s.id.clone().unwrap_or_default();
+    let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
+    let image = super::convert::service_image(&s);
+    let mut spec = s.spec.ok_or("the engine returned no spec")?;
+    let mut opts = UpdateServiceOptions {
+        version: version as i32,
+        ..Default::default()
+    };
+    edit(&mut spec, &mut opts)?;
+    d.update_service(&id, spec, opts, None)
+        .await
+        .map_err(engine_err)?;
+    Ok((id, version, image))
+}
+
+/// As `update_service`, for a node's spec; returns the node id.
+async fn update_node(
+    d: &Docker,
+    name: &str,
+    edit: impl FnOnce(&mut NodeSpec),
+) -> Result<String, String> {
+    let n = d.inspect_node(name).await.map_err(engine_err)?;
+    let id = n.id.clone().unwrap_or_default();
+    let version = n.version.as_ref().and_then(|v| v.index).unwrap_or(0);
+    let mut spec = n.spec.ok_or("the engine returned no node spec")?;
+    edit(&mut spec);
+    d.update_node(
+        &id,
+        spec,
+        UpdateNodeOptions {
+            version: version as i64,
+        },
+    )
+    .await
+    .map_err(engine_err)?;
+    Ok(id)
 }

@@ -4,7 +4,7 @@
 //! that fails is cut back, so a refused action leaves no partial line.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -225,28 +225,43 @@ impl AuditLog {
 
     /// Every parseable record across the chain's files, oldest first.
     pub fn read_all(&self) -> io::Result<Vec<AuditRecord>> {
-        let mut out = Vec::new();
-        for f in self.files() {
-            let file = match File::open(&f) {
-                Ok(f) => f,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            for line in BufReader::new(file).split(b'\n') {
-                if let Ok(rec) = serde_json::from_slice::<AuditRecord>(&line?) {
-                    out.push(rec);
-                }
-            }
-        }
-        Ok(out)
+        Ok(self
+            .read_back(|_| false)?
+            .into_iter()
+            .map(|r| r.0)
+            .collect())
     }
 
     /// Records with a sequence number above `seq`, with their raw lines, oldest first. Reads
     /// only as many files, newest backwards, as needed.
     pub fn lines_after(&self, seq: u64) -> io::Result<Vec<(AuditRecord, String)>> {
+        let mut out = self.read_back(|recs| recs.first().is_some_and(|r| r.0.seq <= seq + 1))?;
+        out.retain(|r| r.0.seq > seq);
+        Ok(out)
+    }
+
+    /// The last `n` records (from the live file and, if needed, the newest rotated ones).
+    pub fn read_tail(&self, n: usize) -> io::Result<Vec<AuditRecord>> {
+        let mut out = self.read_back(|recs| recs.len() >= n)?;
+        let skip = out.len().saturating_sub(n);
+        Ok(out.drain(skip..).map(|r| r.0).collect())
+    }
+
+    /// Parseable records with their lines, oldest first, reading the chain's files from the
+    /// newest backwards until `enough` holds for what was read. A file rotated away while
+    /// reading is skipped.
+    fn read_back(
+        &self,
+        enough: impl Fn(&[(AuditRecord, String)]) -> bool,
+    ) -> io::Result<Vec<(AuditRecord, String)>> {
         let mut out: Vec<(AuditRecord, String)> = Vec::new();
         for f in self.files().iter().rev() {
-            let text = fs::read_to_string(f)?;
+            // Lossy: a damaged byte costs its line (verify reports it), not the whole read.
+            let text = match fs::read(f) {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
             let mut recs: Vec<(AuditRecord, String)> = text
                 .lines()
                 .filter_map(|l| {
@@ -255,35 +270,12 @@ impl AuditLog {
                         .map(|r| (r, l.to_string()))
                 })
                 .collect();
-            let first = recs.first().map(|r| r.0.seq);
-            recs.retain(|r| r.0.seq > seq);
             recs.append(&mut out);
             out = recs;
-            if first.is_some_and(|s| s <= seq + 1) {
+            if enough(&out) {
                 break;
             }
         }
-        Ok(out)
-    }
-
-    /// The last `n` records (from the live file and, if needed, the newest rotated ones).
-    pub fn read_tail(&self, n: usize) -> io::Result<Vec<AuditRecord>> {
-        let mut out: Vec<AuditRecord> = Vec::new();
-        for f in self.files().iter().rev() {
-            let file = File::open(f)?;
-            let mut recs: Vec<AuditRecord> = BufReader::new(file)
-                .split(b'\n')
-                .filter_map(|l| l.ok())
-                .filter_map(|l| serde_json::from_slice(&l).ok())
-                .collect();
-            recs.append(&mut out);
-            out = recs;
-            if out.len() >= n {
-                break;
-            }
-        }
-        let skip = out.len().saturating_sub(n);
-        out.drain(..skip);
         Ok(out)
     }
 }
@@ -338,26 +330,10 @@ mod tests {
 
     fn rec(op: &str) -> AuditRecord {
         AuditRecord {
-            v: 1,
             seq: 0,
-            time: "2026-01-01T00:00:00.000Z".into(),
             op_id: op.into(),
-            phase: "intent".into(),
-            user: "u".into(),
-            ssh_client: None,
-            tty: None,
-            host: "h".into(),
-            context: "demo".into(),
-            backend: "swarm".into(),
-            verb: "scale".into(),
-            target: "web".into(),
-            params: serde_json::json!({"replicas": 5}),
-            cli: "docker service scale web=5".into(),
-            result: None,
-            message: None,
-            duration_ms: None,
             prev_sha256: String::new(),
-            sha256: String::new(),
+            ..crate::ops::audit::record::sample()
         }
     }
 

@@ -79,34 +79,36 @@ pub fn self_hash_ok(line: &[u8]) -> bool {
     sha256_hex(&blank).as_bytes() == claimed
 }
 
+/// A complete record for tests of this module and its neighbours.
+#[cfg(test)]
+pub(crate) fn sample() -> AuditRecord {
+    AuditRecord {
+        v: 1,
+        seq: 1,
+        time: "2026-01-01T00:00:00.000Z".into(),
+        op_id: "op".into(),
+        phase: "intent".into(),
+        user: "u".into(),
+        ssh_client: None,
+        tty: None,
+        host: "h".into(),
+        context: "demo".into(),
+        backend: "swarm".into(),
+        verb: "scale".into(),
+        target: "web".into(),
+        params: serde_json::json!({"replicas": 5}),
+        cli: "docker service scale web=5".into(),
+        result: None,
+        message: None,
+        duration_ms: None,
+        prev_sha256: GENESIS.into(),
+        sha256: String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    pub fn sample() -> AuditRecord {
-        AuditRecord {
-            v: 1,
-            seq: 1,
-            time: "2026-01-01T00:00:00.000Z".into(),
-            op_id: "op".into(),
-            phase: "intent".into(),
-            user: "u".into(),
-            ssh_client: None,
-            tty: None,
-            host: "h".into(),
-            context: "demo".into(),
-            backend: "swarm".into(),
-            verb: "scale".into(),
-            target: "web".into(),
-            params: serde_json::json!({"replicas": 5}),
-            cli: "docker service scale web=5".into(),
-            result: None,
-            message: None,
-            duration_ms: None,
-            prev_sha256: GENESIS.into(),
-            sha256: String::new(),
-        }
-    }
 
     #[test]
     fn self_hash_round_trips_and_catches_edits() -> serde_json::Result<()> {
