@@ -75,31 +75,6 @@ pub fn ago(now: Time, then: Time) -> String {
     }
 }
 
-/// Cuts to `width` display columns with an ellipsis.
-pub fn fit(s: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthChar;
-    let mut out = String::new();
-    let mut w = 0;
-    for ch in s.chars() {
-        let cw = ch.width().unwrap_or(0);
-        if w + cw > width {
-            if width > 0 {
-                while w + 1 > width {
-                    match out.pop() {
-                        Some(c) => w -= c.width().unwrap_or(0),
-                        None => break,
-                    }
-                }
-                out.push('…');
-            }
-            return out;
-        }
-        w += cw;
-        out.push(ch);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,7 +85,5 @@ mod tests {
         assert_eq!(ratio_bar(0, 0, 3), "███");
         assert_eq!(gauge(1, 4, 4), "▰▱▱▱");
         assert_eq!(sparkline(&[100, 100, 0, 100], 2), "█▁");
-        assert_eq!(fit("abcdef", 4), "abc…");
-        assert_eq!(fit("abc", 4), "abc");
     }
 }

@@ -35,24 +35,6 @@ pub fn repo() -> String {
     env("CD_IMAGE_REPO")
 }
 
-/// Runs the docker CLI against manager `n` (1-based); returns stdout, panics with stderr.
-pub fn docker_on(n: usize, args: &[&str]) -> String {
-    let host = env(&format!("CD_SWARM_N{n}_SOCK"));
-    let out = Command::new("docker")
-        .arg("-H")
-        .arg(&host)
-        .args(args)
-        .output()
-        .expect("run docker");
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The docker CLI against the first manager that answers.
 pub fn docker(args: &[&str]) -> String {
     try_docker(args).unwrap_or_else(|| panic!("no manager answered docker {}", args.join(" ")))
