@@ -18,6 +18,7 @@ use crate::ops::audit::ship::{Shipper, SyslogTarget};
 use crate::ops::audit::{AuditLog, DEFAULT_ROTATE_BYTES, Operator};
 use crate::ops::{Executor, Gate};
 use crate::ui::theme::Theme;
+use crate::wall::{PaneSet, Wall};
 
 /// Backend messages queued before backends wait for the UI (bounded: backpressure, not memory).
 const CHANNEL_DEPTH: usize = 1024;
@@ -41,6 +42,13 @@ pub struct Cli {
     /// Refuse every action that would change a cluster; mutating keys are hidden.
     #[arg(long)]
     pub read_only: bool,
+    /// Wall display: every context's health at a glance, rotating pane sets, read-only by
+    /// construction (no executor, watch-only backends, no prompts).
+    #[arg(long)]
+    pub wall: bool,
+    /// With --wall: show this pane set (from [wall] sets) without rotating.
+    #[arg(long, value_name = "SET", requires = "wall")]
+    pub pin: Option<String>,
     /// Colour theme (dark, light, high-contrast, mono, or a file in <config>/themes/).
     #[arg(long)]
     pub theme: Option<String>,
@@ -79,6 +87,12 @@ pub struct Started {
     pub fps: u32,
 }
 
+/// The wall, ready to run: everything up to the terminal.
+pub struct StartedWall {
+    pub wall: Wall,
+    pub rx: mpsc::Receiver<BackendMsg>,
+}
+
 /// The gid of a group name.
 fn group_id(name: &str) -> Option<u32> {
     let c = std::ffi::CString::new(name).ok()?;
@@ -97,10 +111,16 @@ pub fn no_color() -> bool {
 pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     let keymap = Keymap::from_config(&cfg.keys).map_err(|e| eyre!("key bindings: {e}"))?;
     let user_themes = paths.user_themes_dir();
-    let theme_name = cli.theme.clone().unwrap_or_else(|| cfg.theme.clone());
+    let theme_name = cli.theme.clone().unwrap_or_else(|| {
+        if cli.wall {
+            cfg.wall.theme.clone()
+        } else {
+            cfg.theme.clone()
+        }
+    });
     let theme =
         Theme::load(&theme_name, user_themes.as_deref(), no_color()).map_err(|e| eyre!("{e}"))?;
-    let read_only = cli.read_only || cfg.read_only;
+    let read_only = cli.read_only || cfg.read_only || cli.wall;
     let demo = cli.demo || cli.demo_scale.is_some();
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
 
@@ -120,12 +140,19 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
                 endpoints,
                 reconcile: Duration::from_secs(cfg.refresh.reconcile_secs),
             };
-            log_handles.push(swarm::spawn_logs(
-                settings.cluster.clone(),
-                settings.endpoints.clone(),
-                tx.clone(),
-            ));
-            handles.push(swarm::spawn(settings, tx.clone()));
+            // The wall follows no logs: it shows summaries and opens nothing.
+            if !cli.wall {
+                log_handles.push(swarm::spawn_logs(
+                    settings.cluster.clone(),
+                    settings.endpoints.clone(),
+                    tx.clone(),
+                ));
+            }
+            if read_only {
+                swarm::spawn_watch(settings, tx.clone());
+            } else {
+                handles.push(swarm::spawn(settings, tx.clone()));
+            }
         }
     }
     if demo {
@@ -133,12 +160,16 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
             Some(n) => demo::DemoSize::scaled(n),
             None => demo::DemoSize::standard(),
         };
-        handles.push(demo::spawn(size, cli.demo_seed, tx.clone()));
+        if read_only {
+            demo::spawn_watch(size, cli.demo_seed, tx.clone());
+        } else {
+            handles.push(demo::spawn(size, cli.demo_seed, tx.clone()));
+        }
     }
     let operator = Operator::current();
     let gate = if read_only {
-        // No executor is built: nothing can reach a backend, whatever a view forgets to check.
-        drop(handles);
+        // No executor is built and the backends have no write side: nothing can reach a
+        // cluster, whatever a view forgets to check.
         Gate::read_only()
     } else {
         let path = cli
@@ -166,6 +197,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     };
     let settings = Settings {
         read_only,
+        wall: cli.wall,
         demo,
         no_color: no_color(),
         user_themes,
@@ -180,6 +212,26 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     }
     let fps = cfg.refresh.fps;
     Ok(Started { app, rx, fps })
+}
+
+/// `--wall`: the same start-up with the write side never built, then the wall around the app.
+pub fn start_wall(cli: &Cli, cfg: Config, paths: &Paths) -> Result<StartedWall> {
+    debug_assert!(cli.wall);
+    let sets: Vec<PaneSet> = cfg.wall.sets.iter().map(PaneSet::from_config).collect();
+    let pin = cli.pin.clone().or_else(|| cfg.wall.pin.clone());
+    if let Some(p) = &pin
+        && !sets.iter().any(|s| &s.name == p)
+    {
+        let names: Vec<&str> = sets.iter().map(|s| s.name.as_str()).collect();
+        return Err(eyre!(
+            "--pin {p}: no pane set of that name in [wall] sets (have: {})",
+            names.join(", ")
+        ));
+    }
+    let rotate = Duration::from_secs(cfg.wall.rotate_secs.max(1));
+    let Started { app, rx, .. } = start(cli, cfg, paths)?;
+    let wall = Wall::new(app, sets, pin.as_deref(), rotate, chrono::Utc::now());
+    Ok(StartedWall { wall, rx })
 }
 
 /// Contexts with a Swarm endpoint: (name, manager endpoints, production). From `[[contexts]]`
@@ -239,7 +291,7 @@ pub fn keys_markdown(keymap: &Keymap) -> String {
                 "| {} | `{}` | {}{mark} |\n",
                 keys.join(" "),
                 b.action.name(),
-                b.action.description()
+                b.action.description_in(mode)
             ));
         }
     }
@@ -301,6 +353,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             return Ok(());
         }
         None => {}
+    }
+    if cli.wall {
+        let StartedWall { mut wall, rx } = match start_wall(&cli, cfg, &paths) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("clusterdeck: {e}");
+                std::process::exit(2);
+            }
+        };
+        let ended = crate::wall::run::run(&mut wall, rx)
+            .await
+            .wrap_err("wall display failed")?;
+        if ended != crate::wall::run::Ended::Quit {
+            eprintln!("clusterdeck: wall display stopped: {ended:?}");
+        }
+        return Ok(());
     }
     let Started { mut app, rx, fps } = match start(&cli, cfg, &paths) {
         Ok(s) => s,

@@ -11,3 +11,4 @@ pub mod model;
 pub mod ops;
 pub mod terminal;
 pub mod ui;
+pub mod wall;

@@ -169,6 +169,8 @@ impl UiState {
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     pub read_only: bool,
+    /// `--wall`: panes show no selection; the wall's own loop drives the app.
+    pub wall: bool,
     pub demo: bool,
     pub no_color: bool,
     pub user_themes: Option<PathBuf>,
@@ -972,7 +974,7 @@ impl App {
                 }
                 return;
             }
-            Mode::Normal => {}
+            Mode::Normal | Mode::Wall => {}
         }
         let page = 10;
         match a {
@@ -1131,7 +1133,7 @@ impl App {
                 None => self.status("select a node first (pane 2)", Severity::Warn),
             },
             Action::Logs => self.open_logs(),
-            Action::Confirm | Action::Cancel | Action::SwitchButton => {}
+            Action::Confirm | Action::Cancel | Action::SwitchButton | Action::PauseRotation => {}
         }
     }
 

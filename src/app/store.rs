@@ -25,6 +25,8 @@ pub struct ClusterState {
     pub etcd: Vec<EtcdMember>,
     /// Newest first.
     pub events: VecDeque<Event>,
+    /// When a source last brought a change (the wall's "last change").
+    pub last_change: Option<Time>,
     by_workload: HashMap<String, BTreeSet<String>>,
     by_node: HashMap<String, BTreeSet<String>>,
     running_on_node: HashMap<String, u32>,
@@ -328,6 +330,7 @@ impl Store {
                 let c = self.cluster_mut(&cluster);
                 c.apply_snapshot(snapshot);
                 c.touch_source(source, at);
+                c.last_change = Some(at);
                 true
             }
             BackendMsg::Changes {
@@ -342,6 +345,9 @@ impl Store {
                     any |= c.apply_change(ch);
                 }
                 c.touch_source(source, at);
+                if any {
+                    c.last_change = Some(at);
+                }
                 any
             }
             BackendMsg::Health {

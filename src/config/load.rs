@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::locate::{clean_message, locate_error, locate_path};
-use super::{AuditConfig, Config, ConfigError, ContextConfig, KeySpec, MODES, Paths};
+use super::{
+    AuditConfig, Config, ConfigError, ContextConfig, KeySpec, MODES, Paths, WallConfig, WallSet,
+};
 
 const DEFAULT_TOML: &str = include_str!("default.toml");
 
@@ -19,6 +21,7 @@ struct PartialConfig {
     read_only: Option<bool>,
     refresh: Option<PartialRefresh>,
     audit: Option<PartialAudit>,
+    wall: Option<PartialWall>,
     keys: Option<BTreeMap<String, BTreeMap<String, KeySpec>>>,
     contexts: Option<Vec<ContextConfig>>,
 }
@@ -27,8 +30,16 @@ struct PartialConfig {
 #[serde(deny_unknown_fields)]
 struct PartialRefresh {
     reconcile_secs: Option<u64>,
-    wall_rotate_secs: Option<u64>,
     fps: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialWall {
+    rotate_secs: Option<u64>,
+    theme: Option<String>,
+    sets: Option<Vec<WallSet>>,
+    pin: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,9 +169,6 @@ fn overlay(mut base: Config, p: PartialConfig) -> Config {
         if let Some(v) = r.reconcile_secs {
             base.refresh.reconcile_secs = v;
         }
-        if let Some(v) = r.wall_rotate_secs {
-            base.refresh.wall_rotate_secs = v;
-        }
         if let Some(v) = r.fps {
             base.refresh.fps = v;
         }
@@ -171,6 +179,14 @@ fn overlay(mut base: Config, p: PartialConfig) -> Config {
             rotate_bytes: a.rotate_bytes.or(base.audit.rotate_bytes),
             group: a.group.or(base.audit.group),
             syslog: a.syslog.or(base.audit.syslog),
+        };
+    }
+    if let Some(w) = p.wall {
+        base.wall = WallConfig {
+            rotate_secs: w.rotate_secs.unwrap_or(base.wall.rotate_secs),
+            theme: w.theme.unwrap_or(base.wall.theme),
+            sets: w.sets.unwrap_or(base.wall.sets),
+            pin: w.pin.or(base.wall.pin),
         };
     }
     if let Some(keys) = p.keys {
@@ -208,12 +224,9 @@ fn validate(p: &PartialConfig, defaults: &Config) -> Result<(), Invalid> {
                 "must be at least 1 second",
             ));
         }
-        if r.wall_rotate_secs == Some(0) {
-            return Err(Invalid::value(
-                "refresh.wall_rotate_secs",
-                "must be at least 1 second",
-            ));
-        }
+    }
+    if let Some(w) = &p.wall {
+        validate_wall(w, defaults)?;
     }
     if let Some(a) = &p.audit
         && a.path.as_ref().is_some_and(|p| p.as_os_str().is_empty())
@@ -238,6 +251,86 @@ fn validate(p: &PartialConfig, defaults: &Config) -> Result<(), Invalid> {
     }
     if let Some(contexts) = &p.contexts {
         validate_contexts(contexts)?;
+    }
+    Ok(())
+}
+
+/// Panes the wall may show; the audit pane is not one of them (it is the operators' record,
+/// and the wall never reads the audit log).
+pub const WALL_PANES: &[&str] = &[
+    "overview",
+    "nodes",
+    "services",
+    "replicas",
+    "instances",
+    "events",
+];
+
+fn validate_wall(w: &PartialWall, defaults: &Config) -> Result<(), Invalid> {
+    if w.rotate_secs == Some(0) {
+        return Err(Invalid::value(
+            "wall.rotate_secs",
+            "must be at least 1 second",
+        ));
+    }
+    if let Some(theme) = &w.theme
+        && (theme.trim().is_empty() || theme.contains(['/', '\\']) || theme.starts_with('.'))
+    {
+        return Err(Invalid::value(
+            "wall.theme",
+            "expected a theme name such as \"wall\"",
+        ));
+    }
+    let sets = w.sets.as_ref().unwrap_or(&defaults.wall.sets);
+    if sets.is_empty() {
+        return Err(Invalid::value("wall.sets", "needs at least one pane set"));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, set) in sets.iter().enumerate() {
+        if set.name.trim().is_empty() {
+            return Err(Invalid::value(
+                format!("wall.sets[{i}].name"),
+                "must not be empty",
+            ));
+        }
+        if !seen.insert(set.name.as_str()) {
+            return Err(Invalid::value(
+                format!("wall.sets[{i}].name"),
+                format!("duplicate set name `{}`", set.name),
+            ));
+        }
+        if set.panes.is_empty() {
+            return Err(Invalid::value(
+                format!("wall.sets[{i}].panes"),
+                "needs at least one pane",
+            ));
+        }
+        if let Some(j) = set
+            .panes
+            .iter()
+            .position(|p| !WALL_PANES.contains(&p.as_str()))
+        {
+            return Err(Invalid::value(
+                format!("wall.sets[{i}].panes[{j}]"),
+                format!(
+                    "`{}` is not a wall pane, expected one of {}",
+                    set.panes[j],
+                    WALL_PANES.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(pin) = &w.pin
+        && !sets.iter().any(|s| &s.name == pin)
+    {
+        let names: Vec<&str> = sets.iter().map(|s| s.name.as_str()).collect();
+        return Err(Invalid::value(
+            "wall.pin",
+            format!(
+                "no pane set named `{pin}`, expected one of {}",
+                names.join(", ")
+            ),
+        ));
     }
     Ok(())
 }
@@ -384,7 +477,8 @@ mod tests {
         assert!(!defaults.read_only);
         assert_eq!(defaults.refresh.fps, 30);
         assert_eq!(defaults.refresh.reconcile_secs, 30);
-        assert_eq!(defaults.refresh.wall_rotate_secs, 15);
+        assert_eq!(defaults.wall.rotate_secs, 15);
+        assert_eq!(defaults.wall.sets.len(), 3);
         assert_eq!(defaults.audit.path, None);
         assert!(defaults.contexts.is_empty());
         for mode in MODES {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub const CONFIG_ENV: &str = "CLUSTERDECK_CONFIG";
 
 /// Input modes that own a key table, in display order.
-pub const MODES: &[&str] = &["normal", "help", "confirm"];
+pub const MODES: &[&str] = &["normal", "help", "confirm", "wall"];
 
 /// The effective configuration: embedded defaults with the user's file merged over them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -26,6 +26,7 @@ pub struct Config {
     pub read_only: bool,
     pub refresh: RefreshConfig,
     pub audit: AuditConfig,
+    pub wall: WallConfig,
     /// mode -> action -> keys. A user entry replaces the keys of that one action.
     pub keys: BTreeMap<String, BTreeMap<String, KeySpec>>,
     pub contexts: Vec<ContextConfig>,
@@ -34,8 +35,42 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RefreshConfig {
     pub reconcile_secs: u64,
-    pub wall_rotate_secs: u64,
     pub fps: u32,
+}
+
+/// `--wall`: the read-only display for an operations room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WallConfig {
+    /// Seconds each pane set stays on screen.
+    pub rotate_secs: u64,
+    /// The theme used on the wall (the interactive `theme` is not).
+    pub theme: String,
+    /// The pane sets shown in turn.
+    pub sets: Vec<WallSet>,
+    /// A set shown alone, without rotation.
+    pub pin: Option<String>,
+}
+
+/// A named group of panes shown side by side on the wall.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WallSet {
+    pub name: String,
+    pub panes: Vec<String>,
+}
+
+impl Default for WallConfig {
+    fn default() -> Self {
+        WallConfig {
+            rotate_secs: 15,
+            theme: "wall".to_owned(),
+            sets: vec![WallSet {
+                name: "health".to_owned(),
+                panes: vec!["overview".to_owned(), "nodes".to_owned()],
+            }],
+            pin: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -200,10 +235,10 @@ impl Default for Config {
             read_only: false,
             refresh: RefreshConfig {
                 reconcile_secs: 30,
-                wall_rotate_secs: 15,
                 fps: 30,
             },
             audit: AuditConfig::default(),
+            wall: WallConfig::default(),
             keys: BTreeMap::new(),
             contexts: Vec::new(),
         }

@@ -5,16 +5,19 @@ pub enum Mode {
     Normal,
     Help,
     Confirm,
+    /// `--wall`: rotate, pause, quit; nothing else exists.
+    Wall,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Normal, Mode::Help, Mode::Confirm];
+    pub const ALL: [Mode; 4] = [Mode::Normal, Mode::Help, Mode::Confirm, Mode::Wall];
 
     pub fn name(self) -> &'static str {
         match self {
             Mode::Normal => "normal",
             Mode::Help => "help",
             Mode::Confirm => "confirm",
+            Mode::Wall => "wall",
         }
     }
 
@@ -60,10 +63,11 @@ pub enum Action {
     Confirm,
     Cancel,
     SwitchButton,
+    PauseRotation,
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 40] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -103,6 +107,7 @@ impl Action {
         Action::Confirm,
         Action::Cancel,
         Action::SwitchButton,
+        Action::PauseRotation,
     ];
 
     /// The name used in the config file and in the help screen.
@@ -147,6 +152,7 @@ impl Action {
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
             Action::SwitchButton => "switch_button",
+            Action::PauseRotation => "pause_rotation",
         }
     }
 
@@ -195,6 +201,19 @@ impl Action {
             Action::Confirm => "press the focused button",
             Action::Cancel => "cancel",
             Action::SwitchButton => "switch button",
+            Action::PauseRotation => "pause / resume the rotation",
+        }
+    }
+
+    /// The description as it reads in `mode` (the wall gives a few actions its own meaning).
+    pub fn description_in(self, mode: Mode) -> &'static str {
+        match (mode, self) {
+            (Mode::Wall, Action::NextPane) => "next pane set",
+            (Mode::Wall, Action::PrevPane) => "previous pane set",
+            (Mode::Wall, Action::Quit) => "quit (asks first)",
+            (Mode::Wall, Action::Confirm) => "yes, quit the wall display",
+            (Mode::Wall, Action::Cancel) => "no, keep the wall display running",
+            _ => self.description(),
         }
     }
 

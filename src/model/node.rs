@@ -137,11 +137,10 @@ impl Node {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    pub fn node(role: NodeRole) -> Node {
+impl Node {
+    /// A ready, active node for unit tests.
+    #[cfg(test)]
+    pub(crate) fn sample(role: NodeRole) -> Node {
         Node {
             id: "n1".into(),
             hostname: "h".into(),
@@ -156,6 +155,15 @@ mod tests {
             instance_id: None,
             az: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(role: NodeRole) -> Node {
+        Node::sample(role)
     }
 
     #[test]

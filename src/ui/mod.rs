@@ -6,6 +6,7 @@ mod panes;
 mod popups;
 pub mod sanitize;
 pub mod theme;
+pub mod wall;
 pub mod widgets;
 
 pub use layout::{MIN_HEIGHT, MIN_WIDTH, WIDE_HEIGHT, WIDE_WIDTH, draw, is_wide};

@@ -31,10 +31,12 @@ pub enum Role {
     Header,
     Banner,
     Production,
+    /// An incident banner on the wall.
+    Alert,
 }
 
 impl Role {
-    pub const ALL: [Role; 14] = [
+    pub const ALL: [Role; 15] = [
         Role::Text,
         Role::Muted,
         Role::Ok,
@@ -49,6 +51,7 @@ impl Role {
         Role::Header,
         Role::Banner,
         Role::Production,
+        Role::Alert,
     ];
 
     /// The name used in theme files.
@@ -68,6 +71,7 @@ impl Role {
             Role::Header => "header",
             Role::Banner => "banner",
             Role::Production => "production",
+            Role::Alert => "alert",
         }
     }
 
@@ -118,9 +122,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../themes/high-contrast.toml"),
     ),
     ("mono", include_str!("../../themes/mono.toml")),
+    ("wall", include_str!("../../themes/wall.toml")),
 ];
 
-const BUILTIN_NAMES: &[&str] = &["dark", "light", "high-contrast", "mono"];
+const BUILTIN_NAMES: &[&str] = &["dark", "light", "high-contrast", "mono", "wall"];
 
 /// A chain this deep is a mistake (or a cycle through differently named files).
 const MAX_INHERITANCE: usize = 8;
@@ -186,7 +191,7 @@ impl Theme {
             match Role::ALL[i] {
                 Role::Selection => plain = plain.add_modifier(Modifier::REVERSED),
                 Role::BorderFocus => plain = plain.add_modifier(Modifier::BOLD),
-                Role::Banner | Role::Production => {
+                Role::Banner | Role::Production | Role::Alert => {
                     plain = plain.add_modifier(Modifier::REVERSED | Modifier::BOLD)
                 }
                 _ => {}

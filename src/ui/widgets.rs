@@ -67,6 +67,17 @@ pub fn age(now: Time, then: Time) -> String {
     }
 }
 
+/// How long something has lasted, with two units: "45s", "3m 12s", "2h 05m", "3d 04h".
+pub fn lasted(now: Time, since: Time) -> String {
+    let s = now.signed_duration_since(since).num_seconds().max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
 /// "3m ago", or "just now".
 pub fn ago(now: Time, then: Time) -> String {
     match age(now, then).as_str() {

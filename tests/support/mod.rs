@@ -63,6 +63,7 @@ pub fn load(app: &mut App, sim: &DemoCluster) {
 pub fn settings(read_only: bool) -> Settings {
     Settings {
         read_only,
+        wall: false,
         demo: true,
         no_color: false,
         user_themes: None,

@@ -20,12 +20,31 @@ use crate::model::{SourceHealth, SourceKind, SourceState};
 
 pub const DEMO_CONTEXT: &str = "demo";
 
-/// Starts the demo in a task of its own. Sends a snapshot, then changes twice a second.
+/// Starts the demo in a task of its own, executing the operations released to the handle.
+/// Sends a snapshot, then changes twice a second.
 pub fn spawn(size: DemoSize, seed: u64, tx: mpsc::Sender<BackendMsg>) -> BackendHandle {
-    let (ops_tx, mut ops_rx) = mpsc::channel::<OpCommand>(16);
-    let cluster = DEMO_CONTEXT.to_string();
-    let name = cluster.clone();
-    tokio::spawn(async move {
+    let (ops_tx, ops_rx) = mpsc::channel::<OpCommand>(16);
+    tokio::spawn(run(size, seed, tx, Some(ops_rx)));
+    BackendHandle {
+        cluster: DEMO_CONTEXT.to_string(),
+        source: SourceKind::Swarm,
+        ops: ops_tx,
+    }
+}
+
+/// Starts a watch-only demo (read-only and wall mode): it has no operation queue at all.
+pub fn spawn_watch(size: DemoSize, seed: u64, tx: mpsc::Sender<BackendMsg>) {
+    tokio::spawn(run(size, seed, tx, None));
+}
+
+async fn run(
+    size: DemoSize,
+    seed: u64,
+    tx: mpsc::Sender<BackendMsg>,
+    mut ops: Option<mpsc::Receiver<OpCommand>>,
+) {
+    let name = DEMO_CONTEXT.to_string();
+    {
         let mut sim = DemoCluster::new(size, seed, Utc::now());
         let mut health = SourceHealth::new(SourceState::Connected);
         health.endpoint = Some("built-in simulation".into());
@@ -47,7 +66,6 @@ pub fn spawn(size: DemoSize, seed: u64, tx: mpsc::Sender<BackendMsg>) -> Backend
                 return;
             }
         }
-        let mut ops_open = true;
         let mut tick = tokio::time::interval(Duration::from_secs_f64(TICK_SECS));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -71,9 +89,8 @@ pub fn spawn(size: DemoSize, seed: u64, tx: mpsc::Sender<BackendMsg>) -> Backend
                         }
                     }
                 }
-                cmd = ops_rx.recv(), if ops_open => {
-                    // Read-only mode drops the sender: the demo keeps running, accepting nothing.
-                    let Some(cmd) = cmd else { ops_open = false; continue };
+                cmd = next_op(&mut ops) => {
+                    let Some(cmd) = cmd else { return };
                     if let Err(e) = sim.start_op(cmd.op_id.clone(), &cmd.request) {
                         let u = OpUpdate { op_id: cmd.op_id, progress: None, message: String::new(), outcome: Some(Err(e)) };
                         if tx.send(BackendMsg::Op(u)).await.is_err() {
@@ -83,10 +100,13 @@ pub fn spawn(size: DemoSize, seed: u64, tx: mpsc::Sender<BackendMsg>) -> Backend
                 }
             }
         }
-    });
-    BackendHandle {
-        cluster,
-        source: SourceKind::Swarm,
-        ops: ops_tx,
+    }
+}
+
+/// The next released operation; never resolves for a watch-only demo.
+async fn next_op(ops: &mut Option<mpsc::Receiver<OpCommand>>) -> Option<OpCommand> {
+    match ops {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{NodeSpec, NodeSpecAvailabilityEnum, NodeSpecRoleEnum, ServiceSpec};
 use bollard::query_parameters::{UpdateNodeOptions, UpdateServiceOptions};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{Backend, BackendMsg, OpUpdate};
@@ -41,6 +42,27 @@ pub(super) enum Goal {
     },
 }
 
+/// The write side of a swarm backend: the queue of operations the gate released. Only `spawn`
+/// makes one; a watch-only backend (read-only and wall mode) has none, and every function here
+/// that sends a change to the engine takes it as proof, so no path can write without it.
+pub(super) struct Writer {
+    ops: mpsc::Receiver<OpCommand>,
+}
+
+impl Writer {
+    pub(super) fn new(ops: mpsc::Receiver<OpCommand>) -> Writer {
+        Writer { ops }
+    }
+}
+
+/// The next released operation; never resolves for a watch-only backend.
+pub(super) async fn next_op(w: &mut Option<Writer>) -> Option<OpCommand> {
+    match w {
+        Some(w) => w.ops.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 pub(super) struct Follow {
     op_id: OpId,
     goal: Goal,
@@ -67,9 +89,9 @@ impl Backend {
             .await;
     }
 
-    pub(super) async fn start_op(&mut self, d: &Docker, cmd: OpCommand) {
+    pub(super) async fn start_op(&mut self, w: &Writer, d: &Docker, cmd: OpCommand) {
         let OpCommand { op_id, request } = cmd;
-        match self.execute(d, &request).await {
+        match self.execute(w, d, &request).await {
             Ok(goal) => self.follows.push(Follow {
                 op_id,
                 goal,
@@ -81,12 +103,12 @@ impl Backend {
     }
 
     /// Sends the change to the engine; returns what to follow.
-    async fn execute(&mut self, d: &Docker, req: &OpRequest) -> Result<Goal, String> {
+    async fn execute(&mut self, w: &Writer, d: &Docker, req: &OpRequest) -> Result<Goal, String> {
         match req {
             OpRequest::Scale {
                 service, replicas, ..
             } => {
-                let (id, _, _) = update_service(d, service, |spec, _| {
+                let (id, _, _) = update_service(w, d, service, |spec, _| {
                     let mode = spec.mode.get_or_insert_with(Default::default);
                     let rep = mode
                         .replicated
@@ -105,7 +127,7 @@ impl Backend {
             | OpRequest::Deploy { service, .. }
             | OpRequest::Rollback { service, .. } => {
                 let (id, version_before, image_before) =
-                    update_service(d, service, |spec, opts| {
+                    update_service(w, d, service, |spec, opts| {
                         let tt = spec.task_template.get_or_insert_with(Default::default);
                         match req {
                             OpRequest::Deploy { image, .. } => {
@@ -130,7 +152,7 @@ impl Backend {
             OpRequest::SetAvailability {
                 node, availability, ..
             } => {
-                let id = update_node(d, node, |spec| {
+                let id = update_node(w, d, node, |spec| {
                     spec.availability = Some(match availability {
                         Availability::Active => NodeSpecAvailabilityEnum::ACTIVE,
                         Availability::Pause => NodeSpecAvailabilityEnum::PAUSE,
@@ -148,7 +170,7 @@ impl Backend {
                 })
             }
             OpRequest::SetRole { node, role, .. } => {
-                let id = update_node(d, node, |spec| {
+                let id = update_node(w, d, node, |spec| {
                     spec.role = Some(match role {
                         NodeRole::Manager => NodeSpecRoleEnum::MANAGER,
                         NodeRole::Worker => NodeSpecRoleEnum::WORKER,
@@ -327,6 +349,7 @@ impl Backend {
 /// at the version read, so a concurrent change makes the engine refuse rather than overwrite.
 /// Returns the service id, its spec version and image before the change.
 async fn update_service(
+    _: &Writer,
     d: &Docker,
     name: &str,
     edit: impl FnOnce(&mut ServiceSpec, &mut UpdateServiceOptions) -> Result<(), String>,
@@ -349,6 +372,7 @@ async fn update_service(
 
 /// As `update_service`, for a node's spec; returns the node id.
 async fn update_node(
+    _: &Writer,
     d: &Docker,
     name: &str,
     edit: impl FnOnce(&mut NodeSpec),

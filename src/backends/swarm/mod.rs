@@ -29,7 +29,7 @@ use crate::model::{
     Event, Node, Origin, Reachability, Replica, Severity, SourceHealth, SourceKind, SourceState,
     Workload,
 };
-use exec::Follow;
+use exec::{Follow, Writer, next_op};
 
 /// How the backend runs; from the context's config.
 #[derive(Clone, Debug)]
@@ -60,6 +60,7 @@ struct Mirror {
     loaded: bool,
 }
 
+/// Starts a backend that also executes the operations the gate releases to the handle.
 pub fn spawn(settings: SwarmSettings, tx: mpsc::Sender<BackendMsg>) -> BackendHandle {
     let (ops_tx, ops_rx) = mpsc::channel::<OpCommand>(16);
     let handle = BackendHandle {
@@ -67,8 +68,14 @@ pub fn spawn(settings: SwarmSettings, tx: mpsc::Sender<BackendMsg>) -> BackendHa
         source: SourceKind::Swarm,
         ops: ops_tx,
     };
-    tokio::spawn(Backend::new(settings, tx).run(ops_rx));
+    tokio::spawn(Backend::new(settings, tx).run(Some(Writer::new(ops_rx))));
     handle
+}
+
+/// Starts a watch-only backend (read-only and wall mode): it has no write side at all, so
+/// nothing can ask it to change the swarm. It stops when the console drops the receiver.
+pub fn spawn_watch(settings: SwarmSettings, tx: mpsc::Sender<BackendMsg>) {
+    tokio::spawn(Backend::new(settings, tx).run(None));
 }
 
 struct Backend {
@@ -148,7 +155,7 @@ impl Backend {
         .await
     }
 
-    async fn run(mut self, mut ops: mpsc::Receiver<OpCommand>) {
+    async fn run(mut self, mut ops: Option<Writer>) {
         if !self.set_health(SourceState::Connecting, None).await {
             return;
         }
@@ -236,17 +243,13 @@ impl Backend {
     }
 
     /// Waits, answering operations with a refusal instead of letting them hang.
-    async fn wait_refusing(
-        &mut self,
-        ops: &mut mpsc::Receiver<OpCommand>,
-        d: Duration,
-        reason: &str,
-    ) -> bool {
+    async fn wait_refusing(&mut self, ops: &mut Option<Writer>, d: Duration, reason: &str) -> bool {
         let until = Instant::now() + d;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => return true,
-                cmd = ops.recv() => match cmd {
+                _ = self.tx.closed() => return false,
+                cmd = next_op(ops) => match cmd {
                     Some(cmd) => {
                         let u = OpUpdate { op_id: cmd.op_id, progress: None, message: String::new(), outcome: Some(Err(format!("not sent: {reason}"))) };
                         if !self.send(BackendMsg::Op(u)).await { return false; }
@@ -292,11 +295,7 @@ impl Backend {
     }
 
     /// Serves one connection until it fails (`Err`) or the console goes away (`Ok`).
-    async fn serve(
-        &mut self,
-        c: &Connected,
-        ops: &mut mpsc::Receiver<OpCommand>,
-    ) -> Result<(), Failure> {
+    async fn serve(&mut self, c: &Connected, ops: &mut Option<Writer>) -> Result<(), Failure> {
         let status = has_service_status(&c.api);
         self.reconcile(&c.docker, status, true).await?;
         if !self
@@ -348,12 +347,13 @@ impl Backend {
                     self.reconcile(&c.docker, status, false).await?;
                     self.check_follows().await;
                 }
-                cmd = ops.recv() => match cmd {
-                    Some(cmd) => {
-                        self.start_op(&c.docker, cmd).await;
+                _ = self.tx.closed() => return Ok(()),
+                cmd = next_op(ops) => match (cmd, ops.as_ref()) {
+                    (Some(cmd), Some(w)) => {
+                        self.start_op(w, &c.docker, cmd).await;
                         due.get_or_insert(Instant::now() + DEBOUNCE);
                     }
-                    None => return Ok(()),
+                    _ => return Ok(()),
                 },
             }
         }

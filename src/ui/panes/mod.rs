@@ -30,7 +30,7 @@ pub fn render(f: &mut Frame, app: &App, pane: Pane, area: Rect, now: Time, focus
             now,
             focused,
             app.ui.drill.as_ref(),
-            app.ui.selected(Pane::Replicas),
+            shown_selection(app, Pane::Replicas),
         ),
         Pane::Instances => tables::instances(f, app, area, now, focused),
         Pane::Events => tables::events(f, app, area, now, focused),
@@ -53,6 +53,15 @@ pub fn render_preview(f: &mut Frame, app: &App, pane: Pane, area: Rect, now: Tim
     };
     if let Some(d) = drill {
         tables::replicas(f, app, area, now, false, Some(&d), usize::MAX);
+    }
+}
+
+/// The selected row of `pane`; none (`usize::MAX`) on the wall, where nothing is selected.
+pub(super) fn shown_selection(app: &App, pane: Pane) -> usize {
+    if app.settings.wall {
+        usize::MAX
+    } else {
+        app.ui.selected(pane)
     }
 }
 

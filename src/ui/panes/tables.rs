@@ -76,7 +76,7 @@ pub fn nodes(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         header: &header[..cols],
         widths: &widths[..cols],
         total: rows.len(),
-        selected: app.ui.selected(Pane::Nodes),
+        selected: super::shown_selection(app, Pane::Nodes),
         empty: "no nodes (not loaded yet, or no swarm configured)",
     };
     table(f, app, area, now, focused, spec, |i| {
@@ -161,7 +161,7 @@ pub fn services(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) 
         header: &header[..cols],
         widths: &widths[..cols],
         total: rows.len(),
-        selected: app.ui.selected(Pane::Services),
+        selected: super::shown_selection(app, Pane::Services),
         empty: "no services",
     };
     table(f, app, area, now, focused, spec, |i| {
@@ -378,7 +378,7 @@ pub fn instances(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool)
         header: &header[..cols],
         widths: &widths[..cols],
         total: rows.len(),
-        selected: app.ui.selected(Pane::Instances),
+        selected: super::shown_selection(app, Pane::Instances),
         empty: "no cloud instances (EC2 not configured, or none match the filters)",
     };
     table(f, app, area, now, focused, spec, |i| {
@@ -435,7 +435,7 @@ pub fn events(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         Constraint::Min(20),
     ];
     let selected = if app.ui.pane == Pane::Events {
-        app.ui.selected(Pane::Events)
+        super::shown_selection(app, Pane::Events)
     } else {
         usize::MAX
     };
@@ -498,7 +498,7 @@ pub fn audit(f: &mut Frame, app: &App, area: Rect, _now: Time, focused: bool) {
         ],
         widths: &widths,
         total: rows.len(),
-        selected: app.ui.selected(Pane::Audit),
+        selected: super::shown_selection(app, Pane::Audit),
         empty: "no audited actions yet",
     };
     table(f, app, area, _now, focused, spec, |i| {

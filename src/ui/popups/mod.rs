@@ -217,7 +217,8 @@ fn help(f: &mut Frame, app: &App, area: Rect, scroll: u16) {
     let t = &app.theme;
     let mut lines = Vec::new();
     let read_only = app.gate.is_read_only();
-    for mode in Mode::ALL {
+    // The wall's keys belong to `--wall`, which has no help screen.
+    for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Wall) {
         lines.push(Line::styled(
             format!("{} mode", mode.name()),
             t.style(Role::Header),
