@@ -176,6 +176,47 @@ fn frames(c: &mut Criterion) {
     bench_pane(c, "80x24/services", Pane::Services, 80, 24);
 }
 
+/// The wall at 300x80: one frame of each default pane set, and the incident recompute that
+/// follows every store change on the wall.
+fn wall(c: &mut Criterion) {
+    use clusterdeck::config::Config;
+    use clusterdeck::wall::{Incidents, PaneSet, Wall};
+    let mut app = scaled_app();
+    app.settings.wall = true;
+    let now = now();
+    let sets: Vec<PaneSet> = Config::default_embedded()
+        .wall
+        .sets
+        .iter()
+        .map(PaneSet::from_config)
+        .collect();
+    let n = sets.len();
+    let mut w = Wall::new(app, sets, None, std::time::Duration::from_secs(15), now);
+    w.incidents.update(&w.app.store, now);
+    let mut g = c.benchmark_group("wall/300x80");
+    let mut at = now;
+    for _ in 0..n {
+        let name = w.set().name.clone();
+        let mut term = Terminal::new(TestBackend::new(300, 80)).expect("test terminal");
+        g.bench_function(format!("frame/{name}"), |b| {
+            b.iter(|| {
+                term.draw(|f| clusterdeck::ui::wall::draw(f, &w, now))
+                    .expect("draw");
+            })
+        });
+        at += chrono::Duration::seconds(3600);
+        w.tick(at);
+    }
+    g.bench_function("incidents_update", |b| {
+        let mut inc = Incidents::default();
+        b.iter(|| {
+            inc.update(&w.app.store, now);
+            black_box(inc.current.len())
+        })
+    });
+    g.finish();
+}
+
 /// The row builders alone (filter + sort of the whole collection), no drawing.
 fn view_model(c: &mut Criterion) {
     let app = scaled_app();
@@ -207,5 +248,5 @@ fn view_model(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, floor, frames, view_model);
+criterion_group!(benches, floor, frames, wall, view_model);
 criterion_main!(benches);

@@ -105,10 +105,32 @@ fn every_key() -> Vec<Vec<u8>> {
     }
     keys.push(vec![0x7f]);
     for seq in [
-        "\x1bOP", "\x1bOQ", "\x1bOR", "\x1bOS", "\x1b[15~", "\x1b[17~", "\x1b[18~", "\x1b[19~",
-        "\x1b[20~", "\x1b[21~", "\x1b[23~", "\x1b[24~", "\x1b[A", "\x1b[B", "\x1b[C", "\x1b[D",
-        "\x1b[H", "\x1b[F", "\x1b[2~", "\x1b[3~", "\x1b[5~", "\x1b[6~", "\x1b[Z", "\x1b[1;5A",
-        "\x1b[1;2C", "\x1b[1;3D",
+        "\x1bOP",
+        "\x1bOQ",
+        "\x1bOR",
+        "\x1bOS",
+        "\x1b[15~",
+        "\x1b[17~",
+        "\x1b[18~",
+        "\x1b[19~",
+        "\x1b[20~",
+        "\x1b[21~",
+        "\x1b[23~",
+        "\x1b[24~",
+        "\x1b[A",
+        "\x1b[B",
+        "\x1b[C",
+        "\x1b[D",
+        "\x1b[H",
+        "\x1b[F",
+        "\x1b[2~",
+        "\x1b[3~",
+        "\x1b[5~",
+        "\x1b[6~",
+        "\x1b[Z",
+        "\x1b[1;5A",
+        "\x1b[1;2C",
+        "\x1b[1;3D",
     ] {
         keys.push(seq.as_bytes().to_vec());
     }
@@ -167,9 +189,15 @@ fn every_key_changes_nothing_a_stopped_manager_shows_and_sighup_ends_cleanly() {
     std::thread::sleep(Duration::from_secs(2));
 
     let events = mutating_events(since, until);
-    assert!(events.is_empty(), "mutating events in the window: {events:#?}");
+    assert!(
+        events.is_empty(),
+        "mutating events in the window: {events:#?}"
+    );
     let writes = writes_since(&logs);
-    assert!(writes.is_empty(), "write calls reached an engine: {writes:#?}");
+    assert!(
+        writes.is_empty(),
+        "write calls reached an engine: {writes:#?}"
+    );
     let audit = std::fs::read(world.audit_path()).unwrap_or_default();
     assert!(audit.is_empty(), "the wall wrote to the audit log");
     // The service the keys could have scaled, drained or restarted is as it was.

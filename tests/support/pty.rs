@@ -186,6 +186,25 @@ impl Session {
         }
     }
 
+    /// Resizes the terminal (the child gets SIGWINCH); the emulator follows.
+    pub fn resize(&self, rows: u16, cols: u16) {
+        self._master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize the pty");
+        if let (Some(r), Some(c)) = (NonZeroU16::new(rows), NonZeroU16::new(cols)) {
+            self.parser
+                .lock()
+                .expect("parser lock")
+                .screen_mut()
+                .set_size(r, c);
+        }
+    }
+
     /// The child's process id.
     pub fn pid(&self) -> u32 {
         self.child.process_id().expect("the child has a pid")

@@ -1,0 +1,203 @@
+//! Soak: `--wall` left running on a large, churning demo cluster (and on the real swarm when
+//! the test command started one), its resident memory sampled every few seconds, the terminal
+//! resized now and then and hit by a SIGWINCH storm. Memory must stay flat: after a warm-up,
+//! the fitted slope stays under a bound that would still be small after a day.
+//!
+//! Ten minutes by default; `CLUSTERDECK_SOAK_SECS` sets another length (`scripts/soak.sh`
+//! runs it by hand for hours). The series goes to `$CARGO_TARGET_DIR/soak/` as CSV.
+//! Not part of `cargo test --all-targets` (test = false in Cargo.toml): the test command runs
+//! it alongside the rest, so its ten minutes do not add to the run.
+
+#[path = "support/pty.rs"]
+mod pty;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use pty::{Session, World};
+
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// Samples before this are the warm-up (caches filling, the first incidents).
+const WARM_UP: Duration = Duration::from_secs(120);
+/// Growth allowed after the warm-up, in KiB per minute: 64 KiB/min would be 90 MiB a day,
+/// far above anything a bounded design shows, and far below a leak of one event per frame.
+const MAX_SLOPE_KIB_PER_MIN: f64 = 64.0;
+
+fn soak_secs() -> u64 {
+    std::env::var("CLUSTERDECK_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600)
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Least-squares slope of (seconds, KiB), in KiB per minute.
+fn slope_per_min(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let (sx, sy) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let (num, den) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| {
+        (a + (x - mx) * (y - my), b + (x - mx) * (x - mx))
+    });
+    if den == 0.0 { 0.0 } else { num / den * 60.0 }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+struct Soaked {
+    label: &'static str,
+    session: Session,
+    samples: Vec<(f64, f64)>,
+    _world: World,
+}
+
+fn out_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"));
+    target.join("soak")
+}
+
+#[test]
+fn wall_memory_stays_flat() {
+    let secs = soak_secs();
+    let mut runs = Vec::new();
+    let world = World::with_config("[wall]\nrotate_secs = 5\n");
+    let demo = Session::spawn(&world, &["--wall", "--demo-scale", "5000"]);
+    runs.push(Soaked {
+        label: "demo-5000",
+        session: demo,
+        samples: Vec::new(),
+        _world: world,
+    });
+    // The real swarm, when the test command brought one up.
+    if let Ok(managers) = std::env::var("CD_SWARM_MANAGERS") {
+        let hosts: Vec<String> = managers.split(',').map(|m| format!("\"{m}\"")).collect();
+        let world = World::with_config(&format!(
+            "[wall]\nrotate_secs = 5\n[[contexts]]\nname = \"lab\"\ndocker = {{ hosts = [{}] }}\n",
+            hosts.join(", ")
+        ));
+        let s = Session::spawn(&world, &["--wall"]);
+        runs.push(Soaked {
+            label: "swarm",
+            session: s,
+            samples: Vec::new(),
+            _world: world,
+        });
+    }
+    for r in &runs {
+        r.session
+            .wait_for("the wall", |t| t.contains("WALL · read-only"));
+    }
+
+    let start = Instant::now();
+    let mut next_resize = Duration::from_secs(60);
+    let mut big = false;
+    while start.elapsed() < Duration::from_secs(secs) {
+        let t = start.elapsed().as_secs_f64();
+        for r in &mut runs {
+            let pid = r.session.pid();
+            let kib = rss_kib(pid).unwrap_or_else(|| {
+                panic!(
+                    "{}: the wall is gone after {t:.0}s; screen:\n{}",
+                    r.label,
+                    r.session.screen_text()
+                )
+            });
+            r.samples.push((t, kib as f64));
+        }
+        // Every minute a resize between 100x30 and 300x80; every third one a storm of 200.
+        if start.elapsed() >= next_resize {
+            next_resize += Duration::from_secs(60);
+            big = !big;
+            let storm = (start.elapsed().as_secs() / 60).is_multiple_of(3);
+            for r in &runs {
+                if storm {
+                    for i in 0..200u16 {
+                        r.session.resize(24 + i % 57, 80 + (i * 7) % 221);
+                    }
+                }
+                let (rows, cols) = if big { (80, 300) } else { (30, 100) };
+                r.session.resize(rows, cols);
+            }
+        }
+        std::thread::sleep(SAMPLE_EVERY);
+    }
+
+    std::fs::create_dir_all(out_dir()).expect("soak output dir");
+    let mut failures = Vec::new();
+    for r in &mut runs {
+        // Still alive and drawing after all of it.
+        r.session.wait_for("the wall after the soak", |t| {
+            t.contains("WALL · read-only")
+        });
+        assert!(r.session.is_running(), "{}: the wall ended", r.label);
+        let path = out_dir().join(format!("wall-soak-{}.csv", r.label));
+        let mut f = std::fs::File::create(&path).expect("create the CSV");
+        writeln!(f, "seconds,rss_kib").expect("write");
+        for (t, k) in &r.samples {
+            writeln!(f, "{t:.0},{k:.0}").expect("write");
+        }
+        let after: Vec<(f64, f64)> = r
+            .samples
+            .iter()
+            .copied()
+            .filter(|(t, _)| *t >= WARM_UP.as_secs_f64())
+            .collect();
+        let slope = slope_per_min(&after);
+        let first = r.samples.first().map_or(0.0, |s| s.1);
+        let last = r.samples.last().map_or(0.0, |s| s.1);
+        let med = median(after.iter().map(|s| s.1).collect());
+        let max = after.iter().map(|s| s.1).fold(0.0, f64::max);
+        eprintln!(
+            "soak {}: {} samples over {secs}s · RSS first {first:.0} KiB, median after warm-up \
+             {med:.0} KiB, max {max:.0} KiB, last {last:.0} KiB · slope after warm-up \
+             {slope:+.1} KiB/min · {}",
+            r.label,
+            r.samples.len(),
+            path.display()
+        );
+        if slope > MAX_SLOPE_KIB_PER_MIN {
+            failures.push(format!(
+                "{}: RSS grows {slope:.1} KiB/min after the warm-up (bound {MAX_SLOPE_KIB_PER_MIN})",
+                r.label
+            ));
+        }
+        // A clean end, as an operator ends it.
+        r.session.send("q");
+        r.session.wait_for("the quit question", |t| {
+            t.contains("Quit the wall display?")
+        });
+        r.session.send("y");
+        assert_eq!(r.session.wait_exit(), 0, "{}: quit", r.label);
+        r.session.assert_terminal_restored();
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn slope_is_a_least_squares_fit() {
+    let flat: Vec<(f64, f64)> = (0..10).map(|i| (i as f64 * 5.0, 1000.0)).collect();
+    assert_eq!(slope_per_min(&flat), 0.0);
+    // 1 KiB per 5 s is 12 KiB per minute.
+    let growing: Vec<(f64, f64)> = (0..10)
+        .map(|i| (i as f64 * 5.0, 1000.0 + i as f64))
+        .collect();
+    assert!((slope_per_min(&growing) - 12.0).abs() < 1e-9);
+}
