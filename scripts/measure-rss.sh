@@ -8,6 +8,7 @@
 #   scale10k   --demo-scale 10000             (about 1,000 nodes, 10,000 replicas, 2,000 instances)
 #   demo       --demo                         (3 managers, 9 workers, about 25 services)
 #   audit-ro   --demo --read-only, Audit pane (key 7): a pane that shows no ages
+#   wall10k    --wall --demo-scale 10000     (the wall display, rotating every 15 s)
 #
 # Each run lasts RUN_SECS (default 20): SETTLE_SECS (default 5) to start and settle, then an
 # IDLE_SECS (default 10) window in which every byte the console writes is captured with
@@ -83,6 +84,11 @@ run_case() {
     sleep "$((RUN_SECS - SETTLE_SECS - IDLE_SECS > 0 ? RUN_SECS - SETTLE_SECS - IDLE_SECS : 0))"
 
     tmux -L "$SOCK" send-keys -t "$name" q
+    # The wall asks before quitting.
+    if [[ " $* " == *" --wall "* ]]; then
+        sleep 0.5
+        tmux -L "$SOCK" send-keys -t "$name" y
+    fi
     local waited=0
     while tmux -L "$SOCK" has-session -t "$name" 2>/dev/null; do
         sleep 0.5
@@ -124,8 +130,9 @@ for c in "${cases[@]}"; do
     scale10k) run_case scale10k "" --demo-scale 10000 ;;
     demo) run_case demo "" --demo ;;
     audit-ro) run_case audit-ro 7 --demo --read-only ;;
+    wall10k) run_case wall10k "" --wall --demo-scale 10000 ;;
     *)
-        echo "measure-rss: unknown case $c (scale10k, demo, audit-ro)" >&2
+        echo "measure-rss: unknown case $c (scale10k, demo, audit-ro, wall10k)" >&2
         exit 2
         ;;
     esac

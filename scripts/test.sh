@@ -43,7 +43,7 @@ cargo test --locked --test wall_soak --no-run
 # sampled) runs next to the rest rather than after it; it only reads, so it disturbs nothing.
 setsid cargo test --locked --test wall_soak -- --nocapture >"$soaklog" 2>&1 &
 soak_pid=$!
-trap 'kill -- "-$soak_pid" 2>/dev/null; bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true' EXIT
+trap 'kill -- "-$soak_pid" 2>/dev/null || true; bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true' EXIT
 set +e
 cargo test --locked --all-targets 2>&1 | tee "$log"
 main_rc=${PIPESTATUS[0]}
