@@ -1,6 +1,7 @@
 //! Rendering: a pure function of (app state, theme, now) → frame. No I/O and no clock reads
 //! here, so snapshot tests are deterministic.
 
+mod bigtext;
 mod layout;
 mod panes;
 mod popups;

@@ -12,10 +12,10 @@ use crate::app::store::ClusterState;
 use crate::model::{Health, InstanceState, QuorumVerdict, SourceState, Time};
 use crate::wall::{Incident, Wall};
 
-use super::panes;
 use super::sanitize::sanitize;
 use super::theme::Role;
 use super::widgets::{age, ago, lasted};
+use super::{bigtext, panes};
 
 const MIN_WIDTH: u16 = 40;
 const MIN_HEIGHT: u16 = 10;
@@ -49,7 +49,15 @@ pub fn draw(f: &mut Frame, wall: &Wall, now: Time) {
     let banner = banner_lines(wall, now, area.width);
     let cap = if big { 14 } else { (area.height / 4).max(2) };
     let pad = if big && !banner.is_empty() { 2 } else { 0 };
-    let banner_h = (banner.len() as u16).min(cap) + pad;
+    // On a big screen the worst incident's name also goes up in block letters.
+    let headline = wall
+        .incidents
+        .current
+        .first()
+        .filter(|i| big && bigtext::width(i.kind.label()) + 2 <= area.width as usize)
+        .and_then(|i| bigtext::big(i.kind.label()));
+    let headline_h = if headline.is_some() { 6 } else { 0 };
+    let banner_h = (banner.len() as u16).min(cap) + pad + headline_h;
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -60,7 +68,7 @@ pub fn draw(f: &mut Frame, wall: &Wall, now: Time) {
         ])
         .split(area);
     headers(f, wall, rows[0], now, big);
-    render_banner(f, wall, banner, rows[1], cap as usize, pad > 0);
+    render_banner(f, wall, headline, banner, rows[1], cap as usize, pad > 0);
     body(f, wall, rows[2], now);
     footer(f, wall, rows[3], now);
 }
@@ -299,6 +307,7 @@ fn incident_line(i: &Incident, now: Time, width: u16, many: bool) -> Line<'stati
 fn render_banner(
     f: &mut Frame,
     wall: &Wall,
+    headline: Option<[String; 5]>,
     lines: Vec<(Line<'static>, bool)>,
     area: Rect,
     cap: usize,
@@ -319,6 +328,12 @@ fn render_banner(
     let total = lines.len();
     let mut shown: Vec<Line> = Vec::new();
     if pad {
+        shown.push(Line::raw(""));
+    }
+    if let Some(rows) = headline {
+        for r in rows {
+            shown.push(Line::styled(format!(" {r}"), worst));
+        }
         shown.push(Line::raw(""));
     }
     for (n, (line, critical)) in lines.into_iter().enumerate() {
