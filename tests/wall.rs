@@ -135,6 +135,9 @@ fn a_stopped_manager_takes_the_banner_with_its_duration() {
         assert!(s.contains("for 8m 00s"), "{x}x{y}: {s}");
         assert!(s.contains("mgr-3"), "{x}x{y}: {s}");
         assert!(s.contains("CRITICAL"), "{x}x{y}: {s}");
+        // The nodes pane lists the worst first, so the down manager is on screen.
+        let down = s.find("✗  mgr-3").expect("mgr-3 row");
+        assert!(s.find("●  mgr-1").is_none_or(|ok| down < ok), "{s}");
         // The banner is in the alert colours, not only words.
         let (bx, by) = find(&buf, "✗✗ NODE DOWN").expect("banner");
         assert_eq!(

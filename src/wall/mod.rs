@@ -14,6 +14,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 
 use crate::app::App;
+use crate::app::view::{self, SortSpec};
 use crate::backends::BackendMsg;
 use crate::input::{Action, KeyChord, Mode};
 use crate::model::Time;
@@ -80,6 +81,19 @@ impl Wall {
             sets
         };
         let pinned = pin.and_then(|p| sets.iter().position(|s| s.name == p));
+        let mut app = app;
+        // Worst first: among a thousand nodes the down one must be on screen, not on row 500.
+        for (pane, column) in [(Pane::Nodes, "health"), (Pane::Services, "availability")] {
+            if let Some(i) = view::sort_columns(pane).iter().position(|c| *c == column) {
+                app.ui.sort.insert(
+                    pane,
+                    SortSpec {
+                        column: i,
+                        reverse: false,
+                    },
+                );
+            }
+        }
         let mut wall = Wall {
             app,
             sets,
