@@ -7,8 +7,6 @@ mod pty;
 #[path = "swarm_support/mod.rs"]
 mod swarm_support;
 
-use std::time::{Duration, Instant};
-
 use pty::{Session, World, audit_lines, parse};
 use swarm_support::*;
 
@@ -17,22 +15,6 @@ fn node_row<'a>(screen: &'a str, host: &str) -> Option<&'a str> {
     screen
         .lines()
         .find(|l| l.contains(host) && l.contains("worker"))
-}
-
-/// Waits longer than the harness default: a drain on a real swarm takes a while.
-fn wait_long(s: &Session, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-    let until = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let text = s.screen_text();
-        if pred(&text) {
-            return text;
-        }
-        assert!(
-            Instant::now() < until,
-            "timed out waiting for {what}; screen:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]
@@ -49,13 +31,13 @@ fn drain_a_worker_by_keys() {
         hosts.join(", ")
     ));
     let mut s = Session::spawn(&world, &[]);
-    wait_long(&s, "the swarm connected", 60, |t| {
+    s.wait_secs("the swarm connected", 60, |t| {
         t.contains("swarm ● connected") && t.contains("Quorum")
     });
 
     s.send("2");
     s.send("/wrk1\r");
-    let screen = wait_long(&s, "wrk1 with its tasks", 30, |t| {
+    let screen = s.wait_secs("wrk1 with its tasks", 30, |t| {
         node_row(t, "wrk1").is_some_and(|l| l.contains("active"))
     });
     assert!(node_row(&screen, "wrk1").is_some());
@@ -70,10 +52,8 @@ fn drain_a_worker_by_keys() {
     s.send("\t\r");
 
     // The tasks move: the node shows drain with no tasks, and the status reports the outcome.
-    let done = wait_long(&s, "the drain to settle", 180, |t| {
-        t.contains("✓ drain wrk1")
-    });
-    let row = wait_long(&s, "wrk1 drained with 0 tasks", 30, |t| {
+    let done = s.wait_secs("the drain to settle", 180, |t| t.contains("✓ drain wrk1"));
+    let row = s.wait_secs("wrk1 drained with 0 tasks", 30, |t| {
         node_row(t, "wrk1")
             .is_some_and(|l| l.contains("drain") && l.split_whitespace().any(|w| w == "0"))
     });

@@ -42,17 +42,21 @@ fn feed(w: &mut Wall, msg: BackendMsg) {
     w.on_backend(msg, t0() + Duration::minutes(2));
 }
 
-/// The wall over the quiet demo cluster, with the embedded default pane sets.
-fn demo_wall() -> Wall {
-    let sets = Config::default_embedded()
+/// The embedded default pane sets.
+fn default_sets() -> Vec<PaneSet> {
+    Config::default_embedded()
         .wall
         .sets
         .iter()
         .map(PaneSet::from_config)
-        .collect();
+        .collect()
+}
+
+/// The wall over the quiet demo cluster, with the default pane sets.
+fn demo_wall() -> Wall {
     let mut w = Wall::new(
         wall_app(),
-        sets,
+        default_sets(),
         None,
         std::time::Duration::from_secs(15),
         t0(),
@@ -234,15 +238,9 @@ fn rotation_follows_the_clock_pauses_and_pins() {
     w.on_key(key(KeyCode::BackTab, KeyModifiers::NONE), at);
     assert_eq!(w.set().name, "workloads");
 
-    let sets = Config::default_embedded()
-        .wall
-        .sets
-        .iter()
-        .map(PaneSet::from_config)
-        .collect();
     let mut pinned = Wall::new(
         wall_app(),
-        sets,
+        default_sets(),
         Some("fleet"),
         std::time::Duration::from_secs(15),
         t0(),

@@ -12,25 +12,10 @@ mod swarm_support;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pty::{Session, World};
 use swarm_support::*;
-
-fn wait_long(s: &Session, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-    let until = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let text = s.screen_text();
-        if pred(&text) {
-            return text;
-        }
-        assert!(
-            Instant::now() < until,
-            "timed out after {secs}s waiting for {what}; screen:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 /// Every engine's dockerd log (run with --debug, so each API call is logged) and its length.
 fn api_logs() -> Vec<(PathBuf, u64)> {
@@ -171,8 +156,8 @@ fn every_key_changes_nothing_a_stopped_manager_shows_and_sighup_ends_cleanly() {
         hosts.join(", ")
     ));
     let mut s = Session::spawn(&world, &["--wall"]);
-    wait_long(&s, "the wall with a healthy swarm", 60, header_ok);
-    wait_long(&s, "the t-wall service", 30, |t| t.contains("t-wall"));
+    s.wait_secs("the wall with a healthy swarm", 60, header_ok);
+    s.wait_secs("the t-wall service", 30, |t| t.contains("t-wall"));
 
     // The window: every key, then time for the console to act on them.
     let since = unix_now();
@@ -183,7 +168,7 @@ fn every_key_changes_nothing_a_stopped_manager_shows_and_sighup_ends_cleanly() {
     }
     std::thread::sleep(Duration::from_secs(4));
     assert!(s.is_running(), "a key ended the wall");
-    let screen = wait_long(&s, "the wall still up", 10, header_ok);
+    let screen = s.wait_secs("the wall still up", 10, header_ok);
     assert!(!screen.contains("Quit the wall display?"), "{screen}");
     let until = unix_now() + 1;
     std::thread::sleep(Duration::from_secs(2));
@@ -205,7 +190,7 @@ fn every_key_changes_nothing_a_stopped_manager_shows_and_sighup_ends_cleanly() {
 
     // A manager stops: the banner names it and how long it has lasted.
     swarm_sh(&["stop", "3"]);
-    let screen = wait_long(&s, "mgr3 down on the banner", 120, |t| {
+    let screen = s.wait_secs("mgr3 down on the banner", 120, |t| {
         t.contains("NODE DOWN") && t.contains("mgr3") && t.contains("QUORUM AT RISK")
     });
     assert!(screen.contains("CRITICAL"), "{screen}");
@@ -215,7 +200,7 @@ fn every_key_changes_nothing_a_stopped_manager_shows_and_sighup_ends_cleanly() {
         .unwrap_or_default();
     assert!(banner.contains("for "), "{banner}");
     swarm_sh(&["start", "3"]);
-    wait_long(&s, "the banner cleared", 180, |t| {
+    s.wait_secs("the banner cleared", 180, |t| {
         header_ok(t) && !t.contains("NODE DOWN")
     });
 

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::backends::{BackendMsg, Change, Snapshot};
 use crate::model::{
-    EtcdMember, Event, Instance, Node, Quorum, Replica, SourceHealth, SourceKind, SourceState,
-    Time, Workload,
+    EtcdMember, Event, Health, Instance, InstanceState, Node, Quorum, Replica, SourceHealth,
+    SourceKind, SourceState, Time, Workload,
 };
 
 /// Events kept per cluster; older ones fall off (the audit log is the durable record).
@@ -80,6 +80,34 @@ impl ClusterState {
 
     pub fn running_on_node(&self, id: &str) -> u32 {
         self.running_on_node.get(id).copied().unwrap_or(0)
+    }
+
+    /// Nodes whose health is ok (ready, reachable, schedulable as expected).
+    pub fn healthy_nodes(&self) -> usize {
+        self.nodes
+            .values()
+            .filter(|n| n.health() == Health::Ok)
+            .count()
+    }
+
+    /// Workloads running as many replicas as desired.
+    pub fn workloads_at_desired(&self) -> usize {
+        self.workloads.values().filter(|w| !w.is_degraded()).count()
+    }
+
+    pub fn running_instances(&self) -> usize {
+        self.instances
+            .values()
+            .filter(|i| i.state == InstanceState::Running)
+            .count()
+    }
+
+    /// Since when a workload is short: its oldest replica that should run but does not.
+    pub fn short_since(&self, workload_id: &str) -> Option<Time> {
+        self.replicas_of_workload(workload_id)
+            .filter(|r| r.is_current() && !r.is_running())
+            .map(|r| r.since)
+            .min()
     }
 
     pub fn workload_by_name(&self, name: &str) -> Option<&Workload> {

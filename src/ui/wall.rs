@@ -9,12 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::app::store::ClusterState;
-use crate::model::{Health, InstanceState, QuorumVerdict, SourceState, Time};
+use crate::model::{SourceState, Time};
 use crate::wall::{Incident, Wall};
 
 use super::sanitize::sanitize;
 use super::theme::Role;
-use super::widgets::{age, ago, lasted};
+use super::widgets::{age, ago, lasted, verdict_mark};
 use super::{bigtext, panes};
 
 const MIN_WIDTH: u16 = 40;
@@ -87,12 +87,7 @@ fn status(wall: &Wall, c: &ClusterState) -> (&'static str, Role) {
 fn header_parts(c: &ClusterState, now: Time) -> Vec<(String, String, Role)> {
     let mut parts = Vec::new();
     let q = c.quorum();
-    let (sym, role) = match q.verdict {
-        QuorumVerdict::Healthy => ("●", Role::Ok),
-        QuorumVerdict::AtRisk => ("▲", Role::Warn),
-        QuorumVerdict::Lost => ("✗", Role::Danger),
-        QuorumVerdict::Unknown => ("?", Role::Muted),
-    };
+    let (sym, role) = verdict_mark(q.verdict);
     parts.push((
         format!(
             "quorum {sym} {} {}/{} managers",
@@ -103,30 +98,25 @@ fn header_parts(c: &ClusterState, now: Time) -> Vec<(String, String, Role)> {
         format!("Q {sym} {}/{}", q.reachable, q.managers),
         role,
     ));
-    let ready = c
-        .nodes
-        .values()
-        .filter(|n| n.health() == Health::Ok)
-        .count();
-    parts.push(count("nodes", "N", ready, c.nodes.len(), "ready"));
-    let at_desired = c.workloads.values().filter(|w| !w.is_degraded()).count();
+    parts.push(count(
+        "nodes",
+        "N",
+        c.healthy_nodes(),
+        c.nodes.len(),
+        "ready",
+    ));
     parts.push(count(
         "workloads",
         "W",
-        at_desired,
+        c.workloads_at_desired(),
         c.workloads.len(),
         "at desired",
     ));
     if !c.instances.is_empty() {
-        let running = c
-            .instances
-            .values()
-            .filter(|i| i.state == InstanceState::Running)
-            .count();
         parts.push(count(
             "instances",
             "I",
-            running,
+            c.running_instances(),
             c.instances.len(),
             "running",
         ));

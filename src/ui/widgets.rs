@@ -3,9 +3,21 @@
 
 use chrono::Duration;
 
-use crate::model::Time;
+use crate::model::{QuorumVerdict, Time};
+
+use super::theme::Role;
 
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The symbol and role of a quorum verdict.
+pub fn verdict_mark(v: QuorumVerdict) -> (&'static str, Role) {
+    match v {
+        QuorumVerdict::Healthy => ("●", Role::Ok),
+        QuorumVerdict::AtRisk => ("▲", Role::Warn),
+        QuorumVerdict::Lost => ("✗", Role::Danger),
+        QuorumVerdict::Unknown => ("?", Role::Muted),
+    }
+}
 
 /// `█████░░░` for running/desired.
 pub fn ratio_bar(done: u32, total: u32, width: usize) -> String {

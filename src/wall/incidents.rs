@@ -182,17 +182,11 @@ fn detect(c: &ClusterState) -> Vec<Detected> {
     }
     for w in c.workloads.values() {
         if w.is_degraded() {
-            // The oldest replica of this workload that should run but does not.
-            let since = c
-                .replicas_of_workload(&w.id)
-                .filter(|r| r.is_current() && !r.is_running())
-                .map(|r| r.since)
-                .min();
             out.push(Detected {
                 kind: IncidentKind::BelowDesired,
                 object: w.name.clone(),
                 detail: format!("{}/{}", w.running, w.desired),
-                since,
+                since: c.short_since(&w.id),
             });
         }
         if let Some(u) = w.update.as_ref().filter(|u| u.state.is_paused()) {

@@ -113,14 +113,18 @@ impl Wall {
         self.app.store.clusters.len().max(1)
     }
 
-    /// How many steps the rotation has: every set of every context, or only the pinned set.
-    fn steps(&self) -> usize {
-        let per_context = if self.pinned.is_some() {
+    /// Sets shown per context: all of them, or only the pinned one.
+    fn per_context(&self) -> usize {
+        if self.pinned.is_some() {
             1
         } else {
             self.sets.len()
-        };
-        per_context * self.contexts()
+        }
+    }
+
+    /// How many steps the rotation has: every shown set of every context.
+    fn steps(&self) -> usize {
+        self.per_context() * self.contexts()
     }
 
     /// The set on screen now.
@@ -134,12 +138,7 @@ impl Wall {
 
     /// The context whose panes are on screen now.
     pub fn context(&self) -> usize {
-        let per_context = if self.pinned.is_some() {
-            1
-        } else {
-            self.sets.len()
-        };
-        (self.step / per_context) % self.contexts()
+        (self.step / self.per_context()) % self.contexts()
     }
 
     fn show_step(&mut self) {
@@ -169,19 +168,29 @@ impl Wall {
 
     /// A backend message: secrets scrubbed, applied, incidents recomputed on a change.
     pub fn on_backend(&mut self, msg: BackendMsg, now: Time) -> bool {
-        let msg = match msg {
-            m @ (BackendMsg::Snapshot { .. }
-            | BackendMsg::Changes { .. }
-            | BackendMsg::Health { .. }) => scrub::scrub(m),
-            // Operation progress, logs and tags have no place here (and none are asked for).
-            _ => return false,
-        };
-        let changed = self.app.store.apply(msg);
+        let changed = self.apply(msg);
         if changed {
-            self.incidents.update(&self.app.store, now);
-            self.show_step();
+            self.settle(now);
         }
         changed
+    }
+
+    /// Applies one message (secrets scrubbed first); `settle` must follow a change. The run loop
+    /// applies a whole burst, then settles once.
+    pub fn apply(&mut self, msg: BackendMsg) -> bool {
+        match msg {
+            m @ (BackendMsg::Snapshot { .. }
+            | BackendMsg::Changes { .. }
+            | BackendMsg::Health { .. }) => self.app.store.apply(scrub::scrub(m)),
+            // Operation progress, logs and tags have no place here (and none are asked for).
+            _ => false,
+        }
+    }
+
+    /// After changes: the incidents again, and the rotation over a context count that changed.
+    pub fn settle(&mut self, now: Time) {
+        self.incidents.update(&self.app.store, now);
+        self.show_step();
     }
 
     /// Once a second: rotate when due, let an unanswered "quit?" lapse. Returns whether the

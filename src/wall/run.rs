@@ -58,14 +58,18 @@ pub async fn run(wall: &mut Wall, mut rx: mpsc::Receiver<BackendMsg>) -> color_e
             },
             msg = rx.recv(), if backends_open => match msg {
                 Some(m) => {
-                    let now = chrono::Utc::now();
-                    dirty |= wall.on_backend(m, now);
+                    // A burst is applied whole, then the incidents are recomputed once.
+                    let mut changed = wall.apply(m);
                     for _ in 0..DRAIN_LIMIT {
                         match rx.try_recv() {
-                            Ok(m) => dirty |= wall.on_backend(m, now),
+                            Ok(m) => changed |= wall.apply(m),
                             Err(_) => break,
                         }
                     }
+                    if changed {
+                        wall.settle(chrono::Utc::now());
+                    }
+                    dirty |= changed;
                 }
                 None => backends_open = false,
             },

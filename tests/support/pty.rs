@@ -223,7 +223,13 @@ impl Session {
 
     /// Polls the screen until `pred` holds; panics with the screen on timeout.
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + TIMEOUT;
+        self.wait_secs(what, TIMEOUT.as_secs(), pred)
+    }
+
+    /// As `wait_for`, with a timeout of its own (a real engine can take minutes).
+    pub fn wait_secs(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let timeout = Duration::from_secs(secs);
+        let deadline = Instant::now() + timeout;
         loop {
             let text = self.screen_text();
             if pred(&text) {
@@ -231,7 +237,7 @@ impl Session {
             }
             if Instant::now() >= deadline {
                 panic!(
-                    "timed out after {TIMEOUT:?} waiting for {what}; screen:\n{}\n{}\n{}",
+                    "timed out after {timeout:?} waiting for {what}; screen:\n{}\n{}\n{}",
                     "-".repeat(COLS as usize),
                     text,
                     "-".repeat(COLS as usize)

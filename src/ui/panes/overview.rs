@@ -10,10 +10,10 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::app::App;
 use crate::app::store::ClusterState;
 use crate::config::discovery::Discovery;
-use crate::model::{Health, InstanceState, QuorumVerdict, Severity, Time};
+use crate::model::{Health, QuorumVerdict, Severity, Time};
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Role;
-use crate::ui::widgets::{age, ago, gauge, ratio_bar};
+use crate::ui::widgets::{age, ago, gauge, ratio_bar, verdict_mark};
 
 use super::block;
 
@@ -89,12 +89,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
         }
     }
     let q = c.quorum();
-    let (sym, role) = match q.verdict {
-        QuorumVerdict::Healthy => ("●", Role::Ok),
-        QuorumVerdict::AtRisk => ("▲", Role::Warn),
-        QuorumVerdict::Lost => ("✗", Role::Danger),
-        QuorumVerdict::Unknown => ("?", Role::Muted),
-    };
+    let (sym, role) = verdict_mark(q.verdict);
     let headline = match (&q.verdict, &q.leader) {
         (QuorumVerdict::Lost | QuorumVerdict::Unknown, _) => q.summary(),
         (_, Some(l)) => format!(
@@ -171,13 +166,13 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
         }
     }
 
-    let ready = c
-        .nodes
-        .values()
-        .filter(|n| n.health() == Health::Ok)
-        .count();
-    let total = c.nodes.len();
-    lines.push(count_line(app, "Nodes", ready, total, "healthy"));
+    lines.push(count_line(
+        app,
+        "Nodes",
+        c.healthy_nodes(),
+        c.nodes.len(),
+        "healthy",
+    ));
     let down: Vec<String> = {
         let mut v: Vec<_> = c
             .nodes
@@ -196,11 +191,10 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
         ));
     }
 
-    let at_desired = c.workloads.values().filter(|w| !w.is_degraded()).count();
     lines.push(count_line(
         app,
         "Services",
-        at_desired,
+        c.workloads_at_desired(),
         c.workloads.len(),
         "at desired",
     ));
@@ -211,12 +205,7 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
         .collect();
     degraded.sort_by(|a, b| a.name.cmp(&b.name));
     for w in degraded.iter().take(DEGRADED_LISTED) {
-        // Since when: the oldest replica of this service that should run but does not.
-        let since = c
-            .replicas_of_workload(&w.id)
-            .filter(|r| r.is_current() && !r.is_running())
-            .map(|r| r.since)
-            .min();
+        let since = c.short_since(&w.id);
         let paused = w.update.as_ref().filter(|u| u.state.is_paused());
         let mut text = format!("  ▲ {} {}/{}", sanitize(&w.name), w.running, w.desired);
         if let Some(s) = since {
@@ -248,15 +237,10 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
         .sum::<usize>();
     lines.push(count_line(app, "Replicas", running, wanted, "running"));
     if !c.instances.is_empty() {
-        let up = c
-            .instances
-            .values()
-            .filter(|i| i.state == InstanceState::Running)
-            .count();
         lines.push(count_line(
             app,
             "Instances",
-            up,
+            c.running_instances(),
             c.instances.len(),
             "running",
         ));
