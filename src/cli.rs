@@ -10,9 +10,11 @@ use tokio::sync::mpsc;
 use crate::app::{App, Settings};
 use std::time::Duration;
 
+#[cfg(feature = "ec2")]
+use crate::backends::ec2::{self, Ec2Settings};
 use crate::backends::swarm::{self, SwarmSettings};
 use crate::backends::{BackendMsg, demo};
-use crate::config::{Config, Paths, discovery};
+use crate::config::{Config, LaunchConfig, Paths, discovery};
 use crate::input::{Keymap, Mode};
 use crate::ops::audit::ship::{Shipper, SyslogTarget};
 use crate::ops::audit::{AuditLog, DEFAULT_ROTATE_BYTES, Operator};
@@ -59,6 +61,10 @@ pub struct Cli {
     /// CLI's current context.
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+    /// AWS profile for the EC2 backend (as `aws --profile`); overrides aws.profile of every
+    /// context and AWS_PROFILE.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Audit log file (default: <XDG state dir>/clusterdeck/audit.jsonl).
     #[arg(long, env = "CLUSTERDECK_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
@@ -155,6 +161,23 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
             }
         }
     }
+    #[cfg(feature = "ec2")]
+    if !demo {
+        for settings in ec2_contexts(cli, &cfg, &sources) {
+            if !contexts.iter().any(|(n, _)| *n == settings.cluster) {
+                let production = cfg
+                    .contexts
+                    .iter()
+                    .any(|c| c.name == settings.cluster && c.production);
+                contexts.push((settings.cluster.clone(), production));
+            }
+            if read_only {
+                ec2::spawn_watch(settings, tx.clone());
+            } else {
+                handles.push(ec2::spawn(settings, tx.clone()));
+            }
+        }
+    }
     if demo {
         let size = match cli.demo_scale {
             Some(n) => demo::DemoSize::scaled(n),
@@ -207,6 +230,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     app.sources = sources;
     app.self_tx = Some(tx.clone());
     app.log_handles = log_handles;
+    app.launch = launch_configs(&cfg);
     for (name, production) in contexts {
         app.store.cluster_mut(&name).production = production;
     }
@@ -267,6 +291,85 @@ fn swarm_contexts(
                 d.hosts.clone()
             };
             (!endpoints.is_empty()).then(|| (c.name.clone(), endpoints, c.production))
+        })
+        .collect()
+}
+
+/// Contexts with EC2: from `[[contexts]]` `aws` sections, or the default context when the
+/// environment has AWS credentials (or `--profile` names a profile).
+#[cfg(feature = "ec2")]
+fn ec2_contexts(
+    cli: &Cli,
+    cfg: &Config,
+    sources: &[discovery::DiscoveredSource],
+) -> Vec<Ec2Settings> {
+    let via = |ctx: &str| {
+        sources.iter().find_map(|s| match &s.discovery {
+            discovery::Discovery::Configured { via, .. }
+                if s.kind == discovery::SourceKind::Ec2 && s.context == ctx =>
+            {
+                Some(via.clone())
+            }
+            _ => None,
+        })
+    };
+    let poll = Duration::from_secs(cfg.refresh.ec2_poll_secs.max(1));
+    let from_cli = |p: &String| format!("profile {p} (--profile)");
+    if cfg.contexts.is_empty() {
+        let name = discovery::DEFAULT_CONTEXT;
+        let credentials_via = match (&cli.profile, via(name)) {
+            (Some(p), _) => from_cli(p),
+            (None, Some(v)) => v,
+            (None, None) => return Vec::new(),
+        };
+        return vec![Ec2Settings {
+            cluster: name.to_string(),
+            profile: cli.profile.clone(),
+            poll,
+            credentials_via,
+            ..Ec2Settings::default()
+        }];
+    }
+    cfg.contexts
+        .iter()
+        .filter_map(|c| {
+            let a = c.aws.as_ref()?;
+            let profile = cli.profile.clone().or_else(|| a.profile.clone());
+            let credentials_via = match (&cli.profile, via(&c.name)) {
+                (Some(p), _) => from_cli(p),
+                (None, Some(v)) => v,
+                (None, None) => "the default credential chain".to_string(),
+            };
+            Some(Ec2Settings {
+                cluster: c.name.clone(),
+                profile,
+                regions: a.regions.clone(),
+                endpoint_url: a.endpoint_url.clone(),
+                filters: a.filters.clone(),
+                poll,
+                credentials_via,
+                page_size: None,
+            })
+        })
+        .collect()
+}
+
+/// Each context's `aws.launch`, with the single-valued `tag:` filters added to its tags so the
+/// new instances match the filters and appear in the pane.
+fn launch_configs(cfg: &Config) -> std::collections::HashMap<String, LaunchConfig> {
+    cfg.contexts
+        .iter()
+        .filter_map(|c| {
+            let a = c.aws.as_ref()?;
+            let mut l = a.launch.clone()?;
+            for (k, v) in &a.filters {
+                if let (Some(tag), [value]) = (k.strip_prefix("tag:"), v.as_slice()) {
+                    l.tags
+                        .entry(tag.to_string())
+                        .or_insert_with(|| value.clone());
+                }
+            }
+            Some((c.name.clone(), l))
         })
         .collect()
 }

@@ -30,13 +30,21 @@ pub enum Command {
     Restart {
         service: String,
     },
+    /// start|stop|reboot|terminate INSTANCE-ID
+    Instance {
+        instance: String,
+        action: crate::ops::InstanceAction,
+    },
+    AddNodes {
+        count: u32,
+    },
     Theme(String),
     Pane(Pane),
     Context(String),
     Help,
 }
 
-pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC · deploy SVC IMAGE:TAG · restart SVC · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
+pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC · deploy SVC IMAGE:TAG · restart SVC · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
 
 pub fn parse_replicas(s: &str) -> Result<u32, String> {
     let max = crate::ops::MAX_REPLICAS;
@@ -44,6 +52,17 @@ pub fn parse_replicas(s: &str) -> Result<u32, String> {
         Ok(n) if n <= max => Ok(n),
         _ => Err(format!(
             "`{}` is not a replica count: enter a whole number 0–{max}",
+            s.trim()
+        )),
+    }
+}
+
+/// A count of things to create, 1..=max.
+pub fn parse_count(s: &str, max: u32) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{}` is not a count: enter a whole number 1–{max}",
             s.trim()
         )),
     }
@@ -121,6 +140,25 @@ pub fn parse(line: &str) -> Result<Command, String> {
             let image = arg(2, "an image with an explicit tag or digest")?;
             extra(3)?;
             Command::Deploy { service, image }
+        }
+        "start" | "stop" | "reboot" | "terminate" => {
+            use crate::ops::InstanceAction;
+            let instance = arg(1, "an instance id (i-…)")?;
+            extra(2)?;
+            let action = match *first {
+                "start" => InstanceAction::Start,
+                "stop" => InstanceAction::Stop,
+                "reboot" => InstanceAction::Reboot,
+                _ => InstanceAction::Terminate,
+            };
+            Command::Instance { instance, action }
+        }
+        "add-nodes" => {
+            let n = arg(1, "how many instances to launch")?;
+            extra(2)?;
+            Command::AddNodes {
+                count: parse_count(&n, crate::ops::MAX_LAUNCH)?,
+            }
         }
         "theme" => {
             let name = arg(1, "a theme name")?;

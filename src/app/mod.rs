@@ -18,7 +18,7 @@ use crate::config::discovery::DiscoveredSource;
 use crate::input::{Action, KeyChord, Keymap, Mode};
 use crate::model::{Availability, Severity, Time};
 use crate::ops::audit::AuditRecord;
-use crate::ops::{Gate, OpId, OpRequest, PendingOp};
+use crate::ops::{Gate, InstanceAction, OpId, OpRequest, PendingOp};
 use crate::ui::Pane;
 use crate::ui::theme::Theme;
 
@@ -35,8 +35,14 @@ const FINISHED_KEPT: usize = 8;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum PromptKind {
-    Scale { service: String },
-    Deploy { service: String },
+    Scale {
+        service: String,
+    },
+    Deploy {
+        service: String,
+    },
+    /// How many instances "add node" launches.
+    AddNodes,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -190,6 +196,8 @@ pub struct App {
     pub audit: Vec<AuditRecord>,
     /// Log followers, one per context that has one (independent of the executor).
     pub log_handles: Vec<crate::backends::LogHandle>,
+    /// What "add node" launches, per context (`aws.launch`).
+    pub launch: HashMap<String, crate::config::LaunchConfig>,
     pub logs: LogView,
     /// Where background lookups (registry tags) report back: the run loop's channel.
     pub self_tx: Option<tokio::sync::mpsc::Sender<BackendMsg>>,
@@ -236,6 +244,7 @@ impl App {
             self_tx: None,
             tags: None,
             log_handles: Vec::new(),
+            launch: HashMap::new(),
             logs: LogView::default(),
             should_quit: false,
         }
@@ -464,6 +473,27 @@ impl App {
                 .and_then(|r| r.node_id.as_ref())
                 .and_then(|n| c.nodes.get(n))
                 .map(|n| n.hostname.clone()),
+            _ => None,
+        }
+    }
+
+    /// The instance under the cursor: in the instances pane, or the selected node's.
+    pub fn selected_instance(&self) -> Option<String> {
+        let c = self.cluster()?;
+        match self.ui.pane {
+            Pane::Instances => view::instance_rows(
+                c,
+                self.ui.filter(Pane::Instances),
+                self.ui.sort(Pane::Instances),
+            )
+            .get(self.ui.selected(Pane::Instances))
+            .map(|i| i.id.clone()),
+            Pane::Nodes => {
+                let rows =
+                    view::node_rows(c, self.ui.filter(Pane::Nodes), self.ui.sort(Pane::Nodes));
+                rows.get(self.ui.selected(Pane::Nodes))
+                    .and_then(|n| n.instance_id.clone())
+            }
             _ => None,
         }
     }
@@ -699,6 +729,10 @@ impl App {
                     })
                 })
             }
+            InputKind::Prompt(PromptKind::AddNodes) => {
+                command::parse_count(&input.text, crate::ops::MAX_LAUNCH)
+                    .and_then(|count| self.run_command(Command::AddNodes { count }))
+            }
             InputKind::Prompt(PromptKind::Deploy { service }) => {
                 let image = input.text.trim().to_string();
                 if image.is_empty() {
@@ -761,6 +795,22 @@ impl App {
                 node,
                 role,
             }),
+            Command::Instance { instance, action } => self.begin_op(OpRequest::Instance {
+                cluster,
+                instance,
+                action,
+            }),
+            Command::AddNodes { count } => {
+                let launch =
+                    self.launch.get(&cluster).cloned().ok_or_else(|| {
+                        format!("context {cluster} has no aws.launch in config.toml")
+                    })?;
+                self.begin_op(OpRequest::AddNodes {
+                    cluster,
+                    count,
+                    launch,
+                })
+            }
             Command::Theme(name) => self.set_theme(&name),
             Command::Pane(p) => {
                 self.ui.input = None;
@@ -1132,6 +1182,45 @@ impl App {
                 }
                 None => self.status("select a node first (pane 2)", Severity::Warn),
             },
+            Action::StartInstance
+            | Action::StopInstance
+            | Action::RebootInstance
+            | Action::TerminateInstance => match self.selected_instance() {
+                Some(instance) => {
+                    let action = match a {
+                        Action::StartInstance => InstanceAction::Start,
+                        Action::StopInstance => InstanceAction::Stop,
+                        Action::RebootInstance => InstanceAction::Reboot,
+                        _ => InstanceAction::Terminate,
+                    };
+                    let _ = self.begin_op(OpRequest::Instance {
+                        cluster: self.cluster_name(),
+                        instance,
+                        action,
+                    });
+                }
+                None => self.status(
+                    "select an instance (pane 5) or a node that runs on one (pane 2)",
+                    Severity::Warn,
+                ),
+            },
+            Action::AddNodes => {
+                if self.launch.contains_key(&self.cluster_name()) {
+                    self.ui.input = Some(Input {
+                        kind: InputKind::Prompt(PromptKind::AddNodes),
+                        text: "1".into(),
+                        error: None,
+                    });
+                } else {
+                    self.status(
+                        format!(
+                            "add nodes: context {} has no aws.launch (ami or template) in config.toml",
+                            self.cluster_name()
+                        ),
+                        Severity::Warn,
+                    );
+                }
+            }
             Action::Logs => self.open_logs(),
             Action::Confirm | Action::Cancel | Action::SwitchButton | Action::PauseRotation => {}
         }

@@ -3,6 +3,8 @@
 //! Backends never touch the store; the run loop applies their messages.
 
 pub mod demo;
+#[cfg(feature = "ec2")]
+pub mod ec2;
 pub mod registry;
 pub mod swarm;
 
@@ -107,6 +109,27 @@ pub enum LogCommand {
         task: Option<String>,
     },
     Stop,
+}
+
+/// The write side of a backend: the queue of operations the gate released. Only a backend's
+/// `spawn` makes one; a watch-only backend (read-only and wall mode) has none, and every function
+/// that sends a change to an engine takes it as proof, so no path can write without it.
+pub(crate) struct Writer {
+    ops: mpsc::Receiver<OpCommand>,
+}
+
+impl Writer {
+    pub(crate) fn new(ops: mpsc::Receiver<OpCommand>) -> Writer {
+        Writer { ops }
+    }
+}
+
+/// The next released operation; never resolves for a watch-only backend.
+pub(crate) async fn next_op(w: &mut Option<Writer>) -> Option<OpCommand> {
+    match w {
+        Some(w) => w.ops.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The handle the UI uses to follow logs; separate from the executor, so read-only mode has it.

@@ -31,6 +31,7 @@ struct PartialConfig {
 struct PartialRefresh {
     reconcile_secs: Option<u64>,
     fps: Option<u32>,
+    ec2_poll_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +173,9 @@ fn overlay(mut base: Config, p: PartialConfig) -> Config {
         if let Some(v) = r.fps {
             base.refresh.fps = v;
         }
+        if let Some(v) = r.ec2_poll_secs {
+            base.refresh.ec2_poll_secs = v;
+        }
     }
     if let Some(a) = p.audit {
         base.audit = AuditConfig {
@@ -222,6 +226,12 @@ fn validate(p: &PartialConfig, defaults: &Config) -> Result<(), Invalid> {
             return Err(Invalid::value(
                 "refresh.reconcile_secs",
                 "must be at least 1 second",
+            ));
+        }
+        if r.ec2_poll_secs == Some(0) {
+            return Err(Invalid::value(
+                "refresh.ec2_poll_secs",
+                "must be at least 1 second (EC2 throttles callers that poll too fast)",
             ));
         }
     }
@@ -419,6 +429,23 @@ fn validate_contexts(contexts: &[ContextConfig]) -> Result<(), Invalid> {
                 return Err(Invalid::value(
                     format!("{base}.aws.profile"),
                     "must not be empty",
+                ));
+            }
+            if let Some(u) = &a.endpoint_url
+                && !(u.starts_with("http://") || u.starts_with("https://"))
+            {
+                return Err(Invalid::value(
+                    format!("{base}.aws.endpoint_url"),
+                    format!("`{u}` is not an http(s) URL"),
+                ));
+            }
+            if let Some(l) = &a.launch
+                && l.ami.is_none()
+                && l.template.is_none()
+            {
+                return Err(Invalid::value(
+                    format!("{base}.aws.launch"),
+                    "needs `ami` or `template` to know what to launch",
                 ));
             }
         }

@@ -36,6 +36,8 @@ pub struct Config {
 pub struct RefreshConfig {
     pub reconcile_secs: u64,
     pub fps: u32,
+    /// EC2 has no event stream: DescribeInstances is polled this often (jittered, with backoff).
+    pub ec2_poll_secs: u64,
 }
 
 /// `--wall`: the read-only display for an operations room.
@@ -152,6 +154,32 @@ pub struct AwsSource {
     /// EC2 DescribeInstances filters, e.g. `"tag:Role" = ["swarm-manager"]`.
     #[serde(default)]
     pub filters: BTreeMap<String, Vec<String>>,
+    /// What "add node" launches. Unset: the action explains what to configure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<LaunchConfig>,
+}
+
+/// How new cluster nodes are launched: from an AMI or from a launch template.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami: Option<String>,
+    /// A launch template id (`lt-…`) or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Tags for the new instances, on top of the single-valued `tag:` filters (so the new
+    /// nodes match the filters and show up in the pane).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -236,6 +264,7 @@ impl Default for Config {
             refresh: RefreshConfig {
                 reconcile_secs: 30,
                 fps: 30,
+                ec2_poll_secs: 30,
             },
             audit: AuditConfig::default(),
             wall: WallConfig::default(),

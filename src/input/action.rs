@@ -59,6 +59,11 @@ pub enum Action {
     Restart,
     Promote,
     Demote,
+    StartInstance,
+    StopInstance,
+    RebootInstance,
+    TerminateInstance,
+    AddNodes,
     Logs,
     Confirm,
     Cancel,
@@ -67,7 +72,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 45] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -103,6 +108,11 @@ impl Action {
         Action::Restart,
         Action::Promote,
         Action::Demote,
+        Action::StartInstance,
+        Action::StopInstance,
+        Action::RebootInstance,
+        Action::TerminateInstance,
+        Action::AddNodes,
         Action::Logs,
         Action::Confirm,
         Action::Cancel,
@@ -148,6 +158,11 @@ impl Action {
             Action::Restart => "restart",
             Action::Promote => "promote",
             Action::Demote => "demote",
+            Action::StartInstance => "start_instance",
+            Action::StopInstance => "stop_instance",
+            Action::RebootInstance => "reboot_instance",
+            Action::TerminateInstance => "terminate_instance",
+            Action::AddNodes => "add_nodes",
             Action::Logs => "logs",
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
@@ -197,6 +212,11 @@ impl Action {
             Action::Restart => "restart service (force update)",
             Action::Promote => "promote node to manager",
             Action::Demote => "demote manager to worker",
+            Action::StartInstance => "start the EC2 instance (instances pane, or a node's)",
+            Action::StopInstance => "stop the EC2 instance (instances pane, or a node's)",
+            Action::RebootInstance => "reboot the EC2 instance (instances pane, or a node's)",
+            Action::TerminateInstance => "terminate the EC2 instance (typed confirmation)",
+            Action::AddNodes => "add nodes: launch instances from aws.launch",
             Action::Logs => "follow logs of the selected service or task",
             Action::Confirm => "press the focused button",
             Action::Cancel => "cancel",
@@ -230,6 +250,11 @@ impl Action {
                 | Action::Restart
                 | Action::Promote
                 | Action::Demote
+                | Action::StartInstance
+                | Action::StopInstance
+                | Action::RebootInstance
+                | Action::TerminateInstance
+                | Action::AddNodes
         )
     }
 }

@@ -11,7 +11,7 @@ mod workload;
 
 pub use crate::config::discovery::SourceKind;
 pub use event::{Event, Origin, Severity};
-pub use instance::{Instance, InstanceState};
+pub use instance::{Instance, InstanceFlags, InstanceState};
 pub use node::{Availability, Health, Node, NodeRole, NodeStatus, Reachability};
 pub use quorum::{AzSpread, EtcdMember, Quorum, QuorumVerdict, fault_tolerance, quorum_size};
 pub use replica::{Replica, TaskState};

@@ -4,7 +4,7 @@
 use crate::app::store::ClusterState;
 use crate::model::{Availability, NodeRole, Quorum, QuorumVerdict, ServiceMode, SourceKind};
 
-use super::{OpRequest, parse_image_ref};
+use super::{OpRequest, ec2_plan as ec2, parse_image_ref};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Risk {
@@ -31,7 +31,7 @@ pub struct Plan {
 pub const MAX_REPLICAS: u32 = 1000;
 
 /// Tasks named in a drain plan before "and N more".
-const LIST_LIMIT: usize = 6;
+pub(super) const LIST_LIMIT: usize = 6;
 
 /// `in_flight` lists the rollouts running now, with who started them.
 pub fn plan(
@@ -50,14 +50,18 @@ pub fn plan(
         ));
     }
     let quorum = cluster.quorum();
-    if quorum.verdict == QuorumVerdict::Lost {
-        return Err(format!(
-            "{}; the swarm accepts no changes",
-            quorum.summary()
-        ));
-    }
-    if req.backend() == SourceKind::Swarm && cluster.nodes.is_empty() {
-        return Err("no swarm data loaded yet".into());
+    // A swarm without quorum accepts no changes, but its machines can still be started (the
+    // way back to quorum), so this refusal is the Swarm backend's alone.
+    if req.backend() == SourceKind::Swarm {
+        if quorum.verdict == QuorumVerdict::Lost {
+            return Err(format!(
+                "{}; the swarm accepts no changes",
+                quorum.summary()
+            ));
+        }
+        if cluster.nodes.is_empty() {
+            return Err("no swarm data loaded yet".into());
+        }
     }
 
     let mut warnings = Vec::new();
@@ -66,6 +70,12 @@ pub fn plan(
         warnings.push(format!("context {} is marked production", cluster.name));
     }
     let delta = match req {
+        OpRequest::Instance {
+            instance, action, ..
+        } => ec2::instance(cluster, instance, *action, &mut warnings, &mut high)?,
+        OpRequest::AddNodes { count, launch, .. } => {
+            ec2::add_nodes(cluster, *count, launch, &mut warnings)?
+        }
         OpRequest::Scale {
             service, replicas, ..
         } => {
@@ -294,6 +304,8 @@ pub fn plan(
     }
     let risk = if high { Risk::High } else { Risk::Normal };
     let before = match req {
+        OpRequest::Instance { instance, .. } => ec2::before(cluster, instance),
+        OpRequest::AddNodes { .. } => serde_json::json!({ "instances": cluster.instances.len() }),
         OpRequest::SetAvailability { node, .. } | OpRequest::SetRole { node, .. } => cluster
             .node_by_name(node)
             .map(|n| {

@@ -1,6 +1,27 @@
 use serde_json::{Value, json};
 
+use crate::config::LaunchConfig;
 use crate::model::{Availability, NodeRole, SourceKind};
+
+/// What can be done to one EC2 instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceAction {
+    Start,
+    Stop,
+    Reboot,
+    Terminate,
+}
+
+impl InstanceAction {
+    pub fn verb(self) -> &'static str {
+        match self {
+            InstanceAction::Start => "start",
+            InstanceAction::Stop => "stop",
+            InstanceAction::Reboot => "reboot",
+            InstanceAction::Terminate => "terminate",
+        }
+    }
+}
 
 /// A mutating request, as typed by the operator (key, prompt or `:` command).
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +55,18 @@ pub enum OpRequest {
         node: String,
         role: NodeRole,
     },
+    /// Start, stop, reboot or terminate one EC2 instance (by id).
+    Instance {
+        cluster: String,
+        instance: String,
+        action: InstanceAction,
+    },
+    /// Launch `count` instances as described by the context's `aws.launch`, tags included.
+    AddNodes {
+        cluster: String,
+        count: u32,
+        launch: LaunchConfig,
+    },
 }
 
 impl OpRequest {
@@ -44,7 +77,9 @@ impl OpRequest {
             | OpRequest::Rollback { cluster, .. }
             | OpRequest::Deploy { cluster, .. }
             | OpRequest::Restart { cluster, .. }
-            | OpRequest::SetRole { cluster, .. } => cluster,
+            | OpRequest::SetRole { cluster, .. }
+            | OpRequest::Instance { cluster, .. }
+            | OpRequest::AddNodes { cluster, .. } => cluster,
         }
     }
 
@@ -55,6 +90,13 @@ impl OpRequest {
             | OpRequest::Deploy { service, .. }
             | OpRequest::Restart { service, .. } => service,
             OpRequest::SetAvailability { node, .. } | OpRequest::SetRole { node, .. } => node,
+            OpRequest::Instance { instance, .. } => instance,
+            // What the nodes are launched from.
+            OpRequest::AddNodes { launch, .. } => launch
+                .template
+                .as_deref()
+                .or(launch.ami.as_deref())
+                .unwrap_or("ec2"),
         }
     }
 
@@ -77,13 +119,17 @@ impl OpRequest {
                 role: NodeRole::Worker,
                 ..
             } => "demote",
+            OpRequest::Instance { action, .. } => action.verb(),
+            OpRequest::AddNodes { .. } => "add-nodes",
         }
     }
 
-    /// Which backend executes it. All current verbs are Swarm's; Kubernetes and EC2 verbs
-    /// arrive with their backends.
+    /// Which backend executes it.
     pub fn backend(&self) -> SourceKind {
-        SourceKind::Swarm
+        match self {
+            OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => SourceKind::Ec2,
+            _ => SourceKind::Swarm,
+        }
     }
 
     pub fn params(&self) -> Value {
@@ -97,6 +143,15 @@ impl OpRequest {
                 json!({ "role": if *role == NodeRole::Manager { "manager" } else { "worker" } })
             }
             OpRequest::Rollback { .. } | OpRequest::Restart { .. } => json!({}),
+            OpRequest::Instance { action, .. } => json!({ "action": action.verb() }),
+            OpRequest::AddNodes { count, launch, .. } => json!({
+                "count": count,
+                "ami": launch.ami,
+                "template": launch.template,
+                "instance_type": launch.instance_type,
+                "subnet": launch.subnet,
+                "tags": launch.tags,
+            }),
         }
     }
 
@@ -129,6 +184,13 @@ impl OpRequest {
                 role: NodeRole::Worker,
                 ..
             } => format!("docker node demote {node}"),
+            OpRequest::Instance {
+                instance, action, ..
+            } => format!(
+                "aws ec2 {}-instances --instance-ids {instance}",
+                action.verb()
+            ),
+            OpRequest::AddNodes { count, launch, .. } => launch_cli(*count, launch),
         }
     }
 
@@ -139,6 +201,47 @@ impl OpRequest {
             OpRequest::Deploy { .. } | OpRequest::Rollback { .. } | OpRequest::Restart { .. }
         )
     }
+}
+
+fn launch_cli(count: u32, l: &LaunchConfig) -> String {
+    let mut cli = format!("aws ec2 run-instances --count {count}");
+    if let Some(t) = &l.template {
+        let key = if t.starts_with("lt-") {
+            "LaunchTemplateId"
+        } else {
+            "LaunchTemplateName"
+        };
+        cli.push_str(&format!(" --launch-template {key}={t}"));
+    }
+    let args = [
+        ("--image-id", &l.ami),
+        ("--instance-type", &l.instance_type),
+        ("--subnet-id", &l.subnet),
+        ("--key-name", &l.key_name),
+    ];
+    for (flag, v) in args {
+        if let Some(v) = v {
+            cli.push_str(&format!(" {flag} {v}"));
+        }
+    }
+    if !l.security_groups.is_empty() {
+        cli.push_str(&format!(
+            " --security-group-ids {}",
+            l.security_groups.join(" ")
+        ));
+    }
+    if !l.tags.is_empty() {
+        let tags: Vec<String> = l
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{{Key={k},Value={v}}}"))
+            .collect();
+        cli.push_str(&format!(
+            " --tag-specifications 'ResourceType=instance,Tags=[{}]'",
+            tags.join(",")
+        ));
+    }
+    cli
 }
 
 /// Splits `repo[:tag][@digest]` (registry ports are not tags).

@@ -212,6 +212,9 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
             InputKind::Prompt(PromptKind::Deploy { service }) => {
                 format!("deploy to {} (image:tag or @digest): ", sanitize(service))
             }
+            InputKind::Prompt(PromptKind::AddNodes) => {
+                "add nodes: how many instances to launch (enter to plan, esc to cancel): ".into()
+            }
         };
         let mut lines = vec![Line::from(vec![
             Span::styled(prompt, t.style(Role::Accent)),

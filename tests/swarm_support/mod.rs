@@ -144,23 +144,41 @@ pub struct Console {
     pub handle: BackendHandle,
     pub outcomes: Vec<(String, Result<String, String>)>,
     pub audit: std::path::PathBuf,
+    pub cluster_name: String,
+    /// Released operations, to audit their outcomes as the app does.
+    released: Vec<(String, OpRequest, Instant)>,
     _dir: tempfile::TempDir,
 }
 
 impl Console {
     pub fn start(endpoints: Vec<String>) -> Console {
+        let settings = SwarmSettings {
+            cluster: CLUSTER.into(),
+            endpoints,
+            reconcile: Duration::from_secs(30),
+        };
+        let mut c = Console::with(CLUSTER, |tx| vec![swarm::spawn(settings, tx)]);
+        c.wait(60, "the first snapshot", |c| {
+            c.cluster()
+                .is_some_and(|s| !s.nodes.is_empty())
+                .then_some(())
+        });
+        c
+    }
+
+    /// A console on whatever backends `spawn` starts (inside the runtime) for `cluster`; the
+    /// gate releases to all of them. The first handle is `handle`.
+    pub fn with(
+        cluster: &str,
+        spawn: impl FnOnce(mpsc::Sender<BackendMsg>) -> Vec<BackendHandle>,
+    ) -> Console {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
         let (tx, rx) = mpsc::channel(4096);
-        let settings = SwarmSettings {
-            cluster: CLUSTER.into(),
-            endpoints,
-            reconcile: Duration::from_secs(30),
-        };
-        let handle = rt.block_on(async { swarm::spawn(settings, tx) });
+        let handles = rt.block_on(async { spawn(tx) });
         let dir = tempfile::tempdir().expect("tempdir");
         let audit = dir.path().join("audit.jsonl");
         let op = Operator {
@@ -169,27 +187,19 @@ impl Console {
             tty: None,
             host: "test".into(),
         };
-        let gate = Gate::live(
-            AuditLog::new(&audit),
-            Executor::new(vec![handle.clone()]),
-            op,
-        );
-        let mut c = Console {
+        let gate = Gate::live(AuditLog::new(&audit), Executor::new(handles.clone()), op);
+        Console {
             rt,
             rx,
             store: Store::default(),
             gate,
-            handle,
+            handle: handles.into_iter().next().expect("a backend"),
             outcomes: Vec::new(),
             audit,
+            cluster_name: cluster.to_string(),
+            released: Vec::new(),
             _dir: dir,
-        };
-        c.wait(60, "the first snapshot", |c| {
-            c.cluster()
-                .is_some_and(|s| !s.nodes.is_empty())
-                .then_some(())
-        });
-        c
+        }
     }
 
     /// Applies whatever the backend sent so far.
@@ -199,13 +209,18 @@ impl Console {
                 && let Some(o) = &u.outcome
             {
                 self.outcomes.push((u.op_id.clone(), o.clone()));
+                if let Some((_, req, at)) = self.released.iter().find(|(id, _, _)| *id == u.op_id) {
+                    self.gate
+                        .outcome(&u.op_id, req, o, at.elapsed())
+                        .expect("audit outcome");
+                }
             }
             self.store.apply(m);
         }
     }
 
     pub fn cluster(&self) -> Option<&ClusterState> {
-        self.store.cluster(CLUSTER)
+        self.store.cluster(&self.cluster_name)
     }
 
     pub fn wait<T>(
@@ -240,7 +255,10 @@ impl Console {
         let confirmed = pending
             .confirm(typed)
             .unwrap_or_else(|e| panic!("confirm: {}", e.1));
-        self.gate.release(confirmed).expect("released").op_id
+        let released = self.gate.release(confirmed).expect("released");
+        self.released
+            .push((released.op_id.clone(), released.request, Instant::now()));
+        released.op_id
     }
 
     /// Waits for the outcome of `op`.

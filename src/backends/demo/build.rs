@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 
 use crate::model::{
-    Availability, EtcdMember, Instance, InstanceState, Node, NodeRole, NodeStatus, Reachability,
-    ServiceMode, Time, UpdateConfig, Workload,
+    Availability, EtcdMember, Instance, Node, NodeRole, NodeStatus, Reachability, ServiceMode,
+    Time, UpdateConfig, Workload,
 };
 
 use super::rng::Rng;
@@ -190,19 +190,16 @@ fn instance(
     now: Time,
 ) -> Instance {
     let launched = now - Duration::days(3 + (rng.below(60) as i64));
-    Instance {
-        id: format!("i-0{}", rng.hex(16)),
-        name: name.to_string(),
-        instance_type: itype.to_string(),
-        state: InstanceState::Running,
-        state_since: launched,
-        az: az.to_string(),
-        private_ip: ip,
-        public_ip: None,
-        ami: "ami-0c1d2e3f4a5b6c7d8".into(),
-        launch_time: launched,
-        node_id: None,
-    }
+    let mut i = Instance::sample(
+        &format!("i-0{}", rng.hex(16)),
+        name,
+        az,
+        ip.as_deref(),
+        launched,
+    );
+    i.instance_type = itype.to_string();
+    i.tags.insert("Name".into(), name.to_string());
+    i
 }
 
 fn service(rng: &mut Rng, name: &str, stack: &str, global: bool, replicas: u32) -> Workload {

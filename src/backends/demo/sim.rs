@@ -549,6 +549,9 @@ impl DemoCluster {
     /// Starts an operation the gate released; `Err` is an immediate refusal.
     pub fn start_op(&mut self, id: OpId, req: &OpRequest) -> Result<(), String> {
         match req {
+            OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => {
+                Err("the demo simulates no EC2 actions".into())
+            }
             OpRequest::Scale {
                 service, replicas, ..
             } => {

@@ -7,11 +7,10 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{NodeSpec, NodeSpecAvailabilityEnum, NodeSpecRoleEnum, ServiceSpec};
 use bollard::query_parameters::{UpdateNodeOptions, UpdateServiceOptions};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{Backend, BackendMsg, OpUpdate};
-use crate::backends::OpCommand;
+use crate::backends::{OpCommand, Writer};
 use crate::model::{Availability, NodeRole, ServiceMode, UpdateState};
 use crate::ops::{OpId, OpRequest};
 
@@ -40,27 +39,6 @@ pub(super) enum Goal {
         node: String,
         availability: Availability,
     },
-}
-
-/// The write side of a swarm backend: the queue of operations the gate released. Only `spawn`
-/// makes one; a watch-only backend (read-only and wall mode) has none, and every function here
-/// that sends a change to the engine takes it as proof, so no path can write without it.
-pub(super) struct Writer {
-    ops: mpsc::Receiver<OpCommand>,
-}
-
-impl Writer {
-    pub(super) fn new(ops: mpsc::Receiver<OpCommand>) -> Writer {
-        Writer { ops }
-    }
-}
-
-/// The next released operation; never resolves for a watch-only backend.
-pub(super) async fn next_op(w: &mut Option<Writer>) -> Option<OpCommand> {
-    match w {
-        Some(w) => w.ops.recv().await,
-        None => std::future::pending().await,
-    }
 }
 
 pub(super) struct Follow {
@@ -105,6 +83,9 @@ impl Backend {
     /// Sends the change to the engine; returns what to follow.
     async fn execute(&mut self, w: &Writer, d: &Docker, req: &OpRequest) -> Result<Goal, String> {
         match req {
+            OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => {
+                Err(format!("{} is an EC2 action, not a swarm one", req.verb()))
+            }
             OpRequest::Scale {
                 service, replicas, ..
             } => {

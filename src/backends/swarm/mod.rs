@@ -24,12 +24,12 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep};
 pub use connect::{Connected, connect, has_service_status};
 pub use logs::spawn_logs;
 
-use super::{BackendHandle, BackendMsg, Change, OpCommand, OpUpdate, Snapshot};
+use super::{BackendHandle, BackendMsg, Change, OpCommand, OpUpdate, Snapshot, Writer, next_op};
 use crate::model::{
     Event, Node, Origin, Reachability, Replica, Severity, SourceHealth, SourceKind, SourceState,
     Workload,
 };
-use exec::{Follow, Writer, next_op};
+use exec::Follow;
 
 /// How the backend runs; from the context's config.
 #[derive(Clone, Debug)]

@@ -1,0 +1,331 @@
+//! Actions on instances. Each is first sent with `DryRun` (EC2 answers DryRunOperation when
+//! the caller may do it, UnauthorizedOperation when not), then for real; then the backend
+//! follows the state transitions in its polls until every instance settles.
+
+use std::time::Duration;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{
+    InstanceType, LaunchTemplateSpecification, ResourceType, Tag, TagSpecification,
+};
+use tokio::time::Instant;
+
+use super::{Backend, BackendMsg, client};
+use crate::backends::{OpCommand, OpUpdate, Writer};
+use crate::config::LaunchConfig;
+use crate::model::InstanceState;
+use crate::ops::{InstanceAction, OpId, OpRequest};
+
+/// A transition with no visible end within this time is reported as such.
+const FOLLOW_LIMIT: Duration = Duration::from_secs(900);
+
+pub(super) struct Follow {
+    op_id: OpId,
+    ids: Vec<String>,
+    goal: InstanceState,
+    started: Instant,
+    last: Option<String>,
+}
+
+/// What the dry run said.
+enum Dry {
+    Allowed,
+    Refused(String),
+}
+
+fn dry_run<E>(r: Result<impl Sized, SdkError<E>>, creds: &str, what: &str) -> Dry
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        // Some servers ignore DryRun on some calls; the real call still decides.
+        Ok(_) => Dry::Allowed,
+        Err(e) if e.code() == Some("DryRunOperation") => Dry::Allowed,
+        Err(e) => Dry::Refused(format!(
+            "DryRun of {what} refused, nothing was changed: {}",
+            client::classify(&e, creds).message()
+        )),
+    }
+}
+
+fn real<T, E>(r: Result<T, SdkError<E>>, creds: &str, what: &str) -> Result<T, String>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    r.map_err(|e| {
+        let f = client::classify(&e, creds);
+        format!("{what} failed: {}", f.message())
+    })
+}
+
+impl Backend {
+    pub(super) async fn outcome(&self, op_id: OpId, r: Result<String, String>) {
+        let _ = self
+            .send(BackendMsg::Op(OpUpdate {
+                op_id,
+                progress: None,
+                message: String::new(),
+                outcome: Some(r),
+            }))
+            .await;
+    }
+
+    async fn progress(&self, op_id: &OpId, progress: Option<(u32, u32)>, message: String) {
+        let _ = self
+            .send(BackendMsg::Op(OpUpdate {
+                op_id: op_id.clone(),
+                progress,
+                message,
+                outcome: None,
+            }))
+            .await;
+    }
+
+    pub(super) async fn start_op(&mut self, w: &Writer, cmd: OpCommand) {
+        let OpCommand { op_id, request } = cmd;
+        match self.execute(w, &op_id, &request).await {
+            Ok(Some((ids, goal))) => self.follows.push(Follow {
+                op_id,
+                ids,
+                goal,
+                started: Instant::now(),
+                last: None,
+            }),
+            Ok(None) => {
+                let msg = format!("{} sent", request.verb());
+                self.outcome(op_id, Ok(msg)).await;
+            }
+            Err(e) => self.outcome(op_id, Err(e)).await,
+        }
+    }
+
+    /// The client for an instance's region (the first region for new instances).
+    fn client_for(&self, id: Option<&str>) -> Result<Client, String> {
+        let region = id
+            .and_then(|id| self.mirror.get(id))
+            .map(|i| i.region.as_str());
+        self.clients
+            .iter()
+            .find(|(r, _)| region.is_none_or(|want| r == want))
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| "no EC2 client for that region".to_string())
+    }
+
+    /// Sends the action (dry run, then real); returns the instances to follow and their goal,
+    /// or None when EC2 shows nothing to follow (a reboot).
+    async fn execute(
+        &mut self,
+        _: &Writer,
+        op_id: &OpId,
+        req: &OpRequest,
+    ) -> Result<Option<(Vec<String>, InstanceState)>, String> {
+        let creds = self.s.credentials_via.clone();
+        match req {
+            OpRequest::Instance {
+                instance, action, ..
+            } => {
+                let c = self.client_for(Some(instance))?;
+                let id = instance.clone();
+                if *action == InstanceAction::Terminate
+                    && super::read_protection(&c, &id).await == Some(true)
+                {
+                    self.caches.protection.insert(id.clone(), true);
+                    return Err(format!(
+                        "termination protection is on for {id}: EC2 would refuse; nothing was sent"
+                    ));
+                }
+                let what = format!("{}-instances", action.verb());
+                if let Dry::Refused(m) = self
+                    .instance_call(&c, &id, *action, true, &creds, &what)
+                    .await
+                {
+                    return Err(m);
+                }
+                self.progress(op_id, None, "DryRun passed; sending".into())
+                    .await;
+                if let Dry::Refused(m) = self
+                    .instance_call(&c, &id, *action, false, &creds, &what)
+                    .await
+                {
+                    return Err(m);
+                }
+                Ok(match action {
+                    InstanceAction::Start => Some((vec![id], InstanceState::Running)),
+                    InstanceAction::Stop => Some((vec![id], InstanceState::Stopped)),
+                    InstanceAction::Terminate => Some((vec![id], InstanceState::Terminated)),
+                    InstanceAction::Reboot => None,
+                })
+            }
+            OpRequest::AddNodes { count, launch, .. } => {
+                let c = self.client_for(None)?;
+                let dry = c.run_instances();
+                let dry = launch_request(dry, *count, launch)
+                    .dry_run(true)
+                    .send()
+                    .await;
+                if let Dry::Refused(m) = dry_run(dry, &creds, "run-instances") {
+                    return Err(m);
+                }
+                self.progress(op_id, None, "DryRun passed; launching".into())
+                    .await;
+                let out = real(
+                    launch_request(c.run_instances(), *count, launch)
+                        .send()
+                        .await,
+                    &creds,
+                    "run-instances",
+                )?;
+                let ids: Vec<String> = out
+                    .instances()
+                    .iter()
+                    .filter_map(|i| i.instance_id().map(str::to_string))
+                    .collect();
+                if ids.is_empty() {
+                    return Err("run-instances returned no instances".into());
+                }
+                self.progress(
+                    op_id,
+                    Some((0, ids.len() as u32)),
+                    format!("launched {}", ids.join(", ")),
+                )
+                .await;
+                Ok(Some((ids, InstanceState::Running)))
+            }
+            other => Err(format!("{} is not an EC2 action", other.verb())),
+        }
+    }
+
+    /// One instance call; `Dry::Allowed` means it went through (or the dry run passed).
+    async fn instance_call(
+        &self,
+        c: &Client,
+        id: &str,
+        action: InstanceAction,
+        dry: bool,
+        creds: &str,
+        what: &str,
+    ) -> Dry {
+        macro_rules! call {
+            ($builder:expr) => {{
+                let r = $builder.instance_ids(id).dry_run(dry).send().await;
+                if dry {
+                    dry_run(r, creds, what)
+                } else {
+                    match real(r, creds, what) {
+                        Ok(_) => Dry::Allowed,
+                        Err(m) => Dry::Refused(m),
+                    }
+                }
+            }};
+        }
+        match action {
+            InstanceAction::Start => call!(c.start_instances()),
+            InstanceAction::Stop => call!(c.stop_instances()),
+            InstanceAction::Reboot => call!(c.reboot_instances()),
+            InstanceAction::Terminate => call!(c.terminate_instances()),
+        }
+    }
+
+    /// After a poll: reports each followed operation's progress, and its end once every
+    /// instance has reached the goal (or cannot any more).
+    pub(super) async fn check_follows(&mut self, _: &Writer) {
+        let mut done = Vec::new();
+        for (k, f) in self.follows.iter_mut().enumerate() {
+            let states: Vec<(String, Option<InstanceState>)> = f
+                .ids
+                .iter()
+                .map(|id| (id.clone(), self.mirror.get(id).map(|i| i.state)))
+                .collect();
+            let reached = states.iter().filter(|(_, s)| *s == Some(f.goal)).count();
+            let total = f.ids.len();
+            let waited = f.started.elapsed().as_secs();
+            let desc: Vec<String> = states
+                .iter()
+                .map(|(id, s)| format!("{id} {}", s.map_or("not seen yet", |s| s.label())))
+                .collect();
+            let message = format!("{} ({waited}s)", desc.join(", "));
+            // A start that ends stopped, or a launch that ends terminated, will not get there.
+            let lost = states.iter().any(|(_, s)| {
+                f.goal != InstanceState::Terminated
+                    && matches!(
+                        s,
+                        Some(InstanceState::Terminated | InstanceState::ShuttingDown)
+                    )
+            });
+            let outcome = if reached == total {
+                Some(Ok(format!("{} {}", desc.join(", "), "settled")))
+            } else if lost {
+                Some(Err(format!("{message}: will not reach {}", f.goal.label())))
+            } else if f.started.elapsed() > FOLLOW_LIMIT {
+                Some(Err(format!(
+                    "{message}: not {} after {} minutes; still following in the pane",
+                    f.goal.label(),
+                    FOLLOW_LIMIT.as_secs() / 60
+                )))
+            } else {
+                None
+            };
+            match outcome {
+                Some(o) => done.push((k, o)),
+                None if f.last.as_deref() != Some(message.as_str()) => {
+                    f.last = Some(message.clone());
+                    let _ = self
+                        .tx
+                        .send(BackendMsg::Op(OpUpdate {
+                            op_id: f.op_id.clone(),
+                            progress: Some((reached as u32, total as u32)),
+                            message,
+                            outcome: None,
+                        }))
+                        .await;
+                }
+                None => {}
+            }
+        }
+        for (k, o) in done.into_iter().rev() {
+            let f = self.follows.remove(k);
+            self.outcome(f.op_id, o).await;
+        }
+    }
+}
+
+fn launch_request(
+    mut b: aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder,
+    count: u32,
+    l: &LaunchConfig,
+) -> aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder {
+    let n = i32::try_from(count).unwrap_or(i32::MAX);
+    b = b.min_count(n).max_count(n);
+    if let Some(t) = &l.template {
+        let spec = if t.starts_with("lt-") {
+            LaunchTemplateSpecification::builder().launch_template_id(t)
+        } else {
+            LaunchTemplateSpecification::builder().launch_template_name(t)
+        };
+        b = b.launch_template(spec.build());
+    }
+    if let Some(a) = &l.ami {
+        b = b.image_id(a);
+    }
+    if let Some(t) = &l.instance_type {
+        b = b.instance_type(InstanceType::from(t.as_str()));
+    }
+    if let Some(s) = &l.subnet {
+        b = b.subnet_id(s);
+    }
+    if let Some(k) = &l.key_name {
+        b = b.key_name(k);
+    }
+    for g in &l.security_groups {
+        b = b.security_group_ids(g);
+    }
+    if !l.tags.is_empty() {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
+        for (k, v) in &l.tags {
+            spec = spec.tags(Tag::builder().key(k).value(v).build());
+        }
+        b = b.tag_specifications(spec.build());
+    }
+    b
+}
