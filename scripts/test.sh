@@ -19,13 +19,27 @@ cargo fmt --version && cargo clippy --version || { echo "rustfmt and clippy are 
 
 step "engines"
 # Real engines for the backend tests: a 5-node Docker Swarm (a dockerd per network namespace)
-# with a local registry, and rsyslog for audit shipping. Needs root; installs what is missing.
+# with a local registry, moto's EC2 API server, and rsyslog for audit shipping. Needs root; installs what is missing.
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh starts real engines and must run as root"; exit 1; }
 bash scripts/engines/rsyslog.sh install
+soak_pid=
+# Stops only what this script started: the soak's process group, the servers, the swarm.
+cleanup() {
+  [ -z "$soak_pid" ] || kill -- "-$soak_pid" 2>/dev/null || true
+  bash scripts/engines/ec2.sh down >/dev/null 2>&1 || true
+  bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 bash scripts/engines/swarm.sh up
-trap 'bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
 . "${CD_SWARM_STATE:-/run/clusterdeck-swarm}/env"
+# moto's EC2 API server (from PyPI, in a cached virtualenv): an open one and one enforcing IAM.
+bash scripts/engines/ec2.sh up
+# shellcheck disable=SC1091
+. "${CD_EC2_STATE:-/run/clusterdeck-ec2}/env"
+# The EC2 tests choose their identity by profile; credentials in the caller's environment
+# would be found first and must not leak into them.
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ENDPOINT_URL
 
 step "format"
 cargo fmt --all -- --check
@@ -43,7 +57,6 @@ cargo test --locked --test wall_soak --no-run
 # sampled) runs next to the rest rather than after it; it only reads, so it disturbs nothing.
 setsid cargo test --locked --test wall_soak -- --nocapture >"$soaklog" 2>&1 &
 soak_pid=$!
-trap 'kill -- "-$soak_pid" 2>/dev/null || true; bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true' EXIT
 set +e
 cargo test --locked --all-targets 2>&1 | tee "$log"
 main_rc=${PIPESTATUS[0]}

@@ -87,6 +87,10 @@ pub enum Modal {
     },
     /// The log view (its lines live in `App::logs`).
     Logs,
+    /// Everything known about one EC2 instance, live from the store.
+    Instance {
+        id: String,
+    },
 }
 
 /// Lines kept by the log view; older ones fall off so a chatty service never grows memory.
@@ -518,7 +522,7 @@ impl App {
             self.on_input_key(ev);
             return true;
         }
-        if let Some(Modal::Message { .. }) = self.ui.modal {
+        if let Some(Modal::Message { .. } | Modal::Instance { .. }) = self.ui.modal {
             self.ui.modal = None;
             return true;
         }
@@ -1240,6 +1244,12 @@ impl App {
                 view::node_rows(c, self.ui.filter(Pane::Nodes), self.ui.sort(Pane::Nodes))
                     .get(self.ui.selected(Pane::Nodes))
                     .map(|n| Drill::Node(n.id.clone()))
+            }
+            Pane::Instances => {
+                if let Some(id) = self.selected_instance() {
+                    self.ui.modal = Some(Modal::Instance { id });
+                }
+                None
             }
             _ => None,
         };

@@ -258,10 +258,29 @@ impl ClusterState {
                         return false;
                     }
                 }
-                if let Some(ip) = &i.private_ip {
+                let ip = i.private_ip.clone();
+                let az_changed = self.instances.get(&i.id).is_none_or(|o| o.az != i.az);
+                let new_ip = ip
+                    .as_ref()
+                    .is_some_and(|ip| self.instance_by_ip.get(ip) != Some(&i.id));
+                if let Some(ip) = &ip {
                     self.instance_by_ip.insert(ip.clone(), i.id.clone());
                 }
                 self.instances.insert(i.id.clone(), i);
+                // An instance that appears after its node (EC2 polls, Swarm streams).
+                if let Some(ip) = ip.filter(|_| new_ip || az_changed) {
+                    let nodes: Vec<String> = self
+                        .nodes
+                        .values()
+                        .filter(|n| {
+                            hostname_ip(&n.hostname).unwrap_or_else(|| n.addr.clone()) == ip
+                        })
+                        .map(|n| n.id.clone())
+                        .collect();
+                    for n in nodes {
+                        self.correlate_node(&n);
+                    }
+                }
                 true
             }
             Change::RemoveInstance(id) => self.instances.remove(&id).is_some(),
@@ -424,5 +443,65 @@ mod tests {
         );
         assert_eq!(hostname_ip("ip-10-0-1"), None);
         assert_eq!(hostname_ip("mgr1"), None);
+    }
+
+    fn changes(store: &mut Store, source: SourceKind, changes: Vec<Change>) {
+        store.apply(BackendMsg::Changes {
+            cluster: "c".into(),
+            source,
+            at: chrono::Utc::now(),
+            changes,
+        });
+    }
+
+    #[test]
+    fn nodes_and_instances_correlate_whichever_arrives_first() {
+        let now = chrono::Utc::now();
+        let mut store = Store::default();
+        let mut by_addr = Node::sample(crate::model::NodeRole::Manager);
+        by_addr.id = "n1".into();
+        by_addr.addr = "10.0.1.11".into();
+        let mut by_name = Node::sample(crate::model::NodeRole::Worker);
+        by_name.id = "n2".into();
+        by_name.hostname = "ip-10-0-2-12".into();
+        by_name.addr = "192.168.0.9".into();
+        changes(
+            &mut store,
+            SourceKind::Swarm,
+            vec![Change::UpsertNode(by_addr), Change::UpsertNode(by_name)],
+        );
+        // The instances come later (EC2 is polled).
+        let a = Instance::sample("i-a", "mgr", "us-west-1a", Some("10.0.1.11"), now);
+        let b = Instance::sample("i-b", "wrk", "us-west-1b", Some("10.0.2.12"), now);
+        let lone = Instance::sample("i-c", "spare", "us-west-1c", Some("10.0.3.13"), now);
+        changes(
+            &mut store,
+            SourceKind::Ec2,
+            vec![
+                Change::UpsertInstance(a),
+                Change::UpsertInstance(b),
+                Change::UpsertInstance(lone),
+            ],
+        );
+        let c = store.cluster("c").expect("cluster");
+        assert_eq!(c.nodes["n1"].instance_id.as_deref(), Some("i-a"));
+        assert_eq!(c.nodes["n1"].az.as_deref(), Some("us-west-1a"));
+        assert_eq!(c.nodes["n2"].instance_id.as_deref(), Some("i-b"));
+        assert_eq!(c.instances["i-a"].node_id.as_deref(), Some("n1"));
+        assert_eq!(c.instances["i-b"].node_id.as_deref(), Some("n2"));
+        assert_eq!(c.instances["i-c"].node_id, None);
+        // A node update keeps the correlation the store made.
+        let mut again = c.nodes["n1"].clone();
+        again.instance_id = None;
+        again.az = None;
+        again.engine = "27.0".into();
+        changes(
+            &mut store,
+            SourceKind::Swarm,
+            vec![Change::UpsertNode(again)],
+        );
+        let c = store.cluster("c").expect("cluster");
+        assert_eq!(c.nodes["n1"].instance_id.as_deref(), Some("i-a"));
+        assert_eq!(c.nodes["n1"].az.as_deref(), Some("us-west-1a"));
     }
 }

@@ -177,13 +177,13 @@ mod tests {
 
     #[test]
     fn override_replaces_only_that_action() {
-        let km = Keymap::from_config(&ov("normal", "scale", &["S"])).expect("valid");
+        let km = Keymap::from_config(&ov("normal", "scale", &["Z"])).expect("valid");
         assert_eq!(
             km.action(Mode::Normal, KeyChord::plain(KeyCodeOrd::Char('s'))),
             None
         );
         assert_eq!(
-            km.action(Mode::Normal, KeyChord::plain(KeyCodeOrd::Char('S'))),
+            km.action(Mode::Normal, KeyChord::plain(KeyCodeOrd::Char('Z'))),
             Some(Action::Scale)
         );
         assert_eq!(

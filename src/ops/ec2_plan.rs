@@ -215,3 +215,178 @@ pub(super) fn before(cluster: &ClusterState, id: &str) -> serde_json::Value {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::store::Store;
+    use crate::backends::{BackendMsg, Snapshot};
+    use crate::model::{Node, NodeRole, Reachability};
+    use crate::ops::{OpRequest, Risk, plan};
+
+    /// Three managers on three instances (one AZ each) and a spare instance.
+    fn cluster(reachable_managers: usize) -> ClusterState {
+        let now = chrono::Utc::now();
+        let mut nodes = Vec::new();
+        let mut instances = Vec::new();
+        for k in 0..3 {
+            let mut n = Node::sample(NodeRole::Manager);
+            n.id = format!("n{k}");
+            n.hostname = format!("mgr{k}");
+            n.addr = format!("10.0.0.{k}");
+            if k >= reachable_managers {
+                n.reachability = Some(Reachability::Unreachable);
+                n.status = crate::model::NodeStatus::Down;
+            }
+            nodes.push(n);
+            instances.push(Instance::sample(
+                &format!("i-{k}"),
+                &format!("mgr{k}"),
+                &format!("us-west-1{}", ['a', 'b', 'c'][k]),
+                Some(&format!("10.0.0.{k}")),
+                now,
+            ));
+        }
+        let mut spare = Instance::sample("i-spare", "spare", "us-west-1a", None, now);
+        spare.flags.instance_store_root = true;
+        spare.flags.autoscaling_group = Some("workers".into());
+        instances.push(spare);
+        let mut store = Store::default();
+        store.apply(BackendMsg::Snapshot {
+            cluster: "c".into(),
+            source: crate::model::SourceKind::Swarm,
+            at: now,
+            snapshot: Snapshot {
+                nodes: Some(nodes),
+                ..Snapshot::default()
+            },
+        });
+        store.apply(BackendMsg::Snapshot {
+            cluster: "c".into(),
+            source: crate::model::SourceKind::Ec2,
+            at: now,
+            snapshot: Snapshot {
+                instances: Some(instances),
+                ..Snapshot::default()
+            },
+        });
+        store.cluster("c").expect("cluster").clone()
+    }
+
+    fn req(instance: &str, action: InstanceAction) -> OpRequest {
+        OpRequest::Instance {
+            cluster: "c".into(),
+            instance: instance.into(),
+            action,
+        }
+    }
+
+    #[test]
+    fn a_managers_instance_gets_the_quorum_guard() {
+        let healthy = cluster(3);
+        let p = plan(&req("i-0", InstanceAction::Stop), &healthy, &[]).expect("plan");
+        assert_eq!(p.risk, Risk::High);
+        assert!(
+            p.delta.iter().any(|d| d.contains("manager mgr0")),
+            "{:?}",
+            p.delta
+        );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("fault tolerance 1 → 0")),
+            "{:?}",
+            p.warnings
+        );
+        // With one manager already down, stopping another loses quorum: refused.
+        let degraded = cluster(2);
+        let e = plan(&req("i-0", InstanceAction::Reboot), &degraded, &[]).expect_err("refused");
+        assert!(e.contains("quorum needs 2"), "{e}");
+        // Starting the down manager's machine is the way back, and is allowed.
+        let mut down = cluster(2);
+        if let Some(i) = down.instances.get_mut("i-2") {
+            i.state = InstanceState::Stopped;
+        }
+        assert!(plan(&req("i-2", InstanceAction::Start), &down, &[]).is_ok());
+    }
+
+    #[test]
+    fn starting_a_manager_is_allowed_even_without_quorum() {
+        let mut lost = cluster(1);
+        if let Some(i) = lost.instances.get_mut("i-1") {
+            i.state = InstanceState::Stopped;
+        }
+        let p = plan(&req("i-1", InstanceAction::Start), &lost, &[]).expect("plan");
+        assert_eq!(p.risk, Risk::Normal);
+        // Swarm actions stay refused.
+        let scale = OpRequest::SetAvailability {
+            cluster: "c".into(),
+            node: "mgr0".into(),
+            availability: crate::model::Availability::Drain,
+        };
+        assert!(plan(&scale, &lost, &[]).is_err());
+    }
+
+    #[test]
+    fn terminate_is_typed_refused_when_protected_and_warns() {
+        let mut c = cluster(3);
+        let p = plan(&req("i-spare", InstanceAction::Terminate), &c, &[]).expect("plan");
+        assert_eq!(p.risk, Risk::High);
+        assert_eq!(p.confirm_text.as_deref(), Some("i-spare"));
+        let all = p.warnings.join("\n");
+        assert!(all.contains("instance store"), "{all}");
+        assert!(
+            all.contains("autoscaling group workers: it launches a replacement"),
+            "{all}"
+        );
+        assert!(all.contains("could not be read"), "{all}");
+        if let Some(i) = c.instances.get_mut("i-spare") {
+            i.flags.termination_protection = Some(true);
+        }
+        let e = plan(&req("i-spare", InstanceAction::Terminate), &c, &[]).expect_err("refused");
+        assert!(e.contains("termination protection is on"), "{e}");
+    }
+
+    #[test]
+    fn actions_need_a_state_they_can_start_from() {
+        let mut c = cluster(3);
+        let e = plan(&req("i-spare", InstanceAction::Start), &c, &[]).expect_err("running");
+        assert!(e.contains("only a stopped instance"), "{e}");
+        if let Some(i) = c.instances.get_mut("i-spare") {
+            i.state = InstanceState::Terminated;
+        }
+        for a in [
+            InstanceAction::Stop,
+            InstanceAction::Reboot,
+            InstanceAction::Terminate,
+        ] {
+            assert!(plan(&req("i-spare", a), &c, &[]).is_err(), "{a:?}");
+        }
+        assert!(plan(&req("i-nope", InstanceAction::Stop), &c, &[]).is_err());
+    }
+
+    #[test]
+    fn add_nodes_checks_the_count_and_the_launch_source() {
+        let c = cluster(3);
+        let mut l = LaunchConfig {
+            ami: Some("ami-1".into()),
+            ..LaunchConfig::default()
+        };
+        l.tags.insert("Role".into(), "swarm-worker".into());
+        let add = |count, launch: &LaunchConfig| OpRequest::AddNodes {
+            cluster: "c".into(),
+            count,
+            launch: launch.clone(),
+        };
+        let p = plan(&add(2, &l), &c, &[]).expect("plan");
+        assert!(p.delta[0].contains("launch 2 × the default type from AMI ami-1"));
+        assert!(
+            p.cli.contains("--count 2") && p.cli.contains("Key=Role,Value=swarm-worker"),
+            "{}",
+            p.cli
+        );
+        assert!(plan(&add(0, &l), &c, &[]).is_err());
+        assert!(plan(&add(MAX_LAUNCH + 1, &l), &c, &[]).is_err());
+        assert!(plan(&add(1, &LaunchConfig::default()), &c, &[]).is_err());
+    }
+}

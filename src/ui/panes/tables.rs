@@ -347,7 +347,6 @@ pub fn instances(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool)
         app.ui.filter(Pane::Instances),
         app.ui.sort(Pane::Instances),
     );
-    let wide = area.width >= WIDE_TABLE;
     let widths = [
         Constraint::Length(2),
         Constraint::Length(20),
@@ -358,6 +357,7 @@ pub fn instances(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool)
         Constraint::Length(8),
         Constraint::Length(10),
         Constraint::Length(15),
+        Constraint::Length(16),
         Constraint::Min(21),
     ];
     let header: &[&str] = &[
@@ -370,11 +370,24 @@ pub fn instances(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool)
         "ROLE",
         "TYPE",
         "PUBLIC IP",
+        "FLAGS",
         "AMI",
     ];
-    let cols = if wide { widths.len() } else { 6 };
+    // The AMI column only where everything before it fits whole.
+    let cols = match area.width {
+        w if w >= 156 => widths.len(),
+        w if w >= WIDE_TABLE => widths.len() - 1,
+        _ => 7,
+    };
+    // EC2 is polled: say how old the picture is.
+    let polled = c
+        .sources
+        .get(&crate::model::SourceKind::Ec2)
+        .and_then(|h| h.last_update)
+        .map(|at| format!("Instances · data {} old", age(now, at)))
+        .unwrap_or_else(|| "Instances".into());
     let spec = TableSpec {
-        title: title_with_filter(app, Pane::Instances, "Instances"),
+        title: title_with_filter(app, Pane::Instances, &polled),
         header: &header[..cols],
         widths: &widths[..cols],
         total: rows.len(),
@@ -406,6 +419,15 @@ pub fn instances(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool)
                 .map(|s| sanitize(s).into_owned())
                 .unwrap_or_else(|| "-".into())
         };
+        let flags = inst.flags.labels();
+        let flag_role = if flags
+            .iter()
+            .any(|f| *f == "ssh-open" || *f == "ephemeral-root")
+        {
+            Role::Warn
+        } else {
+            Role::Muted
+        };
         let mut cells = vec![
             styled(sym, t.style(role)),
             Cell::from(sanitize(&inst.id).into_owned()),
@@ -416,6 +438,7 @@ pub fn instances(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool)
             Cell::from(role_txt),
             Cell::from(sanitize(&inst.instance_type).into_owned()),
             Cell::from(opt(&inst.public_ip)),
+            styled(flags.join(" "), t.style(flag_role)),
             Cell::from(sanitize(&inst.ami).into_owned()),
         ];
         cells.truncate(cols);

@@ -24,6 +24,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         }) => confirm(f, app, area, pending, typed, *on_confirm, error.as_deref()),
         Some(Modal::Help { scroll }) => help(f, app, area, *scroll),
         Some(Modal::Logs) => logs(f, app, area),
+        Some(Modal::Instance { id }) => instance(f, app, area, id),
         Some(Modal::Message {
             title,
             body,
@@ -271,6 +272,113 @@ fn help(f: &mut Frame, app: &App, area: Rect, scroll: u16) {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Every field of one instance, live: the popup follows the store while it is open.
+fn instance(f: &mut Frame, app: &App, area: Rect, id: &str) {
+    let t = &app.theme;
+    let now = chrono::Utc::now();
+    let Some(i) = app.cluster().and_then(|c| c.instances.get(id)) else {
+        let lines = vec![Line::styled(
+            format!("{} is no longer listed", sanitize(id)),
+            t.style(Role::Muted),
+        )];
+        popup(f, t, area, "Instance", Role::Border, lines, 60, 5);
+        return;
+    };
+    let node = i
+        .node_id
+        .as_deref()
+        .and_then(|n| app.cluster().and_then(|c| c.nodes.get(n)));
+    let opt = |o: &Option<String>| {
+        o.as_deref()
+            .map_or("-".to_string(), |s| sanitize(s).into_owned())
+    };
+    let ami = match &i.ami_name {
+        Some(n) => format!("{} ({})", i.ami, n),
+        None => i.ami.clone(),
+    };
+    let mut rows: Vec<(&str, String)> = vec![
+        ("id", i.id.clone()),
+        ("name", i.name.clone()),
+        (
+            "state",
+            format!(
+                "{} for {}",
+                i.state.label(),
+                crate::ui::widgets::age(now, i.state_since)
+            ),
+        ),
+        ("type", i.instance_type.clone()),
+        ("region / AZ", format!("{} / {}", i.region, i.az)),
+        ("private IP", opt(&i.private_ip)),
+        ("public IP", opt(&i.public_ip)),
+        ("AMI", ami),
+        (
+            "launched",
+            i.launch_time.format("%Y-%m-%d %H:%M UTC").to_string(),
+        ),
+        ("key", opt(&i.key_name)),
+        (
+            "VPC / subnet",
+            format!("{} / {}", opt(&i.vpc_id), opt(&i.subnet_id)),
+        ),
+        ("security groups", i.security_groups.join(", ")),
+        (
+            "cluster role",
+            node.map_or("none (no swarm node at this address)".to_string(), |n| {
+                format!(
+                    "{} {}",
+                    if n.is_manager() { "manager" } else { "worker" },
+                    n.hostname
+                )
+            }),
+        ),
+        (
+            "termination protection",
+            match i.flags.termination_protection {
+                Some(true) => "on (terminate is refused)".into(),
+                Some(false) => "off".into(),
+                None => "not read yet".into(),
+            },
+        ),
+    ];
+    let mut warn: Vec<String> = Vec::new();
+    if !i.flags.ssh_open_to_world.is_empty() {
+        warn.push(format!(
+            "port 22 open to the world via {}",
+            i.flags.ssh_open_to_world.join(", ")
+        ));
+    }
+    if i.flags.instance_store_root {
+        warn.push("instance-store root: data lost on stop or terminate".into());
+    }
+    if let Some(g) = &i.flags.autoscaling_group {
+        warn.push(format!(
+            "in autoscaling group {g}: a terminated member is replaced"
+        ));
+    }
+    let tags: Vec<String> = i.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    rows.push(("tags", tags.join(", ")));
+    let mut lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>22}  "), t.style(Role::Muted)),
+                Span::styled(sanitize(&v).into_owned(), t.style(Role::Text)),
+            ])
+        })
+        .collect();
+    for w in warn {
+        lines.push(Line::styled(
+            format!("  ▲ {}", sanitize(&w)),
+            t.style(Role::Warn),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("press any key", t.style(Role::Muted)));
+    let h = lines.len() as u16 + 2;
+    popup(f, t, area, "Instance", Role::Border, lines, 90, h);
+}
+
 fn popup(
     f: &mut Frame,
     t: &Theme,
