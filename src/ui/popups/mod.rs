@@ -271,7 +271,6 @@ fn help(f: &mut Frame, app: &App, area: Rect, scroll: u16) {
     f.render_widget(p.block(block).style(t.style(Role::Text)), r);
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Every field of one instance, live: the popup follows the store while it is open.
 fn instance(f: &mut Frame, app: &App, area: Rect, id: &str) {
     let t = &app.theme;
@@ -379,6 +378,7 @@ fn instance(f: &mut Frame, app: &App, area: Rect, id: &str) {
     popup(f, t, area, "Instance", Role::Border, lines, 90, h);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn popup(
     f: &mut Frame,
     t: &Theme,
