@@ -56,10 +56,15 @@ pub fn settings(cluster: &str, profile: &str, endpoint: &str, tag: &str) -> Ec2S
 
 /// An SDK client as `profile`, for setting up and for checking through the API.
 pub async fn api(profile: &str, endpoint: &str) -> Client {
+    api_in(profile, endpoint, &env("CD_EC2_REGION")).await
+}
+
+/// As `api`, in `region`.
+pub async fn api_in(profile: &str, endpoint: &str, region: &str) -> Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .profile_name(profile)
         .endpoint_url(endpoint)
-        .region(aws_config::Region::new(env("CD_EC2_REGION")))
+        .region(aws_config::Region::new(region.to_string()))
         .http_client(
             aws_smithy_http_client::Builder::new()
                 .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(

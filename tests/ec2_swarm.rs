@@ -1,0 +1,193 @@
+//! EC2 with the real swarm: instances launched in moto at the swarm nodes' private addresses
+//! correlate with the nodes (role, AZ, quorum AZ spread), and the real binary in a
+//! pseudo-terminal stops an instance by keys, seen on screen, through the API and in the audit.
+
+mod ec2_support;
+#[path = "support/pty.rs"]
+mod pty;
+mod swarm_support;
+
+use std::time::Duration;
+
+use aws_sdk_ec2::types::InstanceStateName;
+use clusterdeck::backends::{ec2, swarm};
+use ec2_support::*;
+use pty::{Session, World, audit_lines, parse};
+use swarm_support::{Console, managers};
+
+/// us-east-1 has three AZs in moto: one manager in each.
+const REGION: &str = "us-east-1";
+
+/// One instance per swarm node (at its address, managers in a/b/c) and a spare one outside the
+/// swarm. Returns (hostname, instance id) pairs and the spare's id.
+async fn fleet(tag: &str) -> (Vec<(String, String)>, String) {
+    let api = ec2_support::api_in("cd-open", &open_endpoint(), REGION).await;
+    let vpc = api
+        .create_vpc()
+        .cidr_block("10.99.0.0/16")
+        .send()
+        .await
+        .expect("vpc");
+    let vpc = vpc
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_string();
+    let mut out = Vec::new();
+    for n in 1..=5 {
+        let host = if n <= 3 {
+            format!("mgr{n}")
+        } else {
+            format!("wrk{}", n - 3)
+        };
+        let az = format!("{REGION}{}", ['a', 'b', 'c'][(n - 1) % 3]);
+        let subnet = api
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.99.{n}.0/24"))
+            .availability_zone(&az)
+            .send()
+            .await
+            .expect("subnet");
+        let subnet = subnet
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .expect("id")
+            .to_string();
+        let ip = format!("10.99.{n}.2");
+        let ids = launch(
+            &api,
+            Launch {
+                count: 1,
+                tags: &[("cd-test", tag), ("Name", &host)],
+                subnet: Some(&subnet),
+                private_ip: Some(&ip),
+                ..Launch::default()
+            },
+        )
+        .await;
+        out.push((host, ids[0].clone()));
+    }
+    let spare = launch(
+        &api,
+        Launch {
+            count: 1,
+            tags: &[("cd-test", tag), ("Name", "spare")],
+            ..Launch::default()
+        },
+    )
+    .await;
+    (out, spare[0].clone())
+}
+
+#[test]
+fn instances_correlate_with_swarm_nodes_by_private_address() {
+    let tag = unique("corr");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (fleet, spare) = rt.block_on(fleet(&tag));
+    let mut s = settings("lab", "cd-open", &open_endpoint(), &tag);
+    s.regions = vec![REGION.into()];
+    let swarm_settings = swarm::SwarmSettings {
+        cluster: "lab".into(),
+        endpoints: managers(),
+        reconcile: Duration::from_secs(30),
+    };
+    let mut c = Console::with("lab", |tx| {
+        vec![ec2::spawn(s, tx.clone()), swarm::spawn(swarm_settings, tx)]
+    });
+    c.wait(90, "every node matched with its instance", |c| {
+        let cl = c.cluster()?;
+        (cl.nodes.len() >= 5 && cl.nodes.values().all(|n| n.instance_id.is_some())).then_some(())
+    });
+    let cl = c.cluster().expect("cluster");
+    for (host, id) in &fleet {
+        let node = cl.node_by_name(host).expect("node");
+        assert_eq!(node.instance_id.as_deref(), Some(id.as_str()), "{host}");
+        let inst = &cl.instances[id];
+        assert_eq!(inst.node_id.as_deref(), Some(node.id.as_str()));
+        assert_eq!(node.az.as_deref(), Some(inst.az.as_str()));
+        assert_eq!(node.is_manager(), host.starts_with("mgr"), "{host}");
+    }
+    assert_eq!(cl.instances[&spare].node_id, None);
+    // Managers in three AZs, one each: any one AZ can fail.
+    let az = cl.quorum().az.expect("AZ spread known");
+    assert_eq!(az.shape(), "1-1-1");
+    assert!(az.survives_one_az && !az.survives_two_azs);
+    assert_eq!(az.verdict(), "survives any one AZ failure");
+}
+
+#[test]
+fn stop_an_instance_by_keys() {
+    let tag = unique("e2e");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (_, spare) = rt.block_on(fleet(&tag));
+    let hosts: Vec<String> = managers().iter().map(|m| format!("\"{m}\"")).collect();
+    let world = World::with_config(&format!(
+        "[refresh]\nec2_poll_secs = 2\n\n[[contexts]]\nname = \"lab\"\n\
+         docker = {{ hosts = [{}] }}\n\
+         aws = {{ profile = \"cd-open\", regions = [\"{REGION}\"], endpoint_url = \"{}\", \
+         filters = {{ \"tag:cd-test\" = [\"{tag}\"] }} }}\n",
+        hosts.join(", "),
+        open_endpoint()
+    ));
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("swarm and ec2 connected", 60, |t| {
+        t.contains("swarm ● connected") && t.contains("ec2 ● connected")
+    });
+    s.send("5");
+    // Each instance shows its cluster role.
+    let screen = s.wait_secs("the instances with their roles", 60, |t| {
+        t.lines()
+            .any(|l| l.contains("mgr1") && l.contains("manager"))
+            && t.lines()
+                .any(|l| l.contains("wrk1") && l.contains("worker"))
+    });
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("spare") && l.contains("none")),
+        "{screen}"
+    );
+    s.send("/spare\r");
+    s.wait_for("only the spare", |t| {
+        t.lines()
+            .any(|l| l.contains(&spare) && l.contains("running"))
+    });
+    s.send("X");
+    let plan = s.wait_text("Confirm: stop");
+    assert!(
+        plan.contains(&format!("aws ec2 stop-instances --instance-ids {spare}")),
+        "{plan}"
+    );
+    assert!(plan.contains("running → stopped"), "{plan}");
+    s.send("\t\r");
+    s.wait_secs("the stop to settle", 60, |t| {
+        t.contains(&format!("✓ stop {spare}"))
+    });
+    s.wait_secs("the row shows stopped", 30, |t| {
+        t.lines()
+            .any(|l| l.contains(&spare) && l.contains("stopped"))
+    });
+
+    // EC2 agrees.
+    let api = rt.block_on(ec2_support::api_in("cd-open", &open_endpoint(), REGION));
+    assert_eq!(rt.block_on(state(&api, &spare)), InstanceStateName::Stopped);
+
+    // The audit file: intent then ok outcome of the same op, for the EC2 backend.
+    let lines = audit_lines(&world.audit_path());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let (intent, outcome) = (parse(&lines[0]), parse(&lines[1]));
+    assert_eq!(intent["phase"], "intent");
+    assert_eq!(intent["verb"], "stop");
+    assert_eq!(intent["backend"], "ec2");
+    assert_eq!(intent["target"], spare.as_str());
+    assert_eq!(intent["params"]["before"]["state"], "running");
+    assert_eq!(outcome["phase"], "outcome");
+    assert_eq!(outcome["result"], "ok");
+    assert_eq!(outcome["op_id"], intent["op_id"]);
+
+    s.send("\x1b");
+    s.send("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_terminal_restored();
+}
