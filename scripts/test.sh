@@ -35,6 +35,8 @@ bash scripts/engines/swarm.sh up
 . "${CD_SWARM_STATE:-/run/clusterdeck-swarm}/env"
 # moto's EC2 API server (from PyPI, in a cached virtualenv): an open one and one enforcing IAM.
 bash scripts/engines/ec2.sh up
+# Servers left running by an earlier run are reused: start them empty (new IAM keys too).
+bash scripts/engines/ec2.sh reset
 # shellcheck disable=SC1091
 . "${CD_EC2_STATE:-/run/clusterdeck-ec2}/env"
 # The EC2 tests choose their identity by profile; credentials in the caller's environment

@@ -157,6 +157,9 @@ fn pages_through_two_thousand_instances() {
     let mut s = settings("ec2-pages", "cd-open", &open_endpoint(), &tag);
     // moto pages by reservation: 20 reservations of 100, 5 per page, is 4 pages.
     s.page_size = Some(5);
+    // One pass over 2,000 instances keeps moto (one Python process) busy for seconds: poll
+    // once, not every second, so the other tests sharing the server are not starved.
+    s.poll = Duration::from_secs(120);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let want: HashSet<String> = rt.block_on(async {
         let api = api("cd-open", &open_endpoint()).await;
@@ -294,7 +297,7 @@ fn every_action_changes_the_state_ec2_reports() {
 fn add_nodes_launches_tagged_instances_and_follows_them() {
     let tag = unique("add");
     let mut c = console(settings("ec2-add", "cd-open", &open_endpoint(), &tag));
-    c.wait(30, "connected", |c| {
+    c.wait(60, "connected", |c| {
         c.cluster()
             .and_then(|cl| cl.sources.get(&clusterdeck::model::SourceKind::Ec2))
             .filter(|h| h.state == SourceState::Connected)
