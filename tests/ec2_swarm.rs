@@ -186,7 +186,6 @@ fn stop_an_instance_by_keys() {
     assert_eq!(outcome["result"], "ok");
     assert_eq!(outcome["op_id"], intent["op_id"]);
 
-    s.send("\x1b");
     s.send("q");
     assert_eq!(s.wait_exit(), 0);
     s.assert_terminal_restored();
