@@ -435,6 +435,14 @@ fn missing_credentials_name_what_was_tried_and_the_fix() {
     assert!(reason.contains("aws sso login"), "{reason}");
 }
 
+/// A loopback port nothing listens on (the OS picked it free a moment ago).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 /// A moto server of this test's own, to take away.
 struct OwnServer {
     child: std::process::Child,
@@ -443,10 +451,7 @@ struct OwnServer {
 
 impl OwnServer {
     fn start() -> OwnServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let bin = format!("{}/bin/moto_server", env("CD_EC2_VENV"));
         let child = std::process::Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -529,10 +534,7 @@ fn an_endpoint_that_goes_away_leaves_stale_data_with_its_age() {
 
 #[test]
 fn a_closed_port_is_unreachable_at_once() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = free_port();
     let started = Instant::now();
     let c = &mut console(settings(
         "ec2-closed",

@@ -51,6 +51,28 @@ pub struct OpUpdate {
     pub outcome: Option<Result<String, String>>,
 }
 
+impl OpUpdate {
+    /// Progress of an operation still running.
+    pub fn progress(op_id: OpId, progress: Option<(u32, u32)>, message: String) -> BackendMsg {
+        BackendMsg::Op(OpUpdate {
+            op_id,
+            progress,
+            message,
+            outcome: None,
+        })
+    }
+
+    /// The end of an operation.
+    pub fn outcome(op_id: OpId, r: Result<String, String>) -> BackendMsg {
+        BackendMsg::Op(OpUpdate {
+            op_id,
+            progress: None,
+            message: String::new(),
+            outcome: Some(r),
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum BackendMsg {
     Snapshot {

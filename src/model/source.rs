@@ -40,6 +40,25 @@ impl SourceHealth {
         }
     }
 
+    /// The health a backend reports next: `state` at `endpoint`, keeping the moment the data
+    /// first went stale from `previous` while it stays stale.
+    pub fn next(
+        previous: Option<&SourceHealth>,
+        state: SourceState,
+        endpoint: Option<String>,
+        now: Time,
+    ) -> SourceHealth {
+        let mut h = SourceHealth::new(state);
+        h.endpoint = endpoint;
+        if h.is_stale() {
+            h.stale_since = previous
+                .filter(|o| o.is_stale())
+                .and_then(|o| o.stale_since)
+                .or(Some(now));
+        }
+        h
+    }
+
     pub fn is_stale(&self) -> bool {
         matches!(
             self.state,

@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
 };
 use tokio::time::Instant;
 
-use super::{Backend, BackendMsg, client};
+use super::{Backend, client};
 use crate::backends::{OpCommand, OpUpdate, Writer};
 use crate::config::LaunchConfig;
 use crate::model::InstanceState;
@@ -61,24 +61,12 @@ where
 
 impl Backend {
     pub(super) async fn outcome(&self, op_id: OpId, r: Result<String, String>) {
-        let _ = self
-            .send(BackendMsg::Op(OpUpdate {
-                op_id,
-                progress: None,
-                message: String::new(),
-                outcome: Some(r),
-            }))
-            .await;
+        let _ = self.send(OpUpdate::outcome(op_id, r)).await;
     }
 
     async fn progress(&self, op_id: &OpId, progress: Option<(u32, u32)>, message: String) {
         let _ = self
-            .send(BackendMsg::Op(OpUpdate {
-                op_id: op_id.clone(),
-                progress,
-                message,
-                outcome: None,
-            }))
+            .send(OpUpdate::progress(op_id.clone(), progress, message))
             .await;
     }
 
@@ -270,14 +258,10 @@ impl Backend {
                 Some(o) => done.push((k, o)),
                 None if f.last.as_deref() != Some(message.as_str()) => {
                     f.last = Some(message.clone());
+                    let progress = Some((reached as u32, total as u32));
                     let _ = self
                         .tx
-                        .send(BackendMsg::Op(OpUpdate {
-                            op_id: f.op_id.clone(),
-                            progress: Some((reached as u32, total as u32)),
-                            message,
-                            outcome: None,
-                        }))
+                        .send(OpUpdate::progress(f.op_id.clone(), progress, message))
                         .await;
                 }
                 None => {}

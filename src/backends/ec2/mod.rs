@@ -103,16 +103,12 @@ impl Backend {
     }
 
     async fn set_health(&mut self, state: SourceState) -> bool {
-        let mut h = SourceHealth::new(state);
-        h.endpoint = Some(self.endpoint());
-        if h.is_stale() {
-            h.stale_since = self
-                .health
-                .as_ref()
-                .filter(|o| o.is_stale())
-                .and_then(|o| o.stale_since)
-                .or(Some(Utc::now()));
-        }
+        let h = SourceHealth::next(
+            self.health.as_ref(),
+            state,
+            Some(self.endpoint()),
+            Utc::now(),
+        );
         if self.health.as_ref() == Some(&h) {
             return true;
         }

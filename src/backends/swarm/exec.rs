@@ -57,14 +57,7 @@ fn engine_err(e: bollard::errors::Error) -> String {
 
 impl Backend {
     async fn outcome(&self, op_id: OpId, r: Result<String, String>) {
-        let _ = self
-            .send(BackendMsg::Op(OpUpdate {
-                op_id,
-                progress: None,
-                message: String::new(),
-                outcome: Some(r),
-            }))
-            .await;
+        let _ = self.send(OpUpdate::outcome(op_id, r)).await;
     }
 
     pub(super) async fn start_op(&mut self, w: &Writer, d: &Docker, cmd: OpCommand) {
