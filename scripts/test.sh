@@ -60,7 +60,7 @@ cargo test --locked --test wall_soak --no-run
 setsid cargo test --locked --test wall_soak -- --nocapture >"$soaklog" 2>&1 &
 soak_pid=$!
 set +e
-cargo test --locked --all-targets 2>&1 | tee "$log"
+cargo test --locked --all-targets --no-fail-fast 2>&1 | tee "$log"
 main_rc=${PIPESTATUS[0]}
 echo "== waiting for the wall soak (pid $soak_pid)"
 wait "$soak_pid"

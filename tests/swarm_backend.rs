@@ -147,11 +147,24 @@ fn scale_up_and_down() {
     eventually(60, "1 task running", || {
         (running_tasks("t-scale").len() == 1).then_some(())
     });
-    // Audit: intent then outcome for each.
+    // Audit: intent then outcome for each, in order, both ok.
     let recs = clusterdeck::ops::audit::AuditLog::new(&c.audit)
         .read_all()
         .expect("audit");
-    assert_eq!(recs.len(), 2, "{recs:?}");
+    let seen: Vec<_> = recs
+        .iter()
+        .map(|r| (r.phase.as_str(), r.cli.as_str(), r.result.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("intent", "docker service scale t-scale=5", None),
+            ("outcome", "docker service scale t-scale=5", Some("ok")),
+            ("intent", "docker service scale t-scale=1", None),
+            ("outcome", "docker service scale t-scale=1", Some("ok")),
+        ],
+        "{recs:?}"
+    );
     docker(&["service", "rm", "t-scale"]);
 }
 
