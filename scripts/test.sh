@@ -19,7 +19,7 @@ cargo fmt --version && cargo clippy --version || { echo "rustfmt and clippy are 
 
 step "engines"
 # Real engines for the backend tests: a 5-node Docker Swarm (a dockerd per network namespace)
-# with a local registry, moto's EC2 API server, and rsyslog for audit shipping. Needs root; installs what is missing.
+# with a local registry, moto's EC2 API server, Kubernetes, etcd, and rsyslog for audit shipping. Needs root; installs what is missing.
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh starts real engines and must run as root"; exit 1; }
 bash scripts/engines/rsyslog.sh install
 soak_pid=
@@ -27,6 +27,8 @@ soak_pid=
 cleanup() {
   [ -z "$soak_pid" ] || kill -- "-$soak_pid" 2>/dev/null || true
   bash scripts/engines/ec2.sh down >/dev/null 2>&1 || true
+  bash scripts/engines/etcd.sh down >/dev/null 2>&1 || true
+  bash scripts/engines/kube.sh down >/dev/null 2>&1 || true
   bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -39,6 +41,15 @@ bash scripts/engines/ec2.sh up
 bash scripts/engines/ec2.sh reset
 # shellcheck disable=SC1091
 . "${CD_EC2_STATE:-/run/clusterdeck-ec2}/env"
+# A Kubernetes control plane (kube-apiserver, controller-manager, scheduler built from the
+# official Go modules once into ~/.cache/clusterdeck/kube, etcd with TLS client certificates,
+# kwok's simulated nodes) and a standalone 3-member etcd cluster for the quorum tests.
+bash scripts/engines/kube.sh up
+# shellcheck disable=SC1091
+. "${CD_KUBE_STATE:-/run/clusterdeck-kube}/env"
+bash scripts/engines/etcd.sh up
+# shellcheck disable=SC1091
+. "${CD_ETCD_STATE:-/run/clusterdeck-etcd}/env"
 # The EC2 tests choose their identity by profile; credentials in the caller's environment
 # would be found first and must not leak into them.
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ENDPOINT_URL

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 #[cfg(feature = "ec2")]
 use crate::backends::ec2::{self, Ec2Settings};
+use crate::backends::etcd::{self, EtcdSettings, EtcdTls};
+#[cfg(feature = "kube")]
+use crate::backends::kube::{self, KubeSettings};
 use crate::backends::swarm::{self, SwarmSettings};
 use crate::backends::{BackendMsg, demo};
 use crate::config::{Config, LaunchConfig, Paths, discovery};
@@ -65,6 +68,9 @@ pub struct Cli {
     /// context and AWS_PROFILE.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Kubernetes namespace to show (as `kubectl -n`); default: every namespace.
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
     /// Audit log file (default: <XDG state dir>/clusterdeck/audit.jsonl).
     #[arg(long, env = "CLUSTERDECK_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
@@ -176,6 +182,36 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
             } else {
                 handles.push(ec2::spawn(settings, tx.clone()));
             }
+        }
+    }
+    #[cfg(feature = "kube")]
+    if !demo {
+        for settings in kube_contexts(cli, &cfg, &sources) {
+            if !contexts.iter().any(|(n, _)| *n == settings.cluster) {
+                let production = cfg
+                    .contexts
+                    .iter()
+                    .any(|c| c.name == settings.cluster && c.production);
+                contexts.push((settings.cluster.clone(), production));
+            }
+            if read_only {
+                kube::spawn_watch(settings, tx.clone());
+            } else {
+                handles.push(kube::spawn(settings, tx.clone()));
+            }
+        }
+    }
+    if !demo {
+        // etcd is only ever watched, in every mode.
+        for settings in etcd_contexts(&cfg, &|k| std::env::var(k).ok()) {
+            if !contexts.iter().any(|(n, _)| *n == settings.cluster) {
+                let production = cfg
+                    .contexts
+                    .iter()
+                    .any(|c| c.name == settings.cluster && c.production);
+                contexts.push((settings.cluster.clone(), production));
+            }
+            etcd::spawn(settings, tx.clone());
         }
     }
     if demo {
@@ -350,6 +386,94 @@ fn ec2_contexts(
                 credentials_via,
                 page_size: None,
             })
+        })
+        .collect()
+}
+
+/// Contexts with Kubernetes: `[[contexts]] kube` sections, or the default context when a
+/// kubeconfig is found (KUBECONFIG or ~/.kube/config).
+#[cfg(feature = "kube")]
+fn kube_contexts(
+    cli: &Cli,
+    cfg: &Config,
+    sources: &[discovery::DiscoveredSource],
+) -> Vec<KubeSettings> {
+    if cfg.contexts.is_empty() {
+        let found = sources.iter().any(|s| {
+            s.kind == discovery::SourceKind::Kubernetes
+                && s.context == discovery::DEFAULT_CONTEXT
+                && matches!(s.discovery, discovery::Discovery::Configured { .. })
+        });
+        return if found {
+            vec![KubeSettings {
+                cluster: discovery::DEFAULT_CONTEXT.to_string(),
+                namespace: cli.namespace.clone(),
+                ..KubeSettings::default()
+            }]
+        } else {
+            Vec::new()
+        };
+    }
+    cfg.contexts
+        .iter()
+        .filter_map(|c| {
+            let k = c.kube.as_ref()?;
+            Some(KubeSettings {
+                cluster: c.name.clone(),
+                kubeconfig: k.kubeconfig.clone(),
+                context: k.context.clone(),
+                namespace: cli.namespace.clone().or_else(|| k.namespace.clone()),
+            })
+        })
+        .collect()
+}
+
+/// Contexts with etcd: `[[contexts]] etcd` (endpoints and TLS files, each falling back to the
+/// etcdctl variables), or the default context when `ETCDCTL_ENDPOINTS` is set.
+fn etcd_contexts(cfg: &Config, var: &dyn Fn(&str) -> Option<String>) -> Vec<EtcdSettings> {
+    let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+    let env_endpoints = || -> Vec<String> {
+        var("ETCDCTL_ENDPOINTS")
+            .map(|l| {
+                l.split(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let env_tls = || EtcdTls {
+        ca: var("ETCDCTL_CACERT").map(PathBuf::from),
+        cert: var("ETCDCTL_CERT").map(PathBuf::from),
+        key: var("ETCDCTL_KEY").map(PathBuf::from),
+    };
+    if cfg.contexts.is_empty() {
+        let eps = env_endpoints();
+        if eps.is_empty() {
+            return Vec::new();
+        }
+        return vec![EtcdSettings::new(
+            discovery::DEFAULT_CONTEXT.to_string(),
+            eps,
+            env_tls(),
+        )];
+    }
+    cfg.contexts
+        .iter()
+        .filter_map(|c| {
+            let e = c.etcd.as_ref()?;
+            let (endpoints, tls) = if e.endpoints.is_empty() {
+                (env_endpoints(), env_tls())
+            } else {
+                let tls = EtcdTls {
+                    ca: e.ca.clone(),
+                    cert: e.cert.clone(),
+                    key: e.key.clone(),
+                };
+                (e.endpoints.clone(), tls)
+            };
+            (!endpoints.is_empty()).then(|| EtcdSettings::new(c.name.clone(), endpoints, tls))
         })
         .collect()
 }

@@ -27,7 +27,16 @@ use clusterdeck::ops::{Executor, Gate, OpRequest};
 
 use support::{demo_app, operator};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engines/rsyslog.sh");
+/// The checkout's script, found at run time: cargo sets CARGO_MANIFEST_DIR for the test process,
+/// and a binary reused from a shared target directory may have been built in another checkout.
+fn script() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        )
+        .join("scripts/engines/rsyslog.sh")
+}
 /// One action (check, confirm, release with a synced intent, outcome synced) must never wait
 /// for syslog.
 const ACTION_LIMIT: Duration = Duration::from_secs(1);
@@ -56,7 +65,7 @@ impl Rsyslog {
 
     fn script(&self, args: &[&str]) {
         let out = Command::new("bash")
-            .arg(SCRIPT)
+            .arg(script())
             .args(args)
             .output()
             .expect("run scripts/engines/rsyslog.sh");
@@ -109,7 +118,7 @@ impl Drop for Rsyslog {
     fn drop(&mut self) {
         if self.running {
             let _ = Command::new("bash")
-                .arg(SCRIPT)
+                .arg(script())
                 .arg("stop")
                 .arg(&self.dir)
                 .output();

@@ -22,7 +22,7 @@ use clusterdeck::ui::theme::{Role, Theme};
 
 use support::*;
 
-const PANES: [Pane; 7] = Pane::ALL;
+const PANES: [Pane; 8] = Pane::ALL;
 
 #[test]
 fn every_pane_at_80x24_and_200x50() {

@@ -424,6 +424,7 @@ impl App {
             Pane::Instances => view::instance_rows(c, f, s).len(),
             Pane::Events => view::event_rows(c, f).len(),
             Pane::Audit => view::audit_rows(&self.audit, f, chrono::Utc::now()).len(),
+            Pane::Quorum => c.etcd.len(),
             Pane::Overview => 0,
         }
     }

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::backends::{BackendMsg, Change, Snapshot};
 use crate::model::{
-    EtcdMember, Event, Health, Instance, InstanceState, Node, Quorum, Replica, SourceHealth,
-    SourceKind, SourceState, Time, Workload,
+    ControlCheck, EtcdMember, Event, Health, Instance, InstanceState, Node, Quorum, Replica,
+    SourceHealth, SourceKind, SourceState, Time, Workload,
 };
 
 /// Events kept per cluster; older ones fall off (the audit log is the durable record).
@@ -23,6 +23,10 @@ pub struct ClusterState {
     pub replicas: HashMap<String, Replica>,
     pub instances: HashMap<String, Instance>,
     pub etcd: Vec<EtcdMember>,
+    /// The Kubernetes API server's readiness checks (empty without Kubernetes).
+    pub control_plane: Vec<ControlCheck>,
+    /// Kinds the credentials may not list, with the server's words ("forbidden: …").
+    pub denied: BTreeMap<String, String>,
     /// Newest first.
     pub events: VecDeque<Event>,
     /// When a source last brought a change (the wall's "last change").
@@ -111,7 +115,9 @@ impl ClusterState {
     }
 
     pub fn workload_by_name(&self, name: &str) -> Option<&Workload> {
-        self.workloads.values().find(|w| w.name == name)
+        self.workloads
+            .get(name)
+            .or_else(|| self.workloads.values().find(|w| w.name == name))
     }
 
     pub fn node_by_name(&self, name: &str) -> Option<&Node> {
@@ -168,8 +174,13 @@ impl ClusterState {
         let Some(node) = self.nodes.get(node_id) else {
             return;
         };
+        // A Kubernetes node names its instance (providerID); others are matched by address.
+        let named = node
+            .instance_id
+            .clone()
+            .filter(|id| self.instances.contains_key(id));
         let ip = hostname_ip(&node.hostname).unwrap_or_else(|| node.addr.clone());
-        let Some(inst_id) = self.instance_by_ip.get(&ip).cloned() else {
+        let Some(inst_id) = named.or_else(|| self.instance_by_ip.get(&ip).cloned()) else {
             return;
         };
         let az = self.instances.get(&inst_id).map(|i| i.az.clone());
@@ -296,6 +307,17 @@ impl ClusterState {
                 self.events.truncate(EVENT_CAPACITY);
                 true
             }
+            Change::ControlPlane(checks) => {
+                if self.control_plane == checks {
+                    return false;
+                }
+                self.control_plane = checks;
+                true
+            }
+            Change::Denied { what, reason } => match reason {
+                Some(r) => self.denied.insert(what, r.clone()).as_ref() != Some(&r),
+                None => self.denied.remove(&what).is_some(),
+            },
         }
     }
 

@@ -30,6 +30,7 @@ pub fn sort_columns(pane: Pane) -> &'static [&'static str] {
         Pane::Replicas => &["service", "node", "state", "since"],
         Pane::Instances => &["name", "state", "type", "az", "id"],
         Pane::Overview | Pane::Events | Pane::Audit => &["time"],
+        Pane::Quorum => &["name"],
     }
 }
 

@@ -5,13 +5,17 @@
 pub mod demo;
 #[cfg(feature = "ec2")]
 pub mod ec2;
+pub mod etcd;
+#[cfg(feature = "kube")]
+pub mod kube;
 pub mod registry;
 pub mod swarm;
 
 use tokio::sync::mpsc;
 
 use crate::model::{
-    EtcdMember, Event, Instance, Node, Replica, SourceHealth, SourceKind, Time, Workload,
+    ControlCheck, EtcdMember, Event, Instance, Node, Replica, SourceHealth, SourceKind, Time,
+    Workload,
 };
 use crate::ops::{OpId, OpRequest};
 
@@ -38,6 +42,14 @@ pub enum Change {
     RemoveInstance(String),
     Etcd(Vec<EtcdMember>),
     Event(Event),
+    /// The API server's readiness checks, replacing the previous set.
+    ControlPlane(Vec<ControlCheck>),
+    /// What the credentials may not see (`what` is a kind such as "nodes"), or `None` once
+    /// they may again.
+    Denied {
+        what: String,
+        reason: Option<String>,
+    },
 }
 
 /// Progress and outcome of an operation, reported by the backend executing it.

@@ -797,6 +797,7 @@ mod tests {
                 kube: Some(KubeSource {
                     kubeconfig: Some(kubeconfig),
                     context: Some("prod-ctx".into()),
+                    ..KubeSource::default()
                 }),
                 aws: Some(AwsSource {
                     profile: Some("prod".into()),
@@ -805,6 +806,7 @@ mod tests {
                 }),
                 etcd: Some(EtcdSource {
                     endpoints: vec!["http://10.0.0.5:2379".into()],
+                    ..EtcdSource::default()
                 }),
             },
             ContextConfig {

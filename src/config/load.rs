@@ -449,13 +449,29 @@ fn validate_contexts(contexts: &[ContextConfig]) -> Result<(), Invalid> {
                 ));
             }
         }
-        if let Some(e) = &ctx.etcd
-            && let Some(j) = e.endpoints.iter().position(|r| r.trim().is_empty())
-        {
-            return Err(Invalid::value(
-                format!("{base}.etcd.endpoints[{j}]"),
-                "empty endpoint",
-            ));
+        if let Some(e) = &ctx.etcd {
+            if let Some(j) = e.endpoints.iter().position(|r| r.trim().is_empty()) {
+                return Err(Invalid::value(
+                    format!("{base}.etcd.endpoints[{j}]"),
+                    "empty endpoint",
+                ));
+            }
+            if let Some(j) = e
+                .endpoints
+                .iter()
+                .position(|r| !(r.starts_with("http://") || r.starts_with("https://")))
+            {
+                return Err(Invalid::value(
+                    format!("{base}.etcd.endpoints[{j}]"),
+                    "must start with http:// or https://",
+                ));
+            }
+            if e.cert.is_some() != e.key.is_some() {
+                return Err(Invalid::value(
+                    format!("{base}.etcd"),
+                    "`cert` and `key` go together (a client certificate needs its key)",
+                ));
+            }
         }
     }
     Ok(())
@@ -477,6 +493,11 @@ fn expand_tildes(config: &mut Config) {
     for ctx in &mut config.contexts {
         if let Some(p) = ctx.kube.as_mut().and_then(|k| k.kubeconfig.as_mut()) {
             expand(p);
+        }
+        if let Some(e) = ctx.etcd.as_mut() {
+            for p in [&mut e.ca, &mut e.cert, &mut e.key].into_iter().flatten() {
+                expand(p);
+            }
         }
     }
 }

@@ -140,6 +140,10 @@ pub struct KubeSource {
     pub kubeconfig: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// One namespace; absent: every namespace (falling back to the context's namespace when
+    /// the credentials may not list them all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -187,6 +191,14 @@ pub struct LaunchConfig {
 pub struct EtcdSource {
     #[serde(default)]
     pub endpoints: Vec<String>,
+    /// CA bundle for `https://` endpoints (the system roots when absent); like `--cacert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate and key (PEM) for clusters with `--client-cert-auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
 }
 
 /// Where clusterdeck reads its config and keeps its state. Any may be unknown (no home dir).

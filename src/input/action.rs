@@ -72,7 +72,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 45] = [
+    pub const ALL: [Action; 46] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -88,6 +88,7 @@ impl Action {
         Action::GoPane(Pane::Instances),
         Action::GoPane(Pane::Events),
         Action::GoPane(Pane::Audit),
+        Action::GoPane(Pane::Quorum),
         Action::Drill,
         Action::Back,
         Action::Filter,
@@ -138,6 +139,7 @@ impl Action {
             Action::GoPane(Pane::Instances) => "pane_instances",
             Action::GoPane(Pane::Events) => "pane_events",
             Action::GoPane(Pane::Audit) => "pane_audit",
+            Action::GoPane(Pane::Quorum) => "pane_quorum",
             Action::Drill => "drill",
             Action::Back => "back",
             Action::Filter => "filter",
@@ -192,6 +194,7 @@ impl Action {
             Action::GoPane(Pane::Instances) => "instances",
             Action::GoPane(Pane::Events) => "events",
             Action::GoPane(Pane::Audit) => "audit log",
+            Action::GoPane(Pane::Quorum) => "quorum: swarm managers, etcd members",
             Action::Drill => "drill down (node/service → replicas)",
             Action::Back => "back / close",
             Action::Filter => "filter rows",

@@ -13,9 +13,11 @@ pub use crate::config::discovery::SourceKind;
 pub use event::{Event, Origin, Severity};
 pub use instance::{Instance, InstanceFlags, InstanceState};
 pub use node::{Availability, Health, Node, NodeRole, NodeStatus, Reachability};
-pub use quorum::{AzSpread, EtcdMember, Quorum, QuorumVerdict, fault_tolerance, quorum_size};
+pub use quorum::{
+    AzSpread, EtcdMember, EtcdStatus, Quorum, QuorumVerdict, fault_tolerance, quorum_size,
+};
 pub use replica::{Replica, TaskState};
-pub use source::{SourceHealth, SourceState};
+pub use source::{ControlCheck, SourceHealth, SourceState};
 pub use workload::{ServiceMode, UpdateConfig, UpdateState, UpdateStatus, Workload};
 
 /// Timestamps are always UTC.

@@ -101,7 +101,9 @@ pub struct Node {
     pub addr: String,
     pub engine: String,
     pub labels: BTreeMap<String, String>,
-    /// Filled by correlation with a cloud backend.
+    /// Kubernetes taints as `key=value:Effect`; Swarm has none.
+    pub taints: Vec<String>,
+    /// Filled by correlation with a cloud backend (or by a Kubernetes node's providerID).
     pub instance_id: Option<String>,
     pub az: Option<String>,
 }
@@ -152,6 +154,7 @@ impl Node {
             addr: "10.0.0.1".into(),
             engine: "20.10".into(),
             labels: BTreeMap::new(),
+            taints: Vec::new(),
             instance_id: None,
             az: None,
         }

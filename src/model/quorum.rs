@@ -178,20 +178,141 @@ impl Quorum {
     }
 }
 
+/// One etcd member as the quorum view shows it: identity from the member list, the rest from
+/// its own status answer (None when it did not answer).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EtcdMember {
+    /// Hex, as etcdctl prints it.
     pub id: String,
     pub name: String,
     pub peer_urls: Vec<String>,
     pub client_urls: Vec<String>,
     pub leader: bool,
     pub learner: bool,
+    /// Answered, sees a leader, and reports no error or alarm.
     pub healthy: bool,
+    pub status: Option<EtcdStatus>,
+    /// Why it is not healthy: unreachable, no leader, an alarm…
+    pub problem: Option<String>,
+    /// Active alarms on this member ("NOSPACE", "CORRUPT").
+    pub alarms: Vec<String>,
+}
+
+/// A member's answer to the maintenance Status call.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct EtcdStatus {
+    pub version: String,
+    /// Hex id of the leader this member follows; None when it sees none.
+    pub leader_id: Option<String>,
+    pub raft_term: u64,
+    pub raft_index: u64,
+    pub applied_index: u64,
+    pub db_size: u64,
+    pub db_size_in_use: u64,
+    /// Round trip of the status call.
+    pub latency_ms: u32,
+}
+
+impl EtcdMember {
+    /// Entries the leader has that this member has not applied yet.
+    pub fn lag(&self, leader_index: Option<u64>) -> Option<u64> {
+        let s = self.status.as_ref()?;
+        Some(leader_index?.saturating_sub(s.applied_index))
+    }
+}
+
+impl Quorum {
+    /// Raft arithmetic over the voting members (learners do not vote). A majority that answers
+    /// but sees no leader is still lost: no writes go through.
+    pub fn from_etcd(members: &[EtcdMember]) -> Quorum {
+        let voters: Vec<&EtcdMember> = members.iter().filter(|m| !m.learner).collect();
+        let reachable = voters.iter().filter(|m| m.status.is_some()).count();
+        let leader = voters.iter().find(|m| m.leader).map(|m| m.name.clone());
+        let mut q = Quorum::compute(voters.len(), reachable, leader.clone(), None);
+        if leader.is_none() && q.verdict != QuorumVerdict::Unknown {
+            q.verdict = QuorumVerdict::Lost;
+            q.tolerates_now = 0;
+        }
+        q
+    }
+
+    /// "3 of 3 members reachable…" for etcd (the Swarm wording says managers).
+    pub fn etcd_summary(&self) -> String {
+        match self.verdict {
+            QuorumVerdict::Lost => format!(
+                "no leader: {} of {} members reachable (quorum needs {})",
+                self.reachable, self.managers, self.quorum
+            ),
+            QuorumVerdict::Unknown => "no members known".into(),
+            _ => format!(
+                "{} of {} members reachable, tolerates {} more",
+                self.reachable, self.managers, self.tolerates_now
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn member(name: &str, up: bool, leader: bool) -> EtcdMember {
+        EtcdMember {
+            id: name.into(),
+            name: name.into(),
+            peer_urls: vec![],
+            client_urls: vec![],
+            leader,
+            learner: false,
+            healthy: up,
+            status: up.then(EtcdStatus::default),
+            problem: None,
+            alarms: vec![],
+        }
+    }
+
+    #[test]
+    fn etcd_verdicts_follow_reachability_and_the_leader() {
+        let all = [
+            member("a", true, true),
+            member("b", true, false),
+            member("c", true, false),
+        ];
+        assert_eq!(Quorum::from_etcd(&all).verdict, QuorumVerdict::Healthy);
+        let one = [
+            member("a", true, true),
+            member("b", true, false),
+            member("c", false, false),
+        ];
+        assert_eq!(Quorum::from_etcd(&one).verdict, QuorumVerdict::AtRisk);
+        let two = [
+            member("a", true, false),
+            member("b", false, false),
+            member("c", false, false),
+        ];
+        let q = Quorum::from_etcd(&two);
+        assert_eq!(q.verdict, QuorumVerdict::Lost);
+        assert_eq!(
+            q.etcd_summary(),
+            "no leader: 1 of 3 members reachable (quorum needs 2)"
+        );
+        // A majority answering without a leader (an election in progress) cannot write either.
+        let no_leader = [
+            member("a", true, false),
+            member("b", true, false),
+            member("c", true, false),
+        ];
+        assert_eq!(Quorum::from_etcd(&no_leader).verdict, QuorumVerdict::Lost);
+        let mut learner = member("d", false, false);
+        learner.learner = true;
+        let with_learner = [
+            member("a", true, true),
+            member("b", true, false),
+            member("c", true, false),
+            learner,
+        ];
+        assert_eq!(Quorum::from_etcd(&with_learner).managers, 3);
+    }
 
     #[test]
     fn raft_majority_table() {

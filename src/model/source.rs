@@ -19,6 +19,15 @@ pub enum SourceState {
     },
 }
 
+/// One line of the Kubernetes API server's `/readyz?verbose`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlCheck {
+    pub name: String,
+    pub ok: bool,
+    /// What the server said when failing ("reason withheld" unless verbose auth allows more).
+    pub detail: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceHealth {
     pub state: SourceState,

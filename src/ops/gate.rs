@@ -160,6 +160,7 @@ impl Gate {
             ));
         }
         let cluster = cluster.ok_or_else(|| format!("unknown context {}", request.cluster()))?;
+        let request = request.resolved(cluster);
         let plan = plan(&request, cluster, in_flight)?;
         Ok(PendingOp { request, plan })
     }

@@ -69,6 +69,12 @@ pub fn plan(
     if cluster.production {
         warnings.push(format!("context {} is marked production", cluster.name));
     }
+    if req.backend() == SourceKind::Kubernetes && matches!(req, OpRequest::SetRole { .. }) {
+        return Err(
+            "Kubernetes nodes have no manager role to promote or demote: the control plane is set up by its installer"
+                .into(),
+        );
+    }
     let delta = match req {
         OpRequest::Instance {
             instance, action, ..

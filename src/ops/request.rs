@@ -103,10 +103,14 @@ impl OpRequest {
     pub fn verb(&self) -> &'static str {
         match self {
             OpRequest::Scale { .. } => "scale",
-            OpRequest::SetAvailability { availability, .. } => match availability {
-                Availability::Active => "activate",
-                Availability::Pause => "pause",
-                Availability::Drain => "drain",
+            OpRequest::SetAvailability {
+                availability, node, ..
+            } => match (availability, node.starts_with("node/")) {
+                (Availability::Active, false) => "activate",
+                (Availability::Pause, false) => "pause",
+                (Availability::Active, true) => "uncordon",
+                (Availability::Pause, true) => "cordon",
+                (Availability::Drain, _) => "drain",
             },
             OpRequest::Rollback { .. } => "rollback",
             OpRequest::Deploy { .. } => "deploy",
@@ -128,6 +132,7 @@ impl OpRequest {
     pub fn backend(&self) -> SourceKind {
         match self {
             OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => SourceKind::Ec2,
+            _ if kube_target(self.target()).is_some() => SourceKind::Kubernetes,
             _ => SourceKind::Swarm,
         }
     }
@@ -157,6 +162,9 @@ impl OpRequest {
 
     /// The equivalent CLI command, shown in the plan and recorded in the audit log.
     pub fn cli(&self) -> String {
+        if let Some(k) = kube_target(self.target()) {
+            return self.kubectl(k);
+        }
         match self {
             OpRequest::Scale {
                 service, replicas, ..
@@ -200,6 +208,71 @@ impl OpRequest {
             self,
             OpRequest::Deploy { .. } | OpRequest::Rollback { .. } | OpRequest::Restart { .. }
         )
+    }
+}
+
+/// Kubernetes objects are named by id in requests: `node/NAME`, `deployment/NS/NAME`,
+/// `statefulset/NS/NAME`, `daemonset/NS/NAME`. Returns (kind/name, namespace).
+pub fn kube_target(target: &str) -> Option<(String, Option<String>)> {
+    let (kind, rest) = target.split_once('/')?;
+    match kind {
+        "node" => Some((target.to_string(), None)),
+        "deployment" | "statefulset" | "daemonset" => {
+            let (ns, name) = rest.split_once('/')?;
+            Some((format!("{kind}/{name}"), Some(ns.to_string())))
+        }
+        _ => None,
+    }
+}
+
+impl OpRequest {
+    /// The request with a Kubernetes object named by its id (`default/web` typed or
+    /// selected becomes `deployment/default/web`), which routes it to the Kubernetes backend.
+    pub fn resolved(mut self, cluster: &crate::app::store::ClusterState) -> OpRequest {
+        match &mut self {
+            OpRequest::Scale { service, .. }
+            | OpRequest::Rollback { service, .. }
+            | OpRequest::Deploy { service, .. }
+            | OpRequest::Restart { service, .. } => {
+                if let Some(w) = cluster.workload_by_name(service)
+                    && kube_target(&w.id).is_some()
+                {
+                    *service = w.id.clone();
+                }
+            }
+            OpRequest::SetAvailability { node, .. } | OpRequest::SetRole { node, .. } => {
+                if let Some(n) = cluster.node_by_name(node)
+                    && kube_target(&n.id).is_some()
+                {
+                    *node = n.id.clone();
+                }
+            }
+            OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => {}
+        }
+        self
+    }
+
+    fn kubectl(&self, (object, ns): (String, Option<String>)) -> String {
+        let ns = ns.map(|n| format!(" -n {n}")).unwrap_or_default();
+        let node = object.trim_start_matches("node/");
+        match self {
+            OpRequest::Scale { replicas, .. } => {
+                format!("kubectl scale{ns} {object} --replicas={replicas}")
+            }
+            OpRequest::SetAvailability { availability, .. } => match availability {
+                Availability::Active => format!("kubectl uncordon {node}"),
+                Availability::Pause => format!("kubectl cordon {node}"),
+                Availability::Drain => {
+                    format!("kubectl drain {node} --ignore-daemonsets --delete-emptydir-data")
+                }
+            },
+            OpRequest::Rollback { .. } => format!("kubectl rollout undo{ns} {object}"),
+            OpRequest::Deploy { image, .. } => {
+                format!("kubectl set image{ns} {object} '*={image}'")
+            }
+            OpRequest::Restart { .. } => format!("kubectl rollout restart{ns} {object}"),
+            other => format!("kubectl ({}) {object}", other.verb()),
+        }
     }
 }
 

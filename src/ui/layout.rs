@@ -163,17 +163,34 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
 fn tabs(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let mut spans = Vec::new();
+    // Every title, spaced, when that fits; then every title tightly (80 columns); on a
+    // narrower terminal only the current pane keeps its name.
+    let titles: usize = Pane::ALL.iter().map(|p| p.title().len() + 2).sum();
+    let width = area.width as usize;
+    let (pad, numbers_only) = if titles + 3 * Pane::ALL.len() <= width {
+        (" ", false)
+    } else {
+        ("", titles + Pane::ALL.len() + 1 > width + 1)
+    };
     for (i, p) in Pane::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, p.title());
+        let label = if numbers_only && *p != app.ui.pane {
+            format!(" {} ", i + 1)
+        } else {
+            format!("{pad}{} {}{pad}", i + 1, p.title())
+        };
         if *p == app.ui.pane {
             spans.push(Span::styled(
                 format!("[{}]", label.trim()),
                 t.style(Role::Selection),
             ));
-            spans.push(Span::raw(" "));
         } else {
             spans.push(Span::styled(label, t.style(Role::Muted)));
         }
+        spans.push(Span::raw(if pad.is_empty() || *p == app.ui.pane {
+            " "
+        } else {
+            ""
+        }));
     }
     if let Some(d) = &app.ui.drill {
         let what = match d {

@@ -22,10 +22,11 @@ pub enum Pane {
     Instances,
     Events,
     Audit,
+    Quorum,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 7] = [
+    pub const ALL: [Pane; 8] = [
         Pane::Overview,
         Pane::Nodes,
         Pane::Services,
@@ -33,6 +34,7 @@ impl Pane {
         Pane::Instances,
         Pane::Events,
         Pane::Audit,
+        Pane::Quorum,
     ];
 
     pub fn title(self) -> &'static str {
@@ -44,6 +46,7 @@ impl Pane {
             Pane::Instances => "Instances",
             Pane::Events => "Events",
             Pane::Audit => "Audit",
+            Pane::Quorum => "Quorum",
         }
     }
 
@@ -57,6 +60,7 @@ impl Pane {
             Pane::Instances => "instances",
             Pane::Events => "events",
             Pane::Audit => "audit",
+            Pane::Quorum => "quorum",
         }
     }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 
 use crate::model::{
-    Availability, EtcdMember, Instance, Node, NodeRole, NodeStatus, Reachability, ServiceMode,
-    Time, UpdateConfig, Workload,
+    Availability, EtcdMember, EtcdStatus, Instance, Node, NodeRole, NodeStatus, Reachability,
+    ServiceMode, Time, UpdateConfig, Workload,
 };
 
 use super::rng::Rng;
@@ -121,6 +121,7 @@ pub fn build(size: DemoSize, rng: &mut Rng, now: Time) -> Built {
             addr: node_ip(i),
             engine: "24.0.7".into(),
             labels,
+            taints: Vec::new(),
             instance_id: None,
             az: None,
         });
@@ -170,6 +171,18 @@ pub fn build(size: DemoSize, rng: &mut Rng, now: Time) -> Built {
             leader: i == 1,
             learner: false,
             healthy: true,
+            status: Some(EtcdStatus {
+                version: "3.5.17".into(),
+                leader_id: None,
+                raft_term: 7,
+                raft_index: 48_210,
+                applied_index: 48_210 - u64::from(i == 3),
+                db_size: 24 << 20,
+                db_size_in_use: 19 << 20,
+                latency_ms: 1 + i,
+            }),
+            problem: None,
+            alarms: Vec::new(),
         })
         .collect();
     let _ = Duration::zero();

@@ -66,6 +66,7 @@ pub fn node(n: &m::Node) -> Option<Node> {
             .and_then(|e| e.engine_version.clone())
             .unwrap_or_default(),
         labels,
+        taints: Vec::new(),
         instance_id: None,
         az: None,
     })

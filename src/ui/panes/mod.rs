@@ -2,6 +2,7 @@
 //! 10,000 replicas costs what a screenful costs.
 
 mod overview;
+pub mod quorum;
 mod tables;
 
 use ratatui::Frame;
@@ -35,6 +36,7 @@ pub fn render(f: &mut Frame, app: &App, pane: Pane, area: Rect, now: Time, focus
         Pane::Instances => tables::instances(f, app, area, now, focused),
         Pane::Events => tables::events(f, app, area, now, focused),
         Pane::Audit => tables::audit(f, app, area, now, focused),
+        Pane::Quorum => quorum::render(f, app, area, now, focused),
     }
 }
 

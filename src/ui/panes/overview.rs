@@ -246,25 +246,17 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
         ));
     }
     if !c.etcd.is_empty() {
-        let leader = c
-            .etcd
-            .iter()
-            .find(|m| m.leader)
-            .map_or("none".to_string(), |m| sanitize(&m.name).into_owned());
-        let healthy = c.etcd.iter().filter(|m| m.healthy).count();
-        let role = if healthy * 2 > c.etcd.len() {
-            Role::Ok
-        } else {
-            Role::Danger
-        };
+        let q = crate::model::Quorum::from_etcd(&c.etcd);
+        let (sym, role) = verdict_mark(q.verdict);
+        let leader = q.leader.as_deref().map_or("no leader".to_string(), |l| {
+            format!("leader {}", sanitize(l))
+        });
         lines.push(Line::from(vec![
             Span::styled("etcd      ", t.style(Role::Header)),
+            Span::styled(format!("{sym} {}  ", q.verdict.label()), t.style(role)),
             Span::styled(
-                format!(
-                    "{healthy}/{} members healthy · leader {leader}",
-                    c.etcd.len()
-                ),
-                t.style(role),
+                format!("{}/{} members up · {leader}", q.reachable, q.managers),
+                t.style(Role::Text),
             ),
         ]));
     }

@@ -1,0 +1,146 @@
+//! etcd's v3 JSON gateway over HTTP/1.1, plain or TLS with an optional client certificate.
+//! The gateway serves every call the quorum view needs (`/v3/maintenance/status`,
+//! `/v3/cluster/member/list`, `/v3/maintenance/alarm`), so no gRPC stack is built for it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Answers larger than this are refused: a status answer is a few hundred bytes.
+const MAX_BODY: usize = 1 << 20;
+
+/// Where the TLS material comes from (PEM files, as etcdctl takes them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EtcdTls {
+    pub ca: Option<std::path::PathBuf>,
+    pub cert: Option<std::path::PathBuf>,
+    pub key: Option<std::path::PathBuf>,
+}
+
+#[derive(Clone)]
+pub struct Http {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl Http {
+    /// Reads the TLS files once; a missing or malformed file is an error naming it.
+    pub fn new(tls: &EtcdTls, timeout: Duration) -> Result<Http, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        match &tls.ca {
+            Some(path) => {
+                for cert in read_certs(path)? {
+                    roots.add(cert).map_err(|e| {
+                        format!("{}: not a usable CA certificate: {e}", path.display())
+                    })?;
+                }
+            }
+            None => {
+                // The system's roots, as etcdctl uses without --cacert.
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    let _ = roots.add(cert);
+                }
+            }
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup: {e}"))?
+            .with_root_certificates(roots);
+        let config = match (&tls.cert, &tls.key) {
+            (Some(cert), Some(key)) => {
+                let chain = read_certs(cert)?;
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| format!("{}: no private key in PEM form: {e}", key.display()))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| format!("client certificate {}: {e}", cert.display()))?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        Ok(Http {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            timeout,
+        })
+    }
+
+    /// POSTs `body` to `endpoint` + `path` and returns the JSON answer and the round trip.
+    pub async fn post(
+        &self,
+        endpoint: &str,
+        path: &str,
+        body: &'static str,
+    ) -> Result<(serde_json::Value, Duration), String> {
+        let url = format!("{}{path}", endpoint.trim_end_matches('/'));
+        let req = hyper::Request::post(&url)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .map_err(|e| format!("{url}: {e}"))?;
+        let started = Instant::now();
+        let call = async {
+            let resp = self.client.request(req).await.map_err(describe)?;
+            let status = resp.status();
+            let body = http_body_util::Limited::new(resp.into_body(), MAX_BODY)
+                .collect()
+                .await
+                .map_err(|e| format!("reading the answer: {e}"))?
+                .to_bytes();
+            Ok::<_, String>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| format!("no answer within {} s", self.timeout.as_secs()))??;
+        let elapsed = started.elapsed();
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("HTTP {status}: not JSON ({e})"))?;
+        if !status.is_success() {
+            // The gateway puts gRPC errors in {"error": "...", "message": "..."}.
+            let msg = json
+                .get("message")
+                .or_else(|| json.get("error"))
+                .and_then(|m| m.as_str())
+                .unwrap_or("error");
+            return Err(format!("HTTP {status}: {msg}"));
+        }
+        Ok((json, elapsed))
+    }
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate in it", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The innermost cause is the useful part ("Connection refused", "certificate unknown").
+fn describe(e: hyper_util::client::legacy::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        msg = s.to_string();
+        source = s.source();
+    }
+    msg
+}

@@ -1,0 +1,198 @@
+//! The quorum pane: the verdict for every consensus group the context has (Swarm managers,
+//! etcd members), and etcd's members in detail: leader, raft term and indexes, how far each
+//! lags, database size, alarms, reachability and latency.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row};
+
+use crate::app::App;
+use crate::model::{EtcdMember, Quorum, Time};
+use crate::ui::Pane;
+use crate::ui::sanitize::sanitize;
+use crate::ui::theme::Role;
+use crate::ui::widgets::verdict_mark;
+
+use super::{TableSpec, styled, table};
+
+pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
+    let Some(c) = app.cluster() else { return };
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    let swarm = c.quorum();
+    if swarm.managers > 0 {
+        lines.push(verdict_line(app, "Swarm", &swarm, swarm.summary()));
+    }
+    let members = etcd_rows(&c.etcd);
+    let etcd = Quorum::from_etcd(&c.etcd);
+    if !c.etcd.is_empty() {
+        let mut text = etcd.etcd_summary();
+        if let Some(l) = &etcd.leader {
+            text.push_str(&format!(" · leader {}", sanitize(l)));
+        }
+        if let Some(term) = leader(&c.etcd)
+            .and_then(|m| m.status.as_ref())
+            .map(|s| s.raft_term)
+        {
+            text.push_str(&format!(" · term {term}"));
+        }
+        lines.push(verdict_line(app, "etcd", &etcd, text));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled(
+            "no consensus group known here: no Swarm managers, no etcd endpoints configured",
+            t.style(Role::Muted),
+        ));
+    }
+    let [head, body] =
+        Layout::vertical([Constraint::Length(lines.len() as u16), Constraint::Min(0)]).areas(area);
+    f.render_widget(Paragraph::new(lines), head);
+
+    let leader_index = leader(&c.etcd)
+        .and_then(|m| m.status.as_ref())
+        .map(|s| s.raft_index);
+    let widths = [
+        Constraint::Length(2),
+        Constraint::Length(14),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(15),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Min(20),
+    ];
+    let header: &[&str] = &[
+        "",
+        "MEMBER",
+        "ROLE",
+        "TERM",
+        "INDEX",
+        "APPLIED",
+        "LAG",
+        "DB (IN USE)",
+        "RTT",
+        "VERSION",
+        "PROBLEM / ENDPOINT",
+    ];
+    let cols = if area.width >= 110 { widths.len() } else { 7 };
+    let spec = TableSpec {
+        title: "etcd members".into(),
+        header: &header[..cols],
+        widths: &widths[..cols],
+        total: members.len(),
+        selected: super::shown_selection(app, Pane::Quorum),
+        empty: "no etcd endpoints configured for this context (etcd.endpoints or ETCDCTL_ENDPOINTS)",
+    };
+    table(f, app, body, now, focused, spec, |i| {
+        let m = members[i];
+        let (sym, role) = if m.healthy {
+            ("●", Role::Ok)
+        } else if m.status.is_some() {
+            ("▲", Role::Warn)
+        } else {
+            ("✗", Role::Danger)
+        };
+        let kind = if m.learner {
+            "learner"
+        } else if m.leader {
+            "★ leader"
+        } else {
+            "follower"
+        };
+        let num = |f: fn(&crate::model::EtcdStatus) -> u64| {
+            m.status.as_ref().map_or("-".into(), |s| f(s).to_string())
+        };
+        let lag = m.lag(leader_index);
+        let lag_role = match lag {
+            Some(0) => Role::Text,
+            Some(n) if n < 1000 => Role::Warn,
+            Some(_) => Role::Danger,
+            None => Role::Muted,
+        };
+        let db = m.status.as_ref().map_or("-".into(), |s| {
+            format!("{} ({})", bytes(s.db_size), bytes(s.db_size_in_use))
+        });
+        let last = match &m.problem {
+            Some(p) => styled(sanitize(p).into_owned(), t.style(role)),
+            None => styled(
+                sanitize(m.client_urls.first().map_or("", String::as_str)).into_owned(),
+                t.style(Role::Muted),
+            ),
+        };
+        let mut cells = vec![
+            styled(sym, t.style(role)),
+            styled(sanitize(&m.name).into_owned(), t.style(Role::Text)),
+            styled(
+                kind,
+                t.style(if m.leader { Role::Accent } else { Role::Text }),
+            ),
+            styled(num(|s| s.raft_term), t.style(Role::Text)),
+            styled(num(|s| s.raft_index), t.style(Role::Text)),
+            styled(num(|s| s.applied_index), t.style(Role::Text)),
+            styled(lag.map_or("-".into(), |l| l.to_string()), t.style(lag_role)),
+            styled(db, t.style(Role::Text)),
+            styled(
+                m.status
+                    .as_ref()
+                    .map_or("-".into(), |s| format!("{} ms", s.latency_ms)),
+                t.style(Role::Text),
+            ),
+            styled(
+                m.status
+                    .as_ref()
+                    .map_or("-".into(), |s| sanitize(&s.version).into_owned()),
+                t.style(Role::Muted),
+            ),
+            last,
+        ];
+        if !m.alarms.is_empty() {
+            cells[7] = styled(
+                format!("ALARM {}", sanitize(&m.alarms.join(","))),
+                t.style(Role::Danger),
+            );
+        }
+        cells.truncate(cols);
+        Row::new(cells)
+    });
+}
+
+fn verdict_line<'a>(app: &App, what: &str, q: &Quorum, text: String) -> Line<'a> {
+    let t = &app.theme;
+    let (sym, role) = verdict_mark(q.verdict);
+    Line::from(vec![
+        Span::styled(format!("{what:<7}"), t.style(Role::Header)),
+        Span::styled(format!("{sym} {}  ", q.verdict.label()), t.style(role)),
+        Span::styled(text, t.style(Role::Text)),
+    ])
+}
+
+fn leader(members: &[EtcdMember]) -> Option<&EtcdMember> {
+    members.iter().find(|m| m.leader)
+}
+
+/// The members in the order shown (and selected): by name.
+pub fn etcd_rows(members: &[EtcdMember]) -> Vec<&EtcdMember> {
+    let mut rows: Vec<&EtcdMember> = members.iter().collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    rows
+}
+
+/// 20480 → "20 KiB"; etcd's quota is 2 GiB by default, 8 GiB at most.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 || v >= 10.0 {
+        format!("{v:.0} {}", UNITS[u])
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
