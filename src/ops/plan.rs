@@ -180,6 +180,24 @@ pub fn plan(
             }
             delta
         }
+        OpRequest::Rollback { service, .. } if req.backend() == SourceKind::Kubernetes => {
+            // The previous revision's template is read from its ReplicaSet when the undo runs.
+            let w = find_service(cluster, service)?;
+            if w.spec_version <= 1 {
+                return Err(format!(
+                    "{} has no previous revision to roll back to",
+                    w.name
+                ));
+            }
+            vec![
+                format!(
+                    "revision {} → the template of the revision before it (as kubectl rollout undo)",
+                    w.spec_version
+                ),
+                format!("image now {}", w.image),
+                format!("{} pods replaced by the rollout", w.desired.max(w.running)),
+            ]
+        }
         OpRequest::Rollback { service, .. } => {
             let w = find_service(cluster, service)?;
             let prev = w
@@ -338,7 +356,7 @@ pub fn plan(
         cli: req.cli(),
         warnings,
         risk,
-        confirm_text: high.then(|| req.target().to_string()),
+        confirm_text: high.then(|| req.typed_name().to_string()),
         before,
     })
 }

@@ -100,6 +100,16 @@ impl OpRequest {
         }
     }
 
+    /// What the operator types to confirm: the target as the panes show it (a Kubernetes
+    /// id without its kind: `web-1`, `default/web`).
+    pub fn typed_name(&self) -> &str {
+        let t = self.target();
+        match kube_target(t) {
+            Some(_) => t.split_once('/').map_or(t, |(_, rest)| rest),
+            None => t,
+        }
+    }
+
     pub fn verb(&self) -> &'static str {
         match self {
             OpRequest::Scale { .. } => "scale",

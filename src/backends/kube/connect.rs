@@ -11,6 +11,9 @@ use crate::model::ControlCheck;
 
 pub struct Conn {
     pub client: Client,
+    /// For writes: no automatic retry, so a 429 from an eviction a PodDisruptionBudget
+    /// refuses comes back at once (the drain retries it itself, and reports it).
+    pub writer: Client,
     pub server: String,
     /// None: every namespace.
     pub namespace: Option<String>,
@@ -55,9 +58,13 @@ pub async fn connect(s: &KubeSettings) -> Result<Conn, String> {
         .await
         .map_err(|e| format!("kubeconfig {source}: {e}"))?;
     let server = config.cluster_url.to_string();
+    let mut write_config = config.clone();
+    write_config.default_retry = false;
     let client = Client::try_from(config).map_err(|e| format!("{server}: {e}"))?;
+    let writer = Client::try_from(write_config).map_err(|e| format!("{server}: {e}"))?;
     Ok(Conn {
         client,
+        writer,
         server,
         namespace: s.namespace.clone(),
         fallback_namespace,

@@ -23,7 +23,7 @@ use crate::ops::OpRequest;
 
 pub const FIELD_MANAGER: &str = "clusterdeck";
 /// How long a drain keeps retrying evictions a PodDisruptionBudget refuses.
-const DRAIN_LIMIT: Duration = Duration::from_secs(90);
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 /// How long a scale or rollout is followed before it is reported as not settled.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(300);
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
@@ -34,7 +34,7 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(client: Client, _cluster: String, tx: mpsc::Sender<BackendMsg>) -> Executor {
+    pub fn new(client: Client, tx: mpsc::Sender<BackendMsg>) -> Executor {
         Executor { client, tx }
     }
 

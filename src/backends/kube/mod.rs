@@ -231,7 +231,7 @@ async fn run(s: KubeSettings, tx: mpsc::Sender<BackendMsg>, mut ops: Option<Writ
     let mut agg = Aggregator::default();
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut readyz = tokio::time::interval(READYZ_EVERY);
-    let mut executor = exec::Executor::new(conn.client.clone(), s.cluster.clone(), tx.clone());
+    let mut executor = exec::Executor::new(conn.writer.clone(), tx.clone());
     loop {
         tokio::select! {
             _ = tx.closed() => break,
