@@ -15,6 +15,13 @@ use swarm_support::{Console, eventually};
 
 const CLUSTER: &str = "k8s";
 
+/// One test at a time: they share the nodes (a drain cordons one while another compares).
+static NODES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    NODES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Set by the test command; missing means the control plane was not started.
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -135,6 +142,7 @@ fn audit_verbs(c: &Console) -> Vec<(String, String, Option<String>)> {
 
 #[test]
 fn nodes_workloads_and_pods_match_kubectl() {
+    let _g = lock();
     namespace("t-list");
     deployment("t-list", "web", 3, "registry.k8s.io/pause:3.10", "");
     eventually(90, "3 ready pods", || {
@@ -222,6 +230,7 @@ fn nodes_workloads_and_pods_match_kubectl() {
 
 #[test]
 fn scale_two_to_five_reaches_five_ready_pods_with_our_field_manager() {
+    let _g = lock();
     namespace("t-scale");
     deployment("t-scale", "web", 2, "registry.k8s.io/pause:3.10", "");
     eventually(90, "2 ready", || {
@@ -279,6 +288,7 @@ fn scale_two_to_five_reaches_five_ready_pods_with_our_field_manager() {
 
 #[test]
 fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
+    let _g = lock();
     namespace("t-roll");
     deployment("t-roll", "web", 2, "registry.k8s.io/pause:3.9", "");
     eventually(90, "2 ready", || {
@@ -348,6 +358,7 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
 
 #[test]
 fn drain_evicts_the_pods_and_a_budget_that_forbids_it_is_reported() {
+    let _g = lock();
     namespace("t-drain");
     let node = "kwok-node-2";
     // Schedulable, whatever an earlier run left.
@@ -446,6 +457,7 @@ spec:
 
 #[test]
 fn a_restricted_account_sees_its_namespace_and_forbidden_elsewhere() {
+    let _g = lock();
     // What the viewer may see: pods in team-a, made by the admin.
     let _ = kubectl_as(
         &env("CD_KUBECONFIG"),

@@ -39,6 +39,9 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         }
         lines.push(verdict_line(app, "etcd", &etcd, text));
     }
+    if !c.control_plane.is_empty() {
+        lines.push(control_plane_line(app, &c.control_plane));
+    }
     if lines.is_empty() {
         lines.push(Line::styled(
             "no consensus group known here: no Swarm managers, no etcd endpoints configured",
@@ -158,6 +161,43 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         cells.truncate(cols);
         Row::new(cells)
     });
+}
+
+/// The API server's `/readyz?verbose`: how many checks pass, and the failing ones by name.
+fn control_plane_line<'a>(app: &App, checks: &[crate::model::ControlCheck]) -> Line<'a> {
+    let t = &app.theme;
+    let failing: Vec<String> = checks
+        .iter()
+        .filter(|k| !k.ok)
+        .map(|k| {
+            sanitize(&format!("{} {}", k.name, k.detail))
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let (mark, role, text) = if failing.is_empty() {
+        (
+            "● ready",
+            Role::Ok,
+            format!("API server: all {} readyz checks pass", checks.len()),
+        )
+    } else {
+        (
+            "✗ not ready",
+            Role::Danger,
+            format!(
+                "API server: {} of {} readyz checks fail: {}",
+                failing.len(),
+                checks.len(),
+                failing.join(", ")
+            ),
+        )
+    };
+    Line::from(vec![
+        Span::styled(format!("{:<7}", "k8s"), t.style(Role::Header)),
+        Span::styled(format!("{mark}  "), t.style(role)),
+        Span::styled(text, t.style(Role::Text)),
+    ])
 }
 
 fn verdict_line<'a>(app: &App, what: &str, q: &Quorum, text: String) -> Line<'a> {

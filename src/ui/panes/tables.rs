@@ -18,6 +18,20 @@ use crate::ui::widgets::{age, gauge, ratio_bar, sparkline};
 
 use super::{TableSpec, styled, table};
 
+/// An empty pane says why when the credentials may not list what it shows (Kubernetes RBAC).
+fn denied_or(c: &crate::app::store::ClusterState, kinds: &[&str], empty: &str) -> String {
+    let denied: Vec<String> = kinds
+        .iter()
+        .filter_map(|k| c.denied.get(*k))
+        .map(|r| sanitize(r).into_owned())
+        .collect();
+    if denied.is_empty() {
+        empty.to_string()
+    } else {
+        denied.join(" · ")
+    }
+}
+
 /// Below this width a table drops its least important columns.
 const WIDE_TABLE: u16 = 110;
 
@@ -77,7 +91,11 @@ pub fn nodes(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         widths: &widths[..cols],
         total: rows.len(),
         selected: super::shown_selection(app, Pane::Nodes),
-        empty: "no nodes (not loaded yet, or no swarm configured)",
+        empty: &denied_or(
+            c,
+            &["nodes"],
+            "no nodes (not loaded yet, or no swarm configured)",
+        ),
     };
     table(f, app, area, now, focused, spec, |i| {
         let n = rows[i];
@@ -162,7 +180,11 @@ pub fn services(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) 
         widths: &widths[..cols],
         total: rows.len(),
         selected: super::shown_selection(app, Pane::Services),
-        empty: "no services",
+        empty: &denied_or(
+            c,
+            &["deployments", "statefulsets", "daemonsets"],
+            "no services",
+        ),
     };
     table(f, app, area, now, focused, spec, |i| {
         let w = rows[i];
@@ -292,7 +314,7 @@ pub fn replicas(
         widths: &widths,
         total,
         selected,
-        empty: "no replicas here",
+        empty: &denied_or(c, &["pods"], "no replicas here"),
     };
     table(f, app, area, now, focused, spec, |i| {
         let Some(r) = i.checked_sub(offset).and_then(|k| rows.get(k)).copied() else {
@@ -468,7 +490,7 @@ pub fn events(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         widths: &widths,
         total: rows.len(),
         selected,
-        empty: "no events yet",
+        empty: &denied_or(c, &["events"], "no events yet"),
     };
     table(f, app, area, now, focused, spec, |i| {
         let e = rows[i];

@@ -1,0 +1,108 @@
+//! The real binary in a pseudo-terminal against the real control plane: cordon a kwok node by
+//! keys, see it on screen, through kubectl and in the audit file; the quorum pane shows the
+//! control plane's etcd (over TLS) and its readiness checks.
+
+#[path = "support/pty.rs"]
+mod pty;
+
+use std::process::Command;
+
+use pty::{Session, World, audit_lines, parse};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: this test needs the real control plane; run it through scripts/test.sh")
+    })
+}
+
+fn kubectl(args: &[&str]) -> String {
+    let out = Command::new(env("CD_KUBECTL"))
+        .arg("--kubeconfig")
+        .arg(env("CD_KUBECONFIG"))
+        .args(args)
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn cordon_a_node_by_keys() {
+    let node = "kwok-node-1";
+    kubectl(&["uncordon", node]);
+    let world = World::with_config(&format!(
+        "[[contexts]]\nname = \"k8s\"\n\
+         kube = {{ kubeconfig = \"{}\" }}\n\
+         etcd = {{ endpoints = [\"{}\"], ca = \"{}\", cert = \"{}\", key = \"{}\" }}\n",
+        env("CD_KUBECONFIG"),
+        env("CD_KUBE_ETCD_ENDPOINT"),
+        env("CD_KUBE_ETCD_CA"),
+        env("CD_KUBE_ETCD_CERT"),
+        env("CD_KUBE_ETCD_KEY"),
+    ));
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("kubernetes and etcd connected", 60, |t| {
+        t.contains("kubernetes ● connected") && t.contains("etcd ● connected")
+    });
+    // The quorum pane: the etcd member over TLS, and the API server's checks.
+    s.send("8");
+    s.wait_secs("etcd member and readyz", 30, |t| {
+        t.contains("cd-kube") && t.contains("★ leader") && t.contains("readyz checks pass")
+    });
+    s.send("2");
+    s.send("/kwok-node-1\r");
+    s.wait_secs("the node, ready and active", 30, |t| {
+        t.lines()
+            .any(|l| l.contains(node) && l.contains("ready") && l.contains("active"))
+    });
+    s.send("p");
+    let plan = s.wait_text("Confirm: cordon");
+    assert!(plan.contains(&format!("kubectl cordon {node}")), "{plan}");
+    s.send("\t\r");
+    s.wait_secs("the cordon to finish", 30, |t| {
+        t.contains(&format!("✓ cordon node/{node}"))
+    });
+    s.wait_secs("the row shows it cordoned", 30, |t| {
+        t.lines().any(|l| l.contains(node) && l.contains("pause"))
+    });
+
+    // The API server agrees, and names us as the field manager.
+    let n: serde_json::Value = serde_json::from_str(&kubectl(&[
+        "get",
+        "node",
+        node,
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]))
+    .expect("json");
+    assert_eq!(n["spec"]["unschedulable"], true);
+    let managers: Vec<&str> = n["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert!(managers.contains(&"clusterdeck"), "{managers:?}");
+
+    // The audit file: intent then ok outcome, for the Kubernetes backend.
+    let lines = audit_lines(&world.audit_path());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let (intent, outcome) = (parse(&lines[0]), parse(&lines[1]));
+    assert_eq!(intent["phase"], "intent");
+    assert_eq!(intent["verb"], "cordon");
+    assert_eq!(intent["backend"], "kubernetes");
+    assert_eq!(intent["target"], format!("node/{node}"));
+    assert_eq!(intent["cli"], format!("kubectl cordon {node}"));
+    assert_eq!(outcome["result"], "ok");
+    assert_eq!(outcome["op_id"], intent["op_id"]);
+
+    s.send("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_terminal_restored();
+    kubectl(&["uncordon", node]);
+}
