@@ -30,6 +30,7 @@ pub struct EtcdTls {
 pub struct Http {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
+    client_cert: bool,
 }
 
 impl Http {
@@ -78,6 +79,7 @@ impl Http {
         Ok(Http {
             client: Client::builder(TokioExecutor::new()).build(connector),
             timeout,
+            client_cert: tls.cert.is_some(),
         })
     }
 
@@ -95,7 +97,16 @@ impl Http {
             .map_err(|e| format!("{url}: {e}"))?;
         let started = Instant::now();
         let call = async {
-            let resp = self.client.request(req).await.map_err(describe)?;
+            let resp = self.client.request(req).await.map_err(|e| {
+                let msg = describe(&e);
+                // With TLS 1.3 a server that demands a client certificate closes the
+                // connection after the handshake, which reads as a bare connection error.
+                if url.starts_with("https://") && !self.client_cert && !msg.contains("refused") {
+                    format!("{msg} (the server may require a client certificate: set etcd.cert and etcd.key)")
+                } else {
+                    msg
+                }
+            })?;
             let status = resp.status();
             let body = http_body_util::Limited::new(resp.into_body(), MAX_BODY)
                 .collect()
@@ -134,13 +145,16 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
-/// The innermost cause is the useful part ("Connection refused", "certificate unknown").
-fn describe(e: hyper_util::client::legacy::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(&e);
+/// The causes from outermost to innermost ("client error (Connect): Connection refused").
+fn describe(e: &hyper_util::client::legacy::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        msg = s.to_string();
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
         source = s.source();
     }
-    msg
+    parts.join(": ")
 }
