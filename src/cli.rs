@@ -170,13 +170,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     #[cfg(feature = "ec2")]
     if !demo {
         for settings in ec2_contexts(cli, &cfg, &sources) {
-            if !contexts.iter().any(|(n, _)| *n == settings.cluster) {
-                let production = cfg
-                    .contexts
-                    .iter()
-                    .any(|c| c.name == settings.cluster && c.production);
-                contexts.push((settings.cluster.clone(), production));
-            }
+            add_context(&mut contexts, &cfg, &settings.cluster);
             if read_only {
                 ec2::spawn_watch(settings, tx.clone());
             } else {
@@ -187,13 +181,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     #[cfg(feature = "kube")]
     if !demo {
         for settings in kube_contexts(cli, &cfg, &sources) {
-            if !contexts.iter().any(|(n, _)| *n == settings.cluster) {
-                let production = cfg
-                    .contexts
-                    .iter()
-                    .any(|c| c.name == settings.cluster && c.production);
-                contexts.push((settings.cluster.clone(), production));
-            }
+            add_context(&mut contexts, &cfg, &settings.cluster);
             if read_only {
                 kube::spawn_watch(settings, tx.clone());
             } else {
@@ -204,13 +192,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     if !demo {
         // etcd is only ever watched, in every mode.
         for settings in etcd_contexts(&cfg, &|k| std::env::var(k).ok()) {
-            if !contexts.iter().any(|(n, _)| *n == settings.cluster) {
-                let production = cfg
-                    .contexts
-                    .iter()
-                    .any(|c| c.name == settings.cluster && c.production);
-                contexts.push((settings.cluster.clone(), production));
-            }
+            add_context(&mut contexts, &cfg, &settings.cluster);
             etcd::spawn(settings, tx.clone());
         }
     }
@@ -296,6 +278,14 @@ pub fn start_wall(cli: &Cli, cfg: Config, paths: &Paths) -> Result<StartedWall> 
 
 /// Contexts with a Swarm endpoint: (name, manager endpoints, production). From `[[contexts]]`
 /// `docker.hosts` when set, else from what discovery found (DOCKER_HOST, docker contexts).
+/// Records a context a backend serves (once), with its `production` flag from the config.
+fn add_context(contexts: &mut Vec<(String, bool)>, cfg: &Config, name: &str) {
+    if !contexts.iter().any(|(n, _)| n == name) {
+        let production = cfg.contexts.iter().any(|c| c.name == name && c.production);
+        contexts.push((name.to_string(), production));
+    }
+}
+
 fn swarm_contexts(
     cfg: &Config,
     sources: &[discovery::DiscoveredSource],

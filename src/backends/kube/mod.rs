@@ -152,13 +152,13 @@ impl Stream {
 
 async fn run(s: KubeSettings, tx: mpsc::Sender<BackendMsg>, mut ops: Option<Writer>) {
     let mut health = Health::new(&s, &tx);
-    if !health.set(SourceState::Connecting, None).await {
+    if !health.set(SourceState::Connecting).await {
         return;
     }
     let conn = match connect::connect(&s).await {
         Ok(c) => c,
         Err(hint) => {
-            let _ = health.set(SourceState::NotConfigured { hint }, None).await;
+            let _ = health.set(SourceState::NotConfigured { hint }).await;
             loop {
                 tokio::select! {
                     _ = tx.closed() => return,
@@ -368,7 +368,7 @@ impl<'a> Health<'a> {
         }
     }
 
-    async fn set(&mut self, state: SourceState, _why: Option<&str>) -> bool {
+    async fn set(&mut self, state: SourceState) -> bool {
         let h = SourceHealth::next(self.last.as_ref(), state, self.endpoint.clone(), Utc::now());
         if self.last.as_ref() == Some(&h) {
             return true;
@@ -575,7 +575,7 @@ impl Aggregator {
         } else {
             SourceState::Connecting
         };
-        health.set(state, None).await
+        health.set(state).await
     }
 }
 
