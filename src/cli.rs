@@ -142,6 +142,8 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     } else {
         discovery::discover_with_docker_context(&cfg, cli.context.as_deref())
     };
+    // A context marked `read_only` gets backends without a write side, like `--read-only`.
+    let watch_only = |name: &str| read_only || cfg.context_read_only(name);
     let mut contexts: Vec<(String, bool)> = Vec::new();
     let mut log_handles = Vec::new();
     if !demo {
@@ -160,7 +162,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
                     tx.clone(),
                 ));
             }
-            if read_only {
+            if watch_only(&settings.cluster) {
                 swarm::spawn_watch(settings, tx.clone());
             } else {
                 handles.push(swarm::spawn(settings, tx.clone()));
@@ -171,7 +173,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     if !demo {
         for settings in ec2_contexts(cli, &cfg, &sources) {
             add_context(&mut contexts, &cfg, &settings.cluster);
-            if read_only {
+            if watch_only(&settings.cluster) {
                 ec2::spawn_watch(settings, tx.clone());
             } else {
                 handles.push(ec2::spawn(settings, tx.clone()));
@@ -182,7 +184,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     if !demo {
         for settings in kube_contexts(cli, &cfg, &sources) {
             add_context(&mut contexts, &cfg, &settings.cluster);
-            if read_only {
+            if watch_only(&settings.cluster) {
                 kube::spawn_watch(settings, tx.clone());
             } else {
                 handles.push(kube::spawn(settings, tx.clone()));
@@ -250,7 +252,10 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     app.log_handles = log_handles;
     app.launch = launch_configs(&cfg);
     for (name, production) in contexts {
-        app.store.cluster_mut(&name).production = production;
+        let read_only = cfg.context_read_only(&name);
+        let c = app.store.cluster_mut(&name);
+        c.production = production;
+        c.read_only = read_only;
     }
     let fps = cfg.refresh.fps;
     Ok(Started { app, rx, fps })
@@ -276,8 +281,6 @@ pub fn start_wall(cli: &Cli, cfg: Config, paths: &Paths) -> Result<StartedWall> 
     Ok(StartedWall { wall, rx })
 }
 
-/// Contexts with a Swarm endpoint: (name, manager endpoints, production). From `[[contexts]]`
-/// `docker.hosts` when set, else from what discovery found (DOCKER_HOST, docker contexts).
 /// Records a context a backend serves (once), with its `production` flag from the config.
 fn add_context(contexts: &mut Vec<(String, bool)>, cfg: &Config, name: &str) {
     if !contexts.iter().any(|(n, _)| n == name) {
@@ -286,6 +289,8 @@ fn add_context(contexts: &mut Vec<(String, bool)>, cfg: &Config, name: &str) {
     }
 }
 
+/// Contexts with a Swarm endpoint: (name, manager endpoints, production). From `[[contexts]]`
+/// `docker.hosts` when set, else from what discovery found (DOCKER_HOST, docker contexts).
 fn swarm_contexts(
     cfg: &Config,
     sources: &[discovery::DiscoveredSource],

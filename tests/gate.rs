@@ -279,3 +279,43 @@ fn keys_to_audit_through_the_app() {
     assert_eq!(recs[1].op_id, cmd.op_id);
     let _ = Utc::now();
 }
+
+#[test]
+fn a_read_only_context_refuses_at_the_gate_and_by_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let (gate, mut rx) = gate_with_channel(&path);
+    let mut c = cluster();
+    c.read_only = true;
+    let err = gate
+        .check(scale(5), Some(&c), &[])
+        .expect_err("a read-only context refuses");
+    assert_eq!(
+        err,
+        "context demo is read-only (config): scale web refused; nothing was sent"
+    );
+
+    let mut app = clusterdeck::app::App::new(
+        gate,
+        clusterdeck::input::Keymap::defaults(),
+        clusterdeck::ui::theme::Theme::builtin("dark").expect("theme"),
+        settings(false),
+    );
+    load(&mut app, &demo_sim());
+    app.store.cluster_mut("demo").read_only = true;
+    assert!(app.read_only_here());
+    app.go_pane(Pane::Nodes);
+    app.dispatch(Action::Pause);
+    match &app.ui.modal {
+        Some(Modal::Message { title, body, .. }) => {
+            assert_eq!(title, "Refused");
+            assert_eq!(
+                body,
+                "context demo is read-only (config): pause is not available"
+            );
+        }
+        other => panic!("a refusal, not {other:?}"),
+    }
+    assert!(rx.try_recv().is_err(), "nothing reached the backend");
+    assert!(!path.exists(), "nothing was audited: nothing was attempted");
+}

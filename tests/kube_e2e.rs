@@ -1,6 +1,7 @@
 //! The real binary in a pseudo-terminal against the real control plane: cordon a kwok node by
 //! keys, see it on screen, through kubectl and in the audit file; the quorum pane shows the
-//! control plane's etcd (over TLS) and its readiness checks.
+//! control plane's etcd (over TLS) and its readiness checks. A context the config marks
+//! `read_only` refuses the same keys and the command line, and sends nothing.
 
 #[path = "support/pty.rs"]
 mod pty;
@@ -105,4 +106,51 @@ fn cordon_a_node_by_keys() {
     assert_eq!(s.wait_exit(), 0);
     s.assert_terminal_restored();
     kubectl(&["uncordon", node]);
+}
+
+#[test]
+fn a_read_only_context_refuses_keys_and_commands() {
+    let node = "kwok-node-0";
+    let world = World::with_config(&format!(
+        "[[contexts]]\nname = \"k8s\"\nread_only = true\n\
+         kube = {{ kubeconfig = \"{}\" }}\n",
+        env("CD_KUBECONFIG"),
+    ));
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("kubernetes connected, marked read-only", 60, |t| {
+        t.contains("kubernetes ● connected") && t.contains("READ-ONLY")
+    });
+    s.send("2");
+    s.send(&format!("/{node}\r"));
+    s.wait_secs("the node", 30, |t| t.lines().any(|l| l.contains(node)));
+    s.send("p");
+    s.wait_text("context k8s is read-only (config): pause is not available");
+    s.send("\r");
+    s.wait_secs("the refusal dismissed", 15, |t| !t.contains("Refused"));
+    s.send(&format!(":drain {node}\r"));
+    s.wait_text(&format!(
+        "context k8s is read-only (config): drain {node} refused; nothing was sent"
+    ));
+    assert!(
+        !s.screen_text().contains("Confirm"),
+        "no confirmation offered"
+    );
+    s.send("\r");
+    s.wait_secs("the refusal dismissed", 15, |t| !t.contains("Refused"));
+    // The command stays on the line for correcting; leave it.
+    s.send("\x1b");
+    s.wait_secs("the command line closed", 15, |t| !t.contains(":drain"));
+    s.send("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_terminal_restored();
+    let n: serde_json::Value =
+        serde_json::from_str(&kubectl(&["get", "node", node, "-o", "json"])).expect("json");
+    assert!(
+        n["spec"]["unschedulable"].is_null(),
+        "the node was not touched"
+    );
+    assert!(
+        audit_lines(&world.audit_path()).is_empty(),
+        "nothing attempted, nothing audited"
+    );
 }

@@ -281,6 +281,11 @@ impl App {
             .or(self.store.clusters.first())
     }
 
+    /// Actions are refused here: `--read-only` / `--wall`, or a context marked `read_only`.
+    pub fn read_only_here(&self) -> bool {
+        self.gate.is_read_only() || self.cluster().is_some_and(|c| c.read_only)
+    }
+
     pub fn cluster_name(&self) -> String {
         self.cluster()
             .map_or_else(|| "none".into(), |c| c.name.clone())
@@ -983,8 +988,13 @@ impl App {
     }
 
     pub fn dispatch(&mut self, a: Action) {
-        if a.is_mutating() && self.gate.is_read_only() {
-            self.refuse(format!("read-only mode: {} is not available", a.name()));
+        if a.is_mutating() && self.read_only_here() {
+            let why = if self.gate.is_read_only() {
+                "read-only mode".to_string()
+            } else {
+                format!("context {} is read-only (config)", self.cluster_name())
+            };
+            self.refuse(format!("{why}: {} is not available", a.name()));
             return;
         }
         match self.mode() {

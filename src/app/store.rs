@@ -17,6 +17,8 @@ pub const EVENT_CAPACITY: usize = 1000;
 pub struct ClusterState {
     pub name: String,
     pub production: bool,
+    /// `read_only = true` in its `[[contexts]]` entry: the gate refuses every action on it.
+    pub read_only: bool,
     pub sources: BTreeMap<SourceKind, SourceHealth>,
     pub nodes: HashMap<String, Node>,
     pub workloads: HashMap<String, Workload>,

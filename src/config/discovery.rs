@@ -79,6 +79,7 @@ pub fn discover(env: &Env, cfg: &Config) -> Vec<DiscoveredSource> {
     let implicit = [ContextConfig {
         name: DEFAULT_CONTEXT.to_owned(),
         production: false,
+        read_only: false,
         docker: Some(DockerSource::default()),
         kube: Some(KubeSource::default()),
         aws: None,
@@ -790,6 +791,7 @@ mod tests {
             ContextConfig {
                 name: "prod".into(),
                 production: true,
+                read_only: false,
                 docker: Some(DockerSource {
                     hosts: vec!["ssh://ops@m1".into(), "ssh://ops@m2".into()],
                     context: None,
@@ -812,6 +814,7 @@ mod tests {
             ContextConfig {
                 name: "lab".into(),
                 production: false,
+                read_only: true,
                 docker: Some(DockerSource::default()),
                 kube: None,
                 aws: None,

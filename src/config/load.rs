@@ -683,6 +683,7 @@ etcd = { endpoints = ["http://10.0.0.5:2379"] }
 
 [[contexts]]
 name = "staging"
+read_only = true
 docker = {}
 "#;
         let c = user(text).expect("valid");
@@ -703,6 +704,7 @@ docker = {}
         let aws = prod.aws.as_ref().expect("aws");
         assert_eq!(aws.filters["tag:Role"], vec!["swarm-manager"]);
         assert!(!c.contexts[1].production);
+        assert!(!prod.read_only && c.contexts[1].read_only);
         assert_eq!(c.contexts[1].docker, Some(Default::default()));
     }
 

@@ -112,6 +112,10 @@ pub struct ContextConfig {
     pub name: String,
     #[serde(default)]
     pub production: bool,
+    /// Watch this context only: its backends get no write side and the gate refuses every
+    /// action on it, whatever the global `read_only` says.
+    #[serde(default)]
+    pub read_only: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker: Option<DockerSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,6 +294,11 @@ impl Config {
     /// The embedded defaults (`src/config/default.toml`).
     pub fn default_embedded() -> Config {
         load::embedded()
+    }
+
+    /// Whether `[[contexts]]` marks this context `read_only`.
+    pub fn context_read_only(&self, name: &str) -> bool {
+        self.contexts.iter().any(|c| c.name == name && c.read_only)
     }
 
     /// Loads the config: `explicit` (`--config`) > `$CLUSTERDECK_CONFIG` > the XDG file.

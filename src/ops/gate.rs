@@ -160,6 +160,14 @@ impl Gate {
             ));
         }
         let cluster = cluster.ok_or_else(|| format!("unknown context {}", request.cluster()))?;
+        if cluster.read_only {
+            return Err(format!(
+                "context {} is read-only (config): {} {} refused; nothing was sent",
+                cluster.name,
+                request.verb(),
+                request.target()
+            ));
+        }
         let request = request.resolved(cluster);
         let plan = plan(&request, cluster, in_flight)?;
         Ok(PendingOp { request, plan })

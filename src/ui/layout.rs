@@ -127,7 +127,7 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
         };
         spans.push(Span::styled(text, t.style(Role::Banner)));
     }
-    if app.gate.is_read_only() {
+    if app.read_only_here() {
         spans.push(Span::styled(" READ-ONLY ", t.style(Role::Warn)));
     }
     if let Some(c) = ctx {
@@ -278,7 +278,7 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
         Action::Quit,
     ];
     for a in hints {
-        if a.is_mutating() && app.gate.is_read_only() {
+        if a.is_mutating() && app.read_only_here() {
             continue;
         }
         if let Some(k) = app.keymap.hint(Mode::Normal, a) {

@@ -217,7 +217,7 @@ fn capitalize(s: &str) -> String {
 fn help(f: &mut Frame, app: &App, area: Rect, scroll: u16) {
     let t = &app.theme;
     let mut lines = Vec::new();
-    let read_only = app.gate.is_read_only();
+    let read_only = app.read_only_here();
     // The wall's keys belong to `--wall`, which has no help screen.
     for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Wall) {
         lines.push(Line::styled(
@@ -245,10 +245,15 @@ fn help(f: &mut Frame, app: &App, area: Rect, scroll: u16) {
     lines.push(Line::styled("command line", t.style(Role::Header)));
     lines.push(Line::raw(format!("  {}", crate::app::command::USAGE)));
     if read_only {
-        lines.push(Line::styled(
-            "read-only mode: actions that change a cluster are hidden and refused",
-            t.style(Role::Warn),
-        ));
+        let text = if app.gate.is_read_only() {
+            "read-only mode: actions that change a cluster are hidden and refused".to_string()
+        } else {
+            format!(
+                "context {} is read-only (config): actions that change it are hidden and refused",
+                sanitize(&app.cluster_name())
+            )
+        };
+        lines.push(Line::styled(text, t.style(Role::Warn)));
     }
     let h = area.height.saturating_sub(2);
     let inner = Rect {
