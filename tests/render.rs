@@ -383,3 +383,68 @@ fn every_theme_renders_and_mono_has_no_colour() {
     let sel = app.theme.style(Role::Selection);
     assert!(sel.add_modifier.contains(Modifier::REVERSED));
 }
+
+#[test]
+fn pods_show_their_names_and_restarts() {
+    let mut app = demo_app();
+    // A Kubernetes source in the context brings the RST column.
+    app.on_backend(BackendMsg::Health {
+        cluster: "demo".into(),
+        source: SourceKind::Kubernetes,
+        health: SourceHealth::new(SourceState::Connected),
+    });
+    let web = app.store.clusters[0]
+        .workloads
+        .values()
+        .find(|w| w.name == "web")
+        .expect("web")
+        .id
+        .clone();
+    for (pod, restarts) in [
+        ("shop/web-7d4b9c8f6-x2kqz", 0),
+        ("shop/web-7d4b9c8f6-q9zzt", 14),
+    ] {
+        let mut r = app.store.clusters[0]
+            .replicas_of_workload(&web)
+            .next()
+            .expect("a web replica")
+            .clone();
+        r.id = format!("pod/{pod}");
+        r.slot = None;
+        r.name = Some(pod.into());
+        r.restarts = Some(restarts);
+        event(&mut app, Change::UpsertReplica(r));
+    }
+    app.go_pane(Pane::Replicas);
+    app.ui.filters.insert(Pane::Replicas, "7d4b9c8f6".into());
+    let narrow = screen(&app, 80, 24);
+    assert!(narrow.contains(" RST "), "{narrow}");
+    // 18 columns: the generated suffix survives, the middle goes.
+    assert!(narrow.contains("shop/web…8f6-x2kqz"), "{narrow}");
+    let wide = screen(&app, 200, 50);
+    let row = |name: &str| {
+        wide.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} in\n{wide}"))
+            .to_string()
+    };
+    assert!(row("shop/web-7d4b9c8f6-q9zzt").contains(" 14 "), "{wide}");
+    assert!(row("shop/web-7d4b9c8f6-x2kqz").contains(" 0 "), "{wide}");
+    // Sorted by restarts, the crash-looping pod comes first.
+    app.ui.sort.insert(
+        Pane::Replicas,
+        clusterdeck::app::view::SortSpec {
+            column: 4,
+            reverse: false,
+        },
+    );
+    let sorted = screen(&app, 200, 50);
+    let first = sorted.find("q9zzt").expect("q9zzt shown");
+    assert!(
+        first < sorted.find("x2kqz").expect("x2kqz shown"),
+        "{sorted}"
+    );
+    // Swarm's tasks have no restart count: the column stays away without Kubernetes.
+    let swarm_only = screen(&demo_app(), 200, 50);
+    assert!(!swarm_only.contains(" RST "));
+}

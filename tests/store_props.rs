@@ -53,6 +53,8 @@ fn replica(id: u8, workload: u8, node: Option<u8>, state: usize) -> Replica {
         since: t0(),
         error: None,
         image: "img:1".into(),
+        name: None,
+        restarts: None,
     }
 }
 

@@ -27,7 +27,7 @@ pub fn sort_columns(pane: Pane) -> &'static [&'static str] {
     match pane {
         Pane::Nodes => &["name", "role", "health", "availability", "az", "tasks"],
         Pane::Services => &["name", "stack", "availability", "image", "update"],
-        Pane::Replicas => &["service", "node", "state", "since"],
+        Pane::Replicas => &["service", "node", "state", "since", "restarts"],
         Pane::Instances => &["name", "state", "type", "az", "id"],
         Pane::Overview | Pane::Events | Pane::Audit => &["time"],
         Pane::Quorum => &["name"],
@@ -201,7 +201,13 @@ pub fn replica_rows<'a>(
                     .map_or("", |n| n.hostname.as_str());
                 matches(
                     &f,
-                    &[svc, node, r.state.label(), r.error.as_deref().unwrap_or("")],
+                    &[
+                        svc,
+                        r.name.as_deref().unwrap_or(""),
+                        node,
+                        r.state.label(),
+                        r.error.as_deref().unwrap_or(""),
+                    ],
                 )
             })
     };
@@ -248,6 +254,14 @@ pub fn replica_rows<'a>(
                 }
                 2 => (r.state as u32, svc_rank(r), slot, 0, r.id.as_str()),
                 3 => (0, 0, 0, age, r.id.as_str()),
+                // Most restarts first: the crash-looping pods an operator is looking for.
+                4 => (
+                    u32::MAX - r.restarts.unwrap_or(0),
+                    svc_rank(r),
+                    slot,
+                    0,
+                    r.id.as_str(),
+                ),
                 // Within a slot, the live task first, then history newest first.
                 _ => (
                     svc_rank(r),

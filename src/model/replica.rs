@@ -64,12 +64,26 @@ pub struct Replica {
     pub since: Time,
     pub error: Option<String>,
     pub image: String,
+    /// Its own name where the orchestrator gives one (a pod's); Swarm tasks are `service.slot`.
+    pub name: Option<String>,
+    /// Container restarts, where the orchestrator counts them (Kubernetes; a Swarm task that
+    /// dies is replaced by a new task instead).
+    pub restarts: Option<u32>,
 }
 
 impl Replica {
     /// A live replica is one meant to run (history rows are toggled separately).
     pub fn is_current(&self) -> bool {
         !self.desired.is_terminal() || !self.state.is_terminal()
+    }
+
+    /// What a person calls it: the pod's name, or Swarm's `service.slot`.
+    pub fn label(&self, workload_name: &str) -> String {
+        match (&self.name, self.slot) {
+            (Some(n), _) => n.clone(),
+            (None, Some(s)) => format!("{workload_name}.{s}"),
+            (None, None) => workload_name.to_string(),
+        }
     }
 
     pub fn is_running(&self) -> bool {

@@ -35,6 +35,24 @@ pub fn ratio_bar(done: u32, total: u32, width: usize) -> String {
     s
 }
 
+/// Fits `s` into `width` columns by cutting its middle: generated names (`web-7d4b9c8f6-x2kqz`)
+/// differ at the end, so the end is kept.
+pub fn elide_middle(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let tail = width / 2;
+    let head = width - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(n - tail));
+    out
+}
+
 /// `▰▰▰▱▱` for rollout and drain progress.
 pub fn gauge(done: u32, total: u32, width: usize) -> String {
     let filled = if total == 0 {
@@ -108,5 +126,17 @@ mod tests {
         assert_eq!(ratio_bar(0, 0, 3), "███");
         assert_eq!(gauge(1, 4, 4), "▰▱▱▱");
         assert_eq!(sparkline(&[100, 100, 0, 100], 2), "█▁");
+    }
+
+    #[test]
+    fn long_names_keep_their_ends() {
+        assert_eq!(elide_middle("web-1", 8), "web-1");
+        assert_eq!(elide_middle("shop/web-7d4b9c8f6-x2kqz", 12), "shop/…-x2kqz");
+        assert_eq!(
+            elide_middle("shop/web-7d4b9c8f6-x2kqz", 12).chars().count(),
+            12
+        );
+        assert_eq!(elide_middle("abc", 1), "…");
+        assert_eq!(elide_middle("abc", 0), "");
     }
 }

@@ -225,6 +225,8 @@ impl DemoCluster {
             since: self.now,
             error: None,
             image: self.services[svc].w.image.clone(),
+            name: None,
+            restarts: None,
         };
         if let Some(n) = &node {
             *self.load.entry(n.clone()).or_default() += 1;

@@ -397,17 +397,10 @@ pub fn pod(p: &Pod) -> Option<Replica> {
             None => r,
         }
     });
-    let restarts: i32 = statuses
-        .map(|cs| cs.iter().map(|c| c.restart_count).sum())
+    let restarts: i64 = statuses
+        .map(|cs| cs.iter().map(|c| i64::from(c.restart_count.max(0))).sum())
         .unwrap_or(0);
-    let mut error = waiting.or(pod_reason).or(unschedulable);
-    if restarts > 0 {
-        let r = format!("{restarts} restarts");
-        error = Some(match error {
-            Some(e) => format!("{e} · {r}"),
-            None => r,
-        });
-    }
+    let error = waiting.or(pod_reason).or(unschedulable);
     let since = ready_cond
         .and_then(|c| time(c.last_transition_time.as_ref()))
         .or_else(|| time(status.and_then(|s| s.start_time.as_ref())))
@@ -430,6 +423,8 @@ pub fn pod(p: &Pod) -> Option<Replica> {
             .and_then(|s| s.containers.first())
             .and_then(|c| c.image.clone())
             .unwrap_or_default(),
+        name: Some(format!("{ns}/{name}")),
+        restarts: Some(u32::try_from(restarts).unwrap_or(u32::MAX)),
     })
 }
 

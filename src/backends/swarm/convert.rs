@@ -112,6 +112,8 @@ pub fn replica(t: &m::Task) -> Option<Replica> {
             .and_then(|s| s.container_spec.as_ref())
             .and_then(|c| c.image.clone())
             .unwrap_or_default(),
+        name: None,
+        restarts: None,
     })
 }
 

@@ -9,12 +9,13 @@ use ratatui::widgets::{Cell, Row};
 use crate::app::App;
 use crate::app::view::{self, Drill};
 use crate::model::{
-    Availability, Health, InstanceState, Origin, Reachability, Severity, TaskState, Time,
+    Availability, Health, InstanceState, Origin, Reachability, Severity, SourceKind, TaskState,
+    Time,
 };
 use crate::ui::Pane;
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Role;
-use crate::ui::widgets::{age, gauge, ratio_bar, sparkline};
+use crate::ui::widgets::{age, elide_middle, gauge, ratio_bar, sparkline};
 
 use super::{TableSpec, styled, table};
 
@@ -291,26 +292,28 @@ pub fn replicas(
     } else {
         scope
     };
-    let widths = [
+    // Pod names are long and differ at the end: a wider column when there is room.
+    let task_width: u16 = if area.width >= 110 { 32 } else { 18 };
+    // Only Kubernetes counts restarts (a Swarm task that dies is replaced by a new one).
+    let restarts = c.sources.contains_key(&SourceKind::Kubernetes);
+    let mut widths = vec![
         Constraint::Length(2),
-        Constraint::Length(16),
+        Constraint::Length(task_width),
         Constraint::Length(11),
         Constraint::Length(8),
         Constraint::Length(9),
         Constraint::Length(5),
-        Constraint::Min(16),
     ];
+    let mut header = vec!["", "TASK", "NODE", "DESIRED", "STATE", "SINCE"];
+    if restarts {
+        widths.push(Constraint::Length(3));
+        header.push("RST");
+    }
+    widths.push(Constraint::Min(12));
+    header.push("ERROR / IMAGE");
     let spec = TableSpec {
         title: title_with_filter(app, Pane::Replicas, &scope),
-        header: &[
-            "",
-            "TASK",
-            "NODE",
-            "DESIRED",
-            "STATE",
-            "SINCE",
-            "ERROR / IMAGE",
-        ],
+        header: &header,
         widths: &widths,
         total,
         selected,
@@ -324,10 +327,7 @@ pub fn replicas(
             .workloads
             .get(&r.workload_id)
             .map_or("?", |w| w.name.as_str());
-        let name = match r.slot {
-            Some(s) => format!("{}.{s}", sanitize(svc)),
-            None => sanitize(svc).into_owned(),
-        };
+        let name = elide_middle(&sanitize(&r.label(svc)), usize::from(task_width));
         let node = r
             .node_id
             .as_ref()
@@ -344,15 +344,23 @@ pub fn replicas(
             Some(e) => styled(sanitize(e).into_owned(), t.style(Role::Danger)),
             None => styled(sanitize(&r.image).into_owned(), t.style(Role::Muted)),
         };
-        let row = Row::new(vec![
+        let mut cells = vec![
             styled(sym, t.style(role)),
             Cell::from(name),
             Cell::from(node),
             Cell::from(r.desired.label()),
             styled(r.state.label(), t.style(role)),
             Cell::from(age(now, r.since)),
-            last,
-        ]);
+        ];
+        if restarts {
+            cells.push(match r.restarts {
+                Some(0) => Cell::from("0"),
+                Some(n) => styled(n.to_string(), t.style(Role::Warn)),
+                None => Cell::from("-"),
+            });
+        }
+        cells.push(last);
+        let row = Row::new(cells);
         if r.is_current() {
             row
         } else {
