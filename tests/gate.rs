@@ -319,3 +319,117 @@ fn a_read_only_context_refuses_at_the_gate_and_by_keys() {
     assert!(rx.try_recv().is_err(), "nothing reached the backend");
     assert!(!path.exists(), "nothing was audited: nothing was attempted");
 }
+
+/// A Kubernetes Deployment in the demo context, with the containers given.
+fn with_deployment(containers: &[(&str, &str)]) -> ClusterState {
+    let mut c = cluster();
+    let mut w = c.workloads.values().next().expect("a workload").clone();
+    w.id = "deployment/shop/web2".into();
+    w.name = "shop/web2".into();
+    w.containers = containers
+        .iter()
+        .map(|(n, i)| (n.to_string(), i.to_string()))
+        .collect();
+    w.image = containers[0].1.into();
+    w.spec_version = 4;
+    w.previous_image = Some("reg/web:1".into());
+    c.workloads.insert(w.id.clone(), w);
+    c
+}
+
+#[test]
+fn a_kubernetes_deploy_names_its_container() {
+    let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
+    let deploy = |image: &str| OpRequest::Deploy {
+        cluster: "demo".into(),
+        service: "shop/web2".into(),
+        image: image.into(),
+    };
+    // One container: named for the operator, in the plan, the cli and the audit.
+    let one = with_deployment(&[("main", "reg/web:2")]);
+    let p = gate
+        .check(deploy("reg/web:3"), Some(&one), &[])
+        .expect("planned");
+    assert_eq!(
+        p.request(),
+        &OpRequest::Deploy {
+            cluster: "demo".into(),
+            service: "deployment/shop/web2".into(),
+            image: "main=reg/web:3".into(),
+        }
+    );
+    assert_eq!(p.plan().delta[0], "main: image reg/web:2 → reg/web:3");
+    assert_eq!(
+        p.plan().cli,
+        "kubectl set image -n shop deployment/web2 main=reg/web:3"
+    );
+    // Several: a bare image is refused with the names; a named one changes only that one.
+    let two = with_deployment(&[("main", "reg/web:2"), ("proxy", "envoy:1.30")]);
+    let err = gate
+        .check(deploy("reg/web:3"), Some(&two), &[])
+        .expect_err("which container?");
+    assert_eq!(
+        err,
+        "shop/web2 has 2 containers (main, proxy): type CONTAINER=IMAGE:TAG"
+    );
+    let err = gate
+        .check(deploy("sidecar=envoy:1.31"), Some(&two), &[])
+        .expect_err("no such container");
+    assert_eq!(
+        err,
+        "shop/web2 has no container `sidecar` (it has: main, proxy)"
+    );
+    let err = gate
+        .check(deploy("proxy=envoy:1.30"), Some(&two), &[])
+        .expect_err("already runs it");
+    assert!(err.contains("already runs envoy:1.30"), "{err}");
+    let p = gate
+        .check(deploy("proxy=envoy:1.31"), Some(&two), &[])
+        .expect("planned");
+    assert_eq!(p.plan().delta[0], "proxy: image envoy:1.30 → envoy:1.31");
+    assert_eq!(
+        p.plan().cli,
+        "kubectl set image -n shop deployment/web2 proxy=envoy:1.31"
+    );
+    // The tag rules are the same as Swarm's.
+    let err = gate
+        .check(deploy("proxy=envoy"), Some(&two), &[])
+        .expect_err("no tag");
+    assert!(err.contains("has no tag"), "{err}");
+    // A Swarm service has one image: a container name is a mistake, said so.
+    let err = gate
+        .check(
+            OpRequest::Deploy {
+                cluster: "demo".into(),
+                service: "web".into(),
+                image: "main=reg/web:3".into(),
+            },
+            Some(&cluster()),
+            &[],
+        )
+        .expect_err("swarm");
+    assert!(err.contains("one image"), "{err}");
+}
+
+#[test]
+fn a_kubernetes_rollback_names_the_image_it_restores() {
+    let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
+    let c = with_deployment(&[("main", "reg/web:2")]);
+    let p = gate
+        .check(
+            OpRequest::Rollback {
+                cluster: "demo".into(),
+                service: "shop/web2".into(),
+            },
+            Some(&c),
+            &[],
+        )
+        .expect("planned");
+    assert_eq!(p.plan().delta[0], "image reg/web:2 → reg/web:1");
+    assert!(
+        p.plan().delta[1].starts_with("revision 4 → "),
+        "{:?}",
+        p.plan().delta
+    );
+    assert_eq!(p.plan().cli, "kubectl rollout undo -n shop deployment/web2");
+}

@@ -5,10 +5,13 @@
 
 mod swarm_support;
 
+use std::collections::BTreeSet;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use clusterdeck::backends::kube::{self, KubeSettings};
-use clusterdeck::model::{Availability, SourceKind};
+use clusterdeck::model::{Availability, Event, Severity, SourceKind, UpdateState};
 use clusterdeck::ops::OpRequest;
 use serde_json::Value;
 use swarm_support::{Console, eventually};
@@ -490,4 +493,656 @@ fn a_restricted_account_sees_its_namespace_and_forbidden_elsewhere() {
     assert!(h.reason().unwrap_or("").contains("nodes"), "{h:?}");
     // The API server agrees.
     assert!(kubectl_as(&env("CD_KUBE_VIEWER_KUBECONFIG"), &["get", "nodes"]).is_err());
+}
+
+const REVISION: &str = "deployment.kubernetes.io/revision";
+const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+
+/// Undoes, even when the test fails, what a test changed outside its namespace (a cordon) and
+/// removes the namespace, so the tests after it find the nodes as they were.
+struct Cleanup {
+    ns: &'static str,
+    uncordon: Option<&'static str>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let admin = env("CD_KUBECONFIG");
+        if let Some(node) = self.uncordon {
+            let _ = kubectl_as(&admin, &["uncordon", node]);
+        }
+        // Gone before the next test: a drain refuses to evict in a namespace being deleted.
+        let _ = kubectl_as(
+            &admin,
+            &[
+                "delete",
+                "namespace",
+                self.ns,
+                "--wait=true",
+                "--timeout=120s",
+            ],
+        );
+    }
+}
+
+/// The pods of `ns` (kubectl's view), terminating ones included.
+fn pods(ns: &str) -> Vec<Value> {
+    kubectl_json(&["-n", ns, "get", "pods"])["items"]
+        .as_array()
+        .expect("items")
+        .clone()
+}
+
+fn pod_name(p: &Value) -> String {
+    p["metadata"]["name"].as_str().expect("name").to_string()
+}
+
+fn terminating(p: &Value) -> bool {
+    !p["metadata"]["deletionTimestamp"].is_null()
+}
+
+fn pod_ready(p: &Value) -> bool {
+    p["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+/// A deployment's condition of `type_`: (status, reason).
+fn condition(d: &Value, type_: &str) -> Option<(String, String)> {
+    let c = d["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)?;
+    Some((
+        c["status"].as_str().unwrap_or("").to_string(),
+        c["reason"].as_str().unwrap_or("").to_string(),
+    ))
+}
+
+#[test]
+fn rollout_restart_replaces_every_pod_and_bumps_the_revision() {
+    let _g = lock();
+    let ns = "t-restart";
+    namespace(ns);
+    deployment(ns, "web", 2, "registry.k8s.io/pause:3.10", "");
+    eventually(90, "2 ready", || {
+        (ready_replicas(ns, "web") == 2).then_some(())
+    });
+    let d = kubectl_json(&["-n", ns, "get", "deployment", "web"]);
+    assert_eq!(d["metadata"]["annotations"][REVISION], "1");
+    assert!(
+        d["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT].is_null(),
+        "not restarted yet"
+    );
+    // Settled: exactly the two pods of revision 1, none on its way out.
+    let old: BTreeSet<String> = eventually(60, "2 pods, none terminating", || {
+        let ps = pods(ns);
+        (ps.len() == 2 && ps.iter().all(|p| !terminating(p) && pod_ready(p)))
+            .then(|| ps.iter().map(pod_name).collect())
+    });
+    let mut c = console();
+    c.wait(30, "the deployment", |c| {
+        c.cluster()?
+            .workloads
+            .get("deployment/t-restart/web")
+            .map(|_| ())
+    });
+    // The annotation holds whole seconds (RFC 3339): compare from the start of this second.
+    let before = DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now");
+    let op = c.act(
+        OpRequest::Restart {
+            cluster: CLUSTER.into(),
+            service: "t-restart/web".into(),
+        },
+        "",
+    );
+    let ok = c.outcome(&op, 180).expect("restart");
+    let after = Utc::now();
+    assert!(ok.starts_with("restarted"), "{ok}");
+
+    let d = kubectl_json(&["-n", ns, "get", "deployment", "web"]);
+    let stamp = d["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT]
+        .as_str()
+        .unwrap_or_else(|| panic!("{RESTARTED_AT} set on the pod template: {d}"))
+        .to_string();
+    let at = DateTime::parse_from_rfc3339(&stamp)
+        .unwrap_or_else(|e| panic!("{RESTARTED_AT}={stamp}: not RFC 3339: {e}"))
+        .with_timezone(&Utc);
+    assert!(
+        before <= at && at <= after,
+        "{RESTARTED_AT}={stamp} is not the time of the restart ({before} .. {after})"
+    );
+    assert_eq!(
+        d["metadata"]["annotations"][REVISION], "2",
+        "a new revision"
+    );
+    let managers: Vec<String> = kubectl_json(&[
+        "-n",
+        ns,
+        "get",
+        "deployment",
+        "web",
+        "--show-managed-fields",
+    ])["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .filter_map(|m| m["manager"].as_str().map(str::to_string))
+        .collect();
+    assert!(managers.iter().any(|m| m == "clusterdeck"), "{managers:?}");
+
+    // Reported done: the pods serving are new ones, made from the restarted template.
+    let serving: Vec<Value> = pods(ns)
+        .into_iter()
+        .filter(|p| !terminating(p) && pod_ready(p))
+        .collect();
+    let names: BTreeSet<String> = serving.iter().map(pod_name).collect();
+    assert_eq!(names.len(), 2, "2 ready pods: {names:?}");
+    assert!(
+        names.is_disjoint(&old),
+        "old pods still serving: {:?}",
+        names.intersection(&old).collect::<Vec<_>>()
+    );
+    for p in &serving {
+        assert_eq!(
+            p["metadata"]["annotations"][RESTARTED_AT].as_str(),
+            Some(stamp.as_str()),
+            "{}",
+            pod_name(p)
+        );
+    }
+    // And the old ones go away for good.
+    eventually(60, "the old pods gone", || {
+        let now: BTreeSet<String> = pods(ns).iter().map(pod_name).collect();
+        (now.len() == 2 && now.is_disjoint(&old)).then_some(())
+    });
+    c.wait(30, "revision 2 shown", |c| {
+        let w = c.cluster()?.workloads.get("deployment/t-restart/web")?;
+        (w.spec_version == 2 && w.running == 2).then_some(())
+    });
+    let cli = "kubectl rollout restart -n t-restart deployment/web";
+    assert_eq!(
+        audit_verbs(&c),
+        [
+            ("intent".into(), cli.into(), None),
+            ("outcome".into(), cli.into(), Some("ok".into())),
+        ]
+    );
+}
+
+#[test]
+fn a_rollout_past_its_progress_deadline_is_reported_stalled() {
+    let _g = lock();
+    let ns = "t-stall";
+    namespace(ns);
+    let _cleanup = Cleanup { ns, uncordon: None };
+    // A surge pod first, never an old one down: with the namespace's pod quota full, the
+    // new ReplicaSet can never create its first pod.
+    apply(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: t-stall}
+spec:
+  replicas: 2
+  progressDeadlineSeconds: 10
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: main, image: \"registry.k8s.io/pause:3.9\"}]
+",
+    );
+    eventually(90, "2 ready", || {
+        (ready_replicas(ns, "web") == 2).then_some(())
+    });
+    eventually(60, "2 pods, none terminating", || {
+        let ps = pods(ns);
+        (ps.len() == 2 && ps.iter().all(|p| !terminating(p))).then_some(())
+    });
+    apply(
+        "apiVersion: v1
+kind: ResourceQuota
+metadata: {name: pods, namespace: t-stall}
+spec: {hard: {pods: \"2\"}}
+",
+    );
+    // The quota controller has counted the two pods: the quota is enforced from here on.
+    eventually(60, "the quota full", || {
+        let q = kubectl_json(&["-n", ns, "get", "resourcequota", "pods"]);
+        (q["status"]["hard"]["pods"] == "2" && q["status"]["used"]["pods"] == "2").then_some(())
+    });
+    let mut c = console();
+    c.wait(30, "the deployment, settled", |c| {
+        let w = c.cluster()?.workloads.get("deployment/t-stall/web")?;
+        (w.update.as_ref()?.state == UpdateState::Completed).then_some(())
+    });
+    let started = Instant::now();
+    let op = c.act(
+        OpRequest::Deploy {
+            cluster: CLUSTER.into(),
+            service: "t-stall/web".into(),
+            image: "registry.k8s.io/pause:3.10".into(),
+        },
+        "",
+    );
+    let err = c
+        .outcome(&op, 200)
+        .expect_err("a rollout that cannot progress is not a success");
+    let took = started.elapsed();
+    assert!(
+        err.contains("stalled: progress deadline exceeded")
+            && err.contains("has timed out progressing"),
+        "{err}"
+    );
+    // The deadline is 10 s; the follow's own limit (300 s) must not be what ended it.
+    assert!(
+        took < Duration::from_secs(90),
+        "reported after {took:?}: {err}"
+    );
+    let d = kubectl_json(&["-n", ns, "get", "deployment", "web"]);
+    assert_eq!(
+        condition(&d, "Progressing"),
+        Some(("False".into(), "ProgressDeadlineExceeded".into())),
+        "{}",
+        d["status"]
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.k8s.io/pause:3.10"
+    );
+    // The quota refused the surge pod: still the two old pods, still serving.
+    assert_eq!(ready_replicas(ns, "web"), 2);
+    let images: Vec<String> = pods(ns)
+        .iter()
+        .filter(|p| !terminating(p))
+        .filter_map(|p| {
+            p["spec"]["containers"][0]["image"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(
+        images,
+        ["registry.k8s.io/pause:3.9", "registry.k8s.io/pause:3.9"]
+    );
+    // The console's model says so too.
+    let u = c.wait(30, "the workload shown stalled", |c| {
+        let u = c
+            .cluster()?
+            .workloads
+            .get("deployment/t-stall/web")?
+            .update
+            .clone()?;
+        (u.state == UpdateState::Paused).then_some(u)
+    });
+    assert!(
+        u.message.starts_with("stalled: progress deadline exceeded"),
+        "{u:?}"
+    );
+
+    // With the quota gone, a new deploy is followed to its end: the stalled condition the
+    // deployment still carries from the previous rollout is not this rollout's verdict.
+    kubectl(&["-n", ns, "delete", "resourcequota", "pods"]);
+    let op = c.act(
+        OpRequest::Deploy {
+            cluster: CLUSTER.into(),
+            service: "t-stall/web".into(),
+            image: "registry.k8s.io/pause:3.8".into(),
+        },
+        "",
+    );
+    let r = c.outcome(&op, 200);
+    let d = kubectl_json(&["-n", ns, "get", "deployment", "web"]);
+    assert!(
+        r.is_ok(),
+        "{r:?}\nkubectl now: Progressing {:?}, {} ready",
+        condition(&d, "Progressing"),
+        d["status"]["readyReplicas"]
+    );
+    eventually(90, "2 ready on pause:3.8", || {
+        let d = kubectl_json(&["-n", ns, "get", "deployment", "web"]);
+        (d["status"]["updatedReplicas"] == 2 && d["status"]["readyReplicas"] == 2).then_some(())
+    });
+}
+
+#[test]
+fn drain_leaves_daemonset_and_mirror_pods_where_they_are() {
+    let _g = lock();
+    let ns = "t-drain-keep";
+    namespace(ns);
+    // kube_e2e cordons kwok-node-1 meanwhile: this one is ours.
+    let node = "kwok-node-2";
+    kubectl(&["uncordon", node]);
+    let _cleanup = Cleanup {
+        ns,
+        uncordon: Some(node),
+    };
+    let pin = format!("nodeSelector: {{kubernetes.io/hostname: {node}}}");
+    deployment(ns, "moving", 2, "registry.k8s.io/pause:3.10", &pin);
+    // The nodes have no taints; a DaemonSet's pods tolerate the cordon by themselves.
+    apply(&format!(
+        "apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: agent, namespace: {ns}}}
+spec:
+  selector: {{matchLabels: {{app: agent}}}}
+  template:
+    metadata: {{labels: {{app: agent}}}}
+    spec:
+      {pin}
+      containers: [{{name: main, image: \"registry.k8s.io/pause:3.10\"}}]
+"
+    ));
+    // What the kubelet posts for a static pod: bound to its node, the mirror annotation.
+    apply(&format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: static-web
+  namespace: {ns}
+  annotations: {{kubernetes.io/config.mirror: \"checksum-0\"}}
+spec:
+  nodeName: {node}
+  containers: [{{name: main, image: \"registry.k8s.io/pause:3.10\"}}]
+"
+    ));
+    let app = |p: &Value| p["metadata"]["labels"]["app"].as_str().map(str::to_string);
+    let on_node = |p: &Value| p["spec"]["nodeName"] == node;
+    // (daemon pod uid, mirror pod uid), once all four pods run on the node.
+    let (daemon_uid, mirror_uid) = eventually(90, "4 ready pods on the node", || {
+        let ps = pods(ns);
+        let ready: Vec<&Value> = ps
+            .iter()
+            .filter(|p| on_node(p) && pod_ready(p) && !terminating(p))
+            .collect();
+        let moving = ready
+            .iter()
+            .filter(|p| app(p).as_deref() == Some("moving"))
+            .count();
+        let daemon = ready.iter().find(|p| app(p).as_deref() == Some("agent"))?;
+        let mirror = ready.iter().find(|p| pod_name(p) == "static-web")?;
+        (moving == 2).then(|| {
+            (
+                daemon["metadata"]["uid"].as_str().expect("uid").to_string(),
+                mirror["metadata"]["uid"].as_str().expect("uid").to_string(),
+            )
+        })
+    });
+    // The API server kept the annotation that makes it a mirror pod.
+    let mirror = kubectl_json(&["-n", ns, "get", "pod", "static-web"]);
+    assert_eq!(
+        mirror["metadata"]["annotations"]["kubernetes.io/config.mirror"],
+        "checksum-0"
+    );
+    // Every pod the drain must leave alone on this node, in any namespace (ours: 2).
+    let field = format!("spec.nodeName={node}");
+    let all = kubectl_json(&["get", "pods", "-A", "--field-selector", &field]);
+    let kept = all["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|p| {
+            !p["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null()
+                || p["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|os| {
+                        os.iter()
+                            .any(|o| o["kind"] == "DaemonSet" && o["controller"] == true)
+                    })
+        })
+        .count();
+    assert!(kept >= 2, "{kept}");
+
+    let mut c = console();
+    c.wait(30, "the 4 pods on the node", |c| {
+        let cl = c.cluster()?;
+        (cl.replicas_on_node(&format!("node/{node}"))
+            .filter(|r| r.id.starts_with("pod/t-drain-keep/"))
+            .count()
+            == 4)
+            .then_some(())
+    });
+    let op = c.act(
+        OpRequest::SetAvailability {
+            cluster: CLUSTER.into(),
+            node: node.into(),
+            availability: Availability::Drain,
+        },
+        node,
+    );
+    let ok = c.outcome(&op, 180).expect("drain");
+    assert!(
+        ok.starts_with(&format!("{node} drained: "))
+            && ok.ends_with(&format!(" pods evicted, {kept} DaemonSet/mirror pods left")),
+        "{ok}"
+    );
+    let evicted: u32 = ok
+        .trim_start_matches(&format!("{node} drained: "))
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {ok}"));
+    assert!(evicted >= 2, "{ok}");
+
+    let n = kubectl_json(&["get", "node", node]);
+    assert_eq!(n["spec"]["unschedulable"], true, "cordoned");
+    let ps = pods(ns);
+    let still: Vec<String> = ps
+        .iter()
+        .filter(|p| on_node(p) && app(p).as_deref() == Some("moving"))
+        .map(pod_name)
+        .collect();
+    assert!(still.is_empty(), "the deployment's pods left: {still:?}");
+    let find = |uid: &str| ps.iter().find(|p| p["metadata"]["uid"] == uid).cloned();
+    for (what, uid) in [("DaemonSet pod", &daemon_uid), ("mirror pod", &mirror_uid)] {
+        let p = find(uid).unwrap_or_else(|| panic!("the {what} ({uid}) is gone: {ps:?}"));
+        assert!(on_node(&p), "the {what} moved: {p}");
+        assert!(!terminating(&p), "the {what} was evicted: {p}");
+        assert!(pod_ready(&p), "the {what} is not ready: {p}");
+    }
+
+    // Uncordoned, the deployment's pods come back to the node they are pinned to.
+    let op = c.act(
+        OpRequest::SetAvailability {
+            cluster: CLUSTER.into(),
+            node: node.into(),
+            availability: Availability::Active,
+        },
+        "",
+    );
+    c.outcome(&op, 60).expect("uncordon");
+    let n = kubectl_json(&["get", "node", node]);
+    assert!(n["spec"]["unschedulable"].is_null() || n["spec"]["unschedulable"] == false);
+    eventually(90, "2 ready again", || {
+        (ready_replicas(ns, "moving") == 2).then_some(())
+    });
+}
+
+/// What the console should show for one of kubectl's events: (severity, object kind, target,
+/// "reason: message"), and the seconds it first and last happened.
+type EventKey = (Severity, String, String, String);
+
+fn kube_time(v: &Value) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(v.as_str()?).ok()?;
+    // Whole seconds: what a Time holds; a MicroTime is cut to its second.
+    DateTime::from_timestamp(t.timestamp(), 0)
+}
+
+fn kubectl_events(ns: &str) -> Vec<(EventKey, DateTime<Utc>, DateTime<Utc>, Value)> {
+    let list = kubectl_json(&["-n", ns, "get", "events"]);
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            let o = &e["involvedObject"];
+            let key = (
+                if e["type"] == "Warning" {
+                    Severity::Warn
+                } else {
+                    Severity::Info
+                },
+                o["kind"].as_str().unwrap_or("").to_ascii_lowercase(),
+                format!(
+                    "{}/{}",
+                    o["namespace"].as_str().unwrap_or(""),
+                    o["name"].as_str().unwrap_or("")
+                ),
+                format!(
+                    "{}: {}",
+                    e["reason"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or("")
+                ),
+            );
+            // As kubectl prints them: first seen, last seen (a series' last observation).
+            let first = kube_time(&e["firstTimestamp"])
+                .or_else(|| kube_time(&e["eventTime"]))
+                .or_else(|| kube_time(&e["metadata"]["creationTimestamp"]))
+                .expect("a time");
+            let last = kube_time(&e["series"]["lastObservedTime"])
+                .or_else(|| kube_time(&e["lastTimestamp"]))
+                .unwrap_or(first);
+            (key, first, last, e.clone())
+        })
+        .collect()
+}
+
+fn our_key(e: &Event) -> EventKey {
+    (
+        e.severity,
+        e.object.clone(),
+        e.target.clone(),
+        e.message.clone(),
+    )
+}
+
+#[test]
+fn a_namespaces_events_match_kubectl() {
+    let _g = lock();
+    let ns = "t-events";
+    namespace(ns);
+    // Watching before anything happens: every event arrives as it is made, none depends on
+    // the newest-100 cut of the first list.
+    let mut c = console();
+    let prefix = format!("{ns}/");
+    // Ours, gathered as they come so the store's cap (other namespaces' events) cannot push
+    // them out before they are compared.
+    let mut ours: Vec<Event> = Vec::new();
+    let gather = |c: &Console, ours: &mut Vec<Event>| {
+        for e in c.cluster().into_iter().flat_map(|cl| cl.events.iter()) {
+            if e.target.starts_with(&prefix) && !ours.contains(e) {
+                ours.push(e.clone());
+            }
+        }
+    };
+    let until = |c: &mut Console, ours: &mut Vec<Event>, what: &str, f: &dyn Fn() -> bool| {
+        c.wait(90, what, |c| {
+            gather(c, ours);
+            f().then_some(())
+        });
+    };
+    deployment(ns, "web", 2, "registry.k8s.io/pause:3.10", "");
+    until(&mut c, &mut ours, "2 ready", &|| {
+        ready_replicas(ns, "web") == 2
+    });
+    // Up, down, and up again a second later: the same "Scaled up … from 2 to 3" twice, which
+    // the API server keeps as one event with a count of 2.
+    kubectl(&["-n", ns, "scale", "deployment/web", "--replicas=3"]);
+    until(&mut c, &mut ours, "3 ready", &|| {
+        ready_replicas(ns, "web") == 3
+    });
+    kubectl(&["-n", ns, "scale", "deployment/web", "--replicas=2"]);
+    until(&mut c, &mut ours, "back to 2 pods", &|| {
+        pods(ns).len() == 2 && ready_replicas(ns, "web") == 2
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    kubectl(&["-n", ns, "scale", "deployment/web", "--replicas=3"]);
+    until(&mut c, &mut ours, "3 ready again", &|| {
+        ready_replicas(ns, "web") == 3
+    });
+    // A warning from the scheduler (an events.k8s.io event: an eventTime, no lastTimestamp).
+    apply(
+        "apiVersion: v1
+kind: Pod
+metadata: {name: nowhere, namespace: t-events}
+spec:
+  nodeSelector: {kubernetes.io/hostname: no-such-node}
+  containers: [{name: main, image: \"registry.k8s.io/pause:3.10\"}]
+",
+    );
+    until(&mut c, &mut ours, "the FailedScheduling event", &|| {
+        kubectl_events(ns)
+            .iter()
+            .any(|(k, ..)| k.3.starts_with("FailedScheduling: "))
+    });
+    let theirs = kubectl_events(ns);
+    let repeated = theirs
+        .iter()
+        .find(|(_, _, _, e)| e["count"].as_u64().unwrap_or(0) >= 2)
+        .unwrap_or_else(|| panic!("no repeated event: {theirs:#?}"));
+    assert!(repeated.2 > repeated.1, "{:#?}", repeated.3);
+    for reason in [
+        "ScalingReplicaSet",
+        "SuccessfulCreate",
+        "SuccessfulDelete",
+        "Scheduled",
+    ] {
+        assert!(
+            theirs
+                .iter()
+                .any(|(k, ..)| k.3.starts_with(&format!("{reason}: "))),
+            "no {reason} event: {theirs:#?}"
+        );
+    }
+
+    // Every event kubectl lists is shown, at the time it last happened.
+    let started = Instant::now();
+    let theirs = loop {
+        c.pump();
+        gather(&c, &mut ours);
+        let theirs = kubectl_events(ns);
+        let missing: Vec<&(EventKey, DateTime<Utc>, DateTime<Utc>, Value)> = theirs
+            .iter()
+            .filter(|(k, _, last, _)| !ours.iter().any(|e| our_key(e) == *k && e.at == *last))
+            .collect();
+        if missing.is_empty() {
+            break theirs;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "kubectl's events not shown (or not at their last time) after 60 s:\n{:#?}\nours:\n{:#?}",
+            missing
+                .iter()
+                .map(|(k, first, last, _)| (k, first, last))
+                .collect::<Vec<_>>(),
+            ours.iter().map(|e| (our_key(e), e.at)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    // And nothing shown that kubectl does not list: each of ours is one of theirs, at a time
+    // between its first and last occurrence.
+    for e in &ours {
+        assert!(
+            theirs
+                .iter()
+                .any(|(k, first, last, _)| our_key(e) == *k && *first <= e.at && e.at <= *last),
+            "shown but not listed by kubectl: {e:?}\nkubectl: {:#?}",
+            theirs
+                .iter()
+                .map(|(k, first, last, _)| (k, first, last))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(e.source, SourceKind::Kubernetes);
+    }
+    let ours_set: BTreeSet<(String, String, String)> = ours
+        .iter()
+        .map(|e| (e.object.clone(), e.target.clone(), e.message.clone()))
+        .collect();
+    let theirs_set: BTreeSet<(String, String, String)> = theirs
+        .iter()
+        .map(|(k, ..)| (k.1.clone(), k.2.clone(), k.3.clone()))
+        .collect();
+    assert_eq!(ours_set, theirs_set);
 }

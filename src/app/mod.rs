@@ -644,7 +644,9 @@ impl App {
         if tags.is_empty() {
             return;
         }
-        let (cur_repo, cur_tag, _) = crate::ops::parse_image_ref(&input.text);
+        let (container, image) = crate::ops::split_container(&input.text);
+        let prefix = container.map(|c| format!("{c}=")).unwrap_or_default();
+        let (cur_repo, cur_tag, _) = crate::ops::parse_image_ref(image);
         let repo = if cur_repo.is_empty() {
             repo.clone()
         } else {
@@ -654,7 +656,7 @@ impl App {
             Some(i) => &tags[(i + 1) % tags.len()],
             None => &tags[0],
         };
-        input.text = format!("{repo}:{next}");
+        input.text = format!("{prefix}{repo}:{next}");
         input.error = None;
     }
 
@@ -1141,12 +1143,14 @@ impl App {
             },
             Action::Deploy => match self.selected_service() {
                 Some(service) => {
-                    let current = self
-                        .cluster()
-                        .and_then(|c| c.workload_by_name(&service))
-                        .map(|w| w.image.clone())
-                        .unwrap_or_default();
-                    self.fetch_tags(&current);
+                    let w = self.cluster().and_then(|c| c.workload_by_name(&service));
+                    let image = w.map(|w| w.image.clone()).unwrap_or_default();
+                    // A pod of several containers: start from the first one, by name.
+                    let current = match w.map(|w| w.containers.as_slice()) {
+                        Some([(name, _), _, ..]) => format!("{name}={image}"),
+                        _ => image.clone(),
+                    };
+                    self.fetch_tags(&image);
                     self.ui.input = Some(Input {
                         kind: InputKind::Prompt(PromptKind::Deploy { service }),
                         text: current,

@@ -302,8 +302,9 @@ fn docker_context(env: &Env, name: &str, via: &str) -> Discovery {
 // Kubernetes
 
 fn kube(env: &Env, src: &KubeSource) -> Discovery {
-    let (file, via) = match &src.kubeconfig {
-        Some(p) if p.is_file() => (p.clone(), "config.toml kube.kubeconfig".to_owned()),
+    // KUBECONFIG is a list merged in order, missing files skipped, as kubectl does.
+    let (files, via) = match &src.kubeconfig {
+        Some(p) if p.is_file() => (vec![p.clone()], "config.toml kube.kubeconfig".to_owned()),
         Some(p) => {
             return not_configured(format!(
                 "kubeconfig {} (config.toml kube.kubeconfig) does not exist",
@@ -311,9 +312,12 @@ fn kube(env: &Env, src: &KubeSource) -> Discovery {
             ));
         }
         None => match env.get("KUBECONFIG") {
-            Some(list) => match std::env::split_paths(&list).find(|p| p.is_file()) {
-                Some(p) => (p, "KUBECONFIG".to_owned()),
-                None => {
+            Some(list) => match std::env::split_paths(&list)
+                .filter(|p| p.is_file())
+                .collect::<Vec<_>>()
+            {
+                files if !files.is_empty() => (files, "KUBECONFIG".to_owned()),
+                _ => {
                     return not_configured(format!(
                         "no file named in KUBECONFIG ({list}) exists; fix KUBECONFIG or add \
                          [[contexts]] kube.kubeconfig to config.toml"
@@ -321,7 +325,7 @@ fn kube(env: &Env, src: &KubeSource) -> Discovery {
                 }
             },
             None => match env.home_join(".kube/config").filter(|p| p.is_file()) {
-                Some(p) => (p, "~/.kube/config".to_owned()),
+                Some(p) => (vec![p], "~/.kube/config".to_owned()),
                 None => {
                     return not_configured(
                         "set KUBECONFIG, create ~/.kube/config, or add [[contexts]] \
@@ -333,26 +337,35 @@ fn kube(env: &Env, src: &KubeSource) -> Discovery {
     };
     let context = match &src.context {
         Some(c) => Some(format!("context {c} (config.toml kube.context)")),
-        None => std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|t| current_context(&t))
+        // The first file that sets one wins.
+        None => files
+            .iter()
+            .find_map(|f| current_context(&std::fs::read_to_string(f).ok()?))
             .map(|c| format!("current-context {c}")),
     };
+    let shown = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
     match context {
-        Some(c) => configured(file.display().to_string(), format!("{via}, {c}")),
+        Some(c) => configured(shown, format!("{via}, {c}")),
         None => not_configured(format!(
-            "kubeconfig {} has no current-context; run `kubectl config use-context NAME` or \
-             set [[contexts]] kube.context in config.toml",
-            file.display()
+            "kubeconfig {shown} has no current-context; run `kubectl config use-context NAME` or \
+             set [[contexts]] kube.context in config.toml"
         )),
     }
 }
 
-/// The top-level `current-context:` of a kubeconfig, by line scan (no YAML parser needed).
+/// The top-level `current-context:` of a kubeconfig, by line scan (no YAML parser needed);
+/// JSON kubeconfigs say `"current-context": "…",`.
 fn current_context(text: &str) -> Option<String> {
     text.lines().find_map(|line| {
-        let value = line.strip_prefix("current-context:")?;
+        let value = line
+            .strip_prefix("current-context:")
+            .or_else(|| line.trim_start().strip_prefix("\"current-context\":"))?;
         let value = value.split(" #").next().unwrap_or(value).trim();
+        let value = value.trim_end_matches(',').trim();
         let value = value.trim_matches(|c| c == '"' || c == '\'');
         (!value.is_empty()).then(|| value.to_owned())
     })
@@ -684,6 +697,23 @@ mod tests {
         let d = f.one(SourceKind::Kubernetes);
         assert_eq!(endpoint(&d), other.display().to_string());
         assert_eq!(via(&d), "KUBECONFIG, current-context other-ctx");
+
+        // Merged: the credentials in one file, the current context in a later one (JSON).
+        let creds = f.write("k/creds", "users:\n- name: u\n");
+        let json = f.write("k/ctx.json", "{\n  \"current-context\": \"json-ctx\",\n}\n");
+        let list = format!(
+            "{}:{}:{}",
+            creds.display(),
+            missing.display(),
+            json.display()
+        );
+        f.set("KUBECONFIG", &list);
+        let d = f.one(SourceKind::Kubernetes);
+        assert_eq!(
+            endpoint(&d),
+            format!("{}:{}", creds.display(), json.display())
+        );
+        assert_eq!(via(&d), "KUBECONFIG, current-context json-ctx");
 
         f.set("KUBECONFIG", &missing.display().to_string());
         assert!(hint(&f.one(SourceKind::Kubernetes)).contains("KUBECONFIG"));

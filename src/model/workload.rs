@@ -79,7 +79,11 @@ pub struct Workload {
     pub mode: ServiceMode,
     pub desired: u32,
     pub running: u32,
+    /// The first container's image (Swarm services have just the one).
     pub image: String,
+    /// (name, image) of every container, where the orchestrator names them (Kubernetes);
+    /// empty for Swarm. A deploy to a pod of several says which one it sets.
+    pub containers: Vec<(String, String)>,
     pub previous_image: Option<String>,
     pub stack: Option<String>,
     pub update: Option<UpdateStatus>,

@@ -4,7 +4,7 @@
 use crate::app::store::ClusterState;
 use crate::model::{Availability, NodeRole, Quorum, QuorumVerdict, ServiceMode, SourceKind};
 
-use super::{OpRequest, ec2_plan as ec2, parse_image_ref};
+use super::{OpRequest, ec2_plan as ec2, parse_image_ref, split_container};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Risk {
@@ -181,20 +181,31 @@ pub fn plan(
             delta
         }
         OpRequest::Rollback { service, .. } if req.backend() == SourceKind::Kubernetes => {
-            // The previous revision's template is read from its ReplicaSet when the undo runs.
+            // The previous revision's template is read from its ReplicaSet when the undo runs;
+            // the watched ReplicaSets already say which image that is.
             let w = find_service(cluster, service)?;
+            if !w.id.starts_with("deployment/") {
+                return Err(format!(
+                    "{}: rollout undo is for Deployments here; StatefulSets and DaemonSets keep their history in ControllerRevisions",
+                    w.name
+                ));
+            }
             if w.spec_version <= 1 {
                 return Err(format!(
                     "{} has no previous revision to roll back to",
                     w.name
                 ));
             }
+            let image = match &w.previous_image {
+                Some(prev) => format!("image {} → {prev}", w.image),
+                None => format!("image now {} (the previous one is not known yet)", w.image),
+            };
             vec![
+                image,
                 format!(
                     "revision {} → the template of the revision before it (as kubectl rollout undo)",
                     w.spec_version
                 ),
-                format!("image now {}", w.image),
                 format!("{} pods replaced by the rollout", w.desired.max(w.running)),
             ]
         }
@@ -214,6 +225,43 @@ pub fn plan(
         }
         OpRequest::Deploy { service, image, .. } => {
             let w = find_service(cluster, service)?;
+            let (container, image) = split_container(image);
+            let image = &image.to_string();
+            // Which container, and what it runs now.
+            let (label, current) = if req.backend() == SourceKind::Kubernetes {
+                let names = || {
+                    w.containers
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let found = match container {
+                    Some(c) => w.containers.iter().find(|(n, _)| n == c).ok_or_else(|| {
+                        format!("{} has no container `{c}` (it has: {})", w.name, names())
+                    })?,
+                    None => match w.containers.as_slice() {
+                        [one] => one,
+                        [] => return Err(format!("{} has no container", w.name)),
+                        _ => {
+                            return Err(format!(
+                                "{} has {} containers ({}): type CONTAINER=IMAGE:TAG",
+                                w.name,
+                                w.containers.len(),
+                                names()
+                            ));
+                        }
+                    },
+                };
+                (format!("{}: ", found.0), found.1.clone())
+            } else {
+                if container.is_some() {
+                    return Err(format!(
+                        "{service} is a Swarm service with one image: type just IMAGE:TAG"
+                    ));
+                }
+                (String::new(), w.image.clone())
+            };
             let (_, tag, digest) = parse_image_ref(image);
             match (tag.as_deref(), digest.as_deref()) {
                 (None | Some(""), None) => {
@@ -229,12 +277,12 @@ pub fn plan(
                 }
                 _ => {}
             }
-            if *image == w.image {
+            if *image == current {
                 return Err(format!("{service} already runs {image}"));
             }
             let uc = &w.update_config;
             vec![
-                format!("image {} → {}", w.image, image),
+                format!("{label}image {current} → {image}"),
                 format!(
                     "rolling {} task(s) at a time, delay {}s, on failure {}",
                     uc.parallelism, uc.delay_secs, uc.failure_action

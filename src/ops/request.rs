@@ -242,12 +242,25 @@ impl OpRequest {
         match &mut self {
             OpRequest::Scale { service, .. }
             | OpRequest::Rollback { service, .. }
-            | OpRequest::Deploy { service, .. }
             | OpRequest::Restart { service, .. } => {
                 if let Some(w) = cluster.workload_by_name(service)
                     && kube_target(&w.id).is_some()
                 {
                     *service = w.id.clone();
+                }
+            }
+            OpRequest::Deploy { service, image, .. } => {
+                if let Some(w) = cluster.workload_by_name(service)
+                    && kube_target(&w.id).is_some()
+                {
+                    *service = w.id.clone();
+                    // One container: name it, so the plan, the audit and the patch all say
+                    // which image changes (as `kubectl set image web main=…` would).
+                    if let ([(name, _)], (None, _)) =
+                        (w.containers.as_slice(), split_container(image))
+                    {
+                        *image = format!("{name}={image}");
+                    }
                 }
             }
             OpRequest::SetAvailability { node, .. } | OpRequest::SetRole { node, .. } => {
@@ -277,9 +290,10 @@ impl OpRequest {
                 }
             },
             OpRequest::Rollback { .. } => format!("kubectl rollout undo{ns} {object}"),
-            OpRequest::Deploy { image, .. } => {
-                format!("kubectl set image{ns} {object} '*={image}'")
-            }
+            OpRequest::Deploy { image, .. } => match split_container(image) {
+                (Some(_), _) => format!("kubectl set image{ns} {object} {image}"),
+                (None, _) => format!("kubectl set image{ns} {object} '*={image}'"),
+            },
             OpRequest::Restart { .. } => format!("kubectl rollout restart{ns} {object}"),
             other => format!("kubectl ({}) {object}", other.verb()),
         }
@@ -347,9 +361,25 @@ pub fn parse_image_ref(image: &str) -> (String, Option<String>, Option<String>) 
     }
 }
 
+/// `CONTAINER=IMAGE` (as `kubectl set image` takes it) or just `IMAGE`; an image reference
+/// never contains `=`.
+pub fn split_container(image: &str) -> (Option<&str>, &str) {
+    match image.split_once('=') {
+        Some((c, i)) => (Some(c.trim()), i.trim()),
+        None => (None, image.trim()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_names() {
+        assert_eq!(split_container("web:2"), (None, "web:2"));
+        assert_eq!(split_container("main=web:2"), (Some("main"), "web:2"));
+        assert_eq!(split_container("=web:2"), (Some(""), "web:2"));
+    }
 
     #[test]
     fn image_refs() {

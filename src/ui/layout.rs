@@ -227,7 +227,10 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
                 )
             }
             InputKind::Prompt(PromptKind::Deploy { service }) => {
-                format!("deploy to {} (image:tag or @digest): ", sanitize(service))
+                format!(
+                    "deploy to {} ([container=]image:tag or @digest): ",
+                    sanitize(service)
+                )
             }
             InputKind::Prompt(PromptKind::AddNodes) => {
                 "add nodes: how many instances to launch (enter to plan, esc to cancel): ".into()

@@ -118,6 +118,15 @@ pub struct Session {
 
 impl Session {
     pub fn spawn(world: &World, args: &[&str]) -> Session {
+        Session::spawn_with_env(world, args, &[])
+    }
+
+    /// As `spawn`, with variables set (`Some`) or removed (`None`) after the world's.
+    pub fn spawn_with_env(
+        world: &World,
+        args: &[&str],
+        env: &[(&str, Option<&std::ffi::OsStr>)],
+    ) -> Session {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -138,6 +147,12 @@ impl Session {
         // An operator's own theme or SSH variables must not leak into the test.
         cmd.env_remove("SSH_CLIENT");
         cmd.env_remove("SSH_CONNECTION");
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            }
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn clusterdeck");
         // Our copy of the slave must go, or the reader never sees end of file.
         drop(pair.slave);

@@ -2,8 +2,10 @@
 //! auth: client certificates, tokens, exec plugins), and saying what went wrong in words an
 //! operator can act on.
 
+use std::path::PathBuf;
+
 use http_body_util::BodyExt;
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 use super::KubeSettings;
@@ -21,28 +23,73 @@ pub struct Conn {
     pub fallback_namespace: Option<String>,
 }
 
-pub async fn connect(s: &KubeSettings) -> Result<Conn, String> {
-    let (kc, source) = match &s.kubeconfig {
-        Some(p) => (
-            Kubeconfig::read_from(p).map_err(|e| format!("kubeconfig {}: {e}", p.display()))?,
-            p.display().to_string(),
-        ),
-        None => (
-            Kubeconfig::read().map_err(|e| {
-                format!("no usable kubeconfig (KUBECONFIG, then ~/.kube/config): {e}")
-            })?,
-            "KUBECONFIG / ~/.kube/config".to_string(),
-        ),
+/// Why there is no connection: the kubeconfig says nothing usable (nothing to retry until
+/// it changes), or reaching the server failed (a credential plugin, a certificate file; tried
+/// again).
+#[derive(Debug)]
+pub enum ConnectError {
+    NotConfigured(String),
+    Failed(String),
+}
+
+/// The kubeconfig as kubectl reads it: the file given, or `KUBECONFIG` merged in order with
+/// missing files skipped, or `~/.kube/config`; and where it came from, for messages.
+fn read_kubeconfig(s: &KubeSettings) -> Result<(Kubeconfig, String), String> {
+    if let Some(p) = &s.kubeconfig {
+        let kc =
+            Kubeconfig::read_from(p).map_err(|e| format!("kubeconfig {}: {e}", p.display()))?;
+        return Ok((kc, p.display().to_string()));
+    }
+    let list = std::env::var_os("KUBECONFIG").filter(|l| !l.is_empty());
+    let Some(list) = list else {
+        let kc = Kubeconfig::read()
+            .map_err(|e| format!("no usable kubeconfig (KUBECONFIG unset, ~/.kube/config): {e}"))?;
+        return Ok((kc, "~/.kube/config".into()));
     };
+    let files: Vec<PathBuf> = std::env::split_paths(&list)
+        .filter(|p| p.is_file())
+        .collect();
+    if files.is_empty() {
+        return Err(format!(
+            "no file named in KUBECONFIG ({}) exists",
+            list.to_string_lossy()
+        ));
+    }
+    let mut merged = Kubeconfig::default();
+    for f in &files {
+        let kc =
+            Kubeconfig::read_from(f).map_err(|e| format!("kubeconfig {}: {e}", f.display()))?;
+        merged = merged
+            .merge(kc)
+            .map_err(|e| format!("KUBECONFIG: merging {}: {e}", f.display()))?;
+    }
+    let source = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    Ok((merged, format!("KUBECONFIG ({source})")))
+}
+
+pub async fn connect(s: &KubeSettings) -> Result<Conn, ConnectError> {
+    use ConnectError::{Failed, NotConfigured};
+    let (mut kc, source) = read_kubeconfig(s).map_err(NotConfigured)?;
+    // The console owns the terminal: a credential plugin must not read the operator's keys or
+    // write over the screen (kube would hand it our stdin and stderr otherwise).
+    for a in &mut kc.auth_infos {
+        if let Some(exec) = a.auth_info.as_mut().and_then(|i| i.exec.as_mut()) {
+            exec.interactive_mode = Some(ExecInteractiveMode::Never);
+        }
+    }
     let context = s.context.clone().or_else(|| kc.current_context.clone());
     if let Some(c) = &context
         && !kc.contexts.iter().any(|n| &n.name == c)
     {
         let known: Vec<&str> = kc.contexts.iter().map(|n| n.name.as_str()).collect();
-        return Err(format!(
+        return Err(NotConfigured(format!(
             "context `{c}` is not in {source} (it has: {})",
             known.join(", ")
-        ));
+        )));
     }
     let fallback_namespace = kc
         .contexts
@@ -50,18 +97,33 @@ pub async fn connect(s: &KubeSettings) -> Result<Conn, String> {
         .find(|n| Some(&n.name) == context.as_ref())
         .and_then(|n| n.context.as_ref())
         .and_then(|c| c.namespace.clone());
+    // The context's credential plugin, to name it when it fails.
+    let plugin = context
+        .as_ref()
+        .and_then(|c| kc.contexts.iter().find(|n| &n.name == c))
+        .and_then(|n| n.context.as_ref())
+        .and_then(|c| c.user.as_ref())
+        .and_then(|u| kc.auth_infos.iter().find(|a| &a.name == u))
+        .and_then(|a| a.auth_info.as_ref()?.exec.as_ref()?.command.clone())
+        .unwrap_or_default();
+    let describe = |e: &(dyn std::error::Error + 'static)| describe_connect_error(e, &plugin);
     let options = KubeConfigOptions {
         context,
         ..KubeConfigOptions::default()
     };
     let config = Config::from_custom_kubeconfig(kc, &options)
         .await
-        .map_err(|e| format!("kubeconfig {source}: {e}"))?;
+        .map_err(|e| Failed(format!("kubeconfig {source}: {}", describe(&e))))?;
     let server = config.cluster_url.to_string();
     let mut write_config = config.clone();
     write_config.default_retry = false;
-    let client = Client::try_from(config).map_err(|e| format!("{server}: {e}"))?;
-    let writer = Client::try_from(write_config).map_err(|e| format!("{server}: {e}"))?;
+    // Building a client may run a credential plugin, synchronously: off the async workers.
+    let built = tokio::task::spawn_blocking(move || {
+        Ok::<_, kube::Error>((Client::try_from(config)?, Client::try_from(write_config)?))
+    })
+    .await
+    .map_err(|e| Failed(e.to_string()))?;
+    let (client, writer) = built.map_err(|e| Failed(format!("{server}: {}", describe(&e))))?;
     Ok(Conn {
         client,
         writer,
@@ -120,6 +182,33 @@ pub fn describe_watch_error(e: &kube::runtime::watcher::Error, resource: &str) -
         ),
         other => (innermost(other), false),
     }
+}
+
+/// A credential plugin's failure in a line an operator can act on (kube's own message is a
+/// debug dump of the process output); other errors by their innermost cause.
+fn describe_connect_error(e: &(dyn std::error::Error + 'static), plugin: &str) -> String {
+    use kube::client::AuthError;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(a) = err.downcast_ref::<AuthError>() {
+            return match a {
+                AuthError::AuthExecRun { out, .. } => {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    format!(
+                        "credential plugin {plugin} failed ({}): {}",
+                        out.status,
+                        stderr.trim()
+                    )
+                }
+                AuthError::AuthExecStart(io) => {
+                    format!("credential plugin {plugin} could not be started: {io}")
+                }
+                other => format!("credentials: {other}"),
+            };
+        }
+        cur = err.source();
+    }
+    innermost(e)
 }
 
 fn innermost(e: &dyn std::error::Error) -> String {

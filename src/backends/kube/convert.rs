@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Node as KubeNode, Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
@@ -169,6 +169,12 @@ fn base(kind: Kind, m: &ObjectMeta, template: &PodTemplateSpec) -> Option<Worklo
         desired: 0,
         running: 0,
         image: first_image(template),
+        containers: template
+            .spec
+            .iter()
+            .flat_map(|s| &s.containers)
+            .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
+            .collect(),
         previous_image: None,
         stack: Some(ns.to_string()),
         update: None,
@@ -232,7 +238,11 @@ pub fn deployment(d: &Deployment) -> Option<Workload> {
         .and_then(|a| a.get(REVISION))
         .and_then(|r| r.parse().ok())
         .unwrap_or(0);
-    let stalled = st.conditions.as_ref().and_then(|cs| {
+    // Until the controller has seen the new spec, the conditions are the previous rollout's:
+    // a stall from before must not fail the rollout just started (kubectl rollout status
+    // waits the same way).
+    let observed = st.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
+    let stalled = st.conditions.as_ref().filter(|_| observed).and_then(|cs| {
         cs.iter()
             .find(|c| {
                 c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
@@ -247,7 +257,6 @@ pub fn deployment(d: &Deployment) -> Option<Workload> {
                 )
             })
     });
-    let observed = st.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
     w.update = Some(rollout(
         w.desired,
         count(st.updated_replicas),
@@ -309,6 +318,45 @@ pub fn daemonset(d: &DaemonSet) -> Option<Workload> {
 
 /// The workload a pod belongs to: its controller, with a ReplicaSet resolved to its
 /// Deployment by the `pod-template-hash` suffix the Deployment controller gives it.
+/// One revision of a Deployment: a ReplicaSet it owns, with the image its template runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Revision {
+    /// `replicaset/NS/NAME`
+    pub id: String,
+    pub deployment: String,
+    pub revision: u64,
+    pub image: String,
+}
+
+/// A ReplicaSet as a revision of its owning Deployment (None for one without an owner).
+pub fn replicaset(rs: &ReplicaSet) -> Option<Revision> {
+    let (ns, name) = ns_name(&rs.metadata)?;
+    let owner = rs
+        .metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true) && o.kind == "Deployment")?;
+    let revision = rs
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(REVISION)?
+        .parse()
+        .ok()?;
+    Some(Revision {
+        id: format!("replicaset/{ns}/{name}"),
+        deployment: workload_id(Kind::Deployment, ns, &owner.name),
+        revision,
+        image: rs
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.as_ref())
+            .map(first_image)
+            .unwrap_or_default(),
+    })
+}
+
 pub fn owner_workload(p: &Pod) -> Option<String> {
     let ns = p.metadata.namespace.as_deref().unwrap_or("default");
     let owner: &OwnerReference = p

@@ -198,6 +198,13 @@ impl Op {
                     Err(kube::Error::Api(s)) if s.code == 404 => {
                         evicted += 1;
                     }
+                    // The namespace is being deleted: so is the pod, and the wait below sees it
+                    // go (kubectl's drain does the same).
+                    Err(kube::Error::Api(s))
+                        if s.code == 403 && s.message.contains("being terminated") =>
+                    {
+                        evicted += 1;
+                    }
                     // 429: a PodDisruptionBudget allows no more disruptions right now.
                     Err(kube::Error::Api(s)) if s.code == 429 => {
                         blocked.insert(format!("{ns}/{name}"), s.message.clone());
@@ -331,12 +338,28 @@ impl Op {
             .map(|m| format!("rolled back to revision {rev} (image {image}): {m}"))
     }
 
+    /// `CONTAINER=IMAGE`, or a bare image for a workload with one container.
     async fn deploy(&self, id: &str, image: &str) -> Result<String, String> {
         let (kind, ns, name) = Op::target(id)?;
-        let container = self
-            .first_container(kind, ns, name)
-            .await?
-            .ok_or_else(|| format!("{ns}/{name} has no container"))?;
+        let (named, image) = crate::ops::split_container(image);
+        let names = self.containers(kind, ns, name).await?;
+        let container = match (named, names.as_slice()) {
+            (Some(c), _) if names.iter().any(|n| n == c) => c.to_string(),
+            (Some(c), _) => {
+                return Err(format!(
+                    "{ns}/{name} has no container `{c}` (it has: {})",
+                    names.join(", ")
+                ));
+            }
+            (None, [one]) => one.clone(),
+            (None, []) => return Err(format!("{ns}/{name} has no container")),
+            (None, _) => {
+                return Err(format!(
+                    "{ns}/{name} has several containers ({}): name one",
+                    names.join(", ")
+                ));
+            }
+        };
         let patch = Patch::Strategic(json!({
             "spec": { "template": { "spec": { "containers": [ { "name": container, "image": image } ] } } }
         }));
@@ -359,12 +382,7 @@ impl Op {
             .map(|m| format!("restarted: {m}"))
     }
 
-    async fn first_container(
-        &self,
-        kind: Kind,
-        ns: &str,
-        name: &str,
-    ) -> Result<Option<String>, String> {
+    async fn containers(&self, kind: Kind, ns: &str, name: &str) -> Result<Vec<String>, String> {
         let c = self.client.clone();
         let spec = match kind {
             Kind::Deployment => Api::<Deployment>::namespaced(c, ns)
@@ -383,8 +401,8 @@ impl Op {
         .map_err(|e| err("reading the workload", e))?;
         Ok(spec
             .and_then(|t| t.spec)
-            .and_then(|s| s.containers.into_iter().next())
-            .map(|c| c.name))
+            .map(|s| s.containers.into_iter().map(|c| c.name).collect())
+            .unwrap_or_default())
     }
 
     async fn patch_workload(

@@ -1,6 +1,7 @@
 //! The Kubernetes backend. One watcher (kube-runtime: list, then watch, resuming from the last
 //! resource version and relisting with backoff) per kind: nodes, deployments, statefulsets,
-//! daemonsets, pods and events. Objects are converted as they arrive and only the model is
+//! daemonsets, pods, events, and replicasets (only as Deployments' revision history, so a
+//! rollback's plan can name the image it restores). Objects are converted as they arrive and only the model is
 //! kept, so memory follows the model, not the API objects. Changes are batched every 100 ms;
 //! the first full snapshot goes out once every kind has listed (or was refused).
 //!
@@ -14,6 +15,7 @@
 mod connect;
 pub mod convert;
 mod exec;
+mod history;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
@@ -22,7 +24,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::StreamExt;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Node as KubeNode, Pod};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event as WatchEvent};
@@ -49,6 +51,9 @@ pub struct KubeSettings {
 /// The API server's readiness is asked this often.
 const READYZ_EVERY: Duration = Duration::from_secs(10);
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// A failed connection is tried again after this, doubling up to the maximum.
+const CONNECT_BACKOFF_MIN: Duration = Duration::from_secs(2);
+const CONNECT_BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// Events listed at start that are shown (newest); the rest is history nobody scrolls to.
 const INITIAL_EVENTS: usize = 100;
 
@@ -74,6 +79,8 @@ enum Obj {
     Workload(Workload),
     Replica(Replica),
     Event(Event),
+    /// A Deployment's ReplicaSet: history, never shown by itself.
+    Revision(convert::Revision),
 }
 
 impl Obj {
@@ -82,17 +89,19 @@ impl Obj {
             Obj::Node(n) => Some(&n.id),
             Obj::Workload(w) => Some(&w.id),
             Obj::Replica(r) => Some(&r.id),
+            Obj::Revision(r) => Some(&r.id),
             Obj::Event(_) => None,
         }
     }
 
-    fn upsert(self) -> Change {
-        match self {
+    fn upsert(self) -> Option<Change> {
+        Some(match self {
             Obj::Node(n) => Change::UpsertNode(n),
             Obj::Workload(w) => Change::UpsertWorkload(w),
             Obj::Replica(r) => Change::UpsertReplica(r),
             Obj::Event(e) => Change::Event(e),
-        }
+            Obj::Revision(_) => return None,
+        })
     }
 }
 
@@ -114,16 +123,18 @@ enum Stream {
     DaemonSets,
     Pods,
     Events,
+    ReplicaSets,
 }
 
 impl Stream {
-    const ALL: [Stream; 6] = [
+    const ALL: [Stream; 7] = [
         Stream::Nodes,
         Stream::Deployments,
         Stream::StatefulSets,
         Stream::DaemonSets,
         Stream::Pods,
         Stream::Events,
+        Stream::ReplicaSets,
     ];
 
     /// The resource name the API server (and RBAC) uses.
@@ -135,6 +146,7 @@ impl Stream {
             Stream::DaemonSets => "daemonsets",
             Stream::Pods => "pods",
             Stream::Events => "events",
+            Stream::ReplicaSets => "replicasets",
         }
     }
 
@@ -145,7 +157,7 @@ impl Stream {
                 Some(Change::RemoveWorkload(id))
             }
             Stream::Pods => Some(Change::RemoveReplica(id)),
-            Stream::Events => None,
+            Stream::Events | Stream::ReplicaSets => None,
         }
     }
 }
@@ -155,21 +167,25 @@ async fn run(s: KubeSettings, tx: mpsc::Sender<BackendMsg>, mut ops: Option<Writ
     if !health.set(SourceState::Connecting).await {
         return;
     }
-    let conn = match connect::connect(&s).await {
-        Ok(c) => c,
-        Err(hint) => {
-            let _ = health.set(SourceState::NotConfigured { hint }).await;
-            loop {
-                tokio::select! {
-                    _ = tx.closed() => return,
-                    cmd = next_op(&mut ops) => match cmd {
-                        Some(cmd) => {
-                            let msg = super::OpUpdate::outcome(cmd.op_id, Err("Kubernetes is not configured".into()));
-                            if tx.send(msg).await.is_err() { return; }
-                        }
-                        None => return,
-                    }
+    let mut backoff = CONNECT_BACKOFF_MIN;
+    let conn = loop {
+        match connect::connect(&s).await {
+            Ok(c) => break c,
+            Err(connect::ConnectError::NotConfigured(hint)) => {
+                let _ = health.set(SourceState::NotConfigured { hint }).await;
+                refuse_ops(&tx, &mut ops, "Kubernetes is not configured", None).await;
+                return;
+            }
+            // A credential plugin that failed (an expired login) may work next time, as it
+            // would for kubectl: try again, slower each time.
+            Err(connect::ConnectError::Failed(reason)) => {
+                let why = format!("Kubernetes is unreachable: {reason}");
+                if !health.set(SourceState::Unreachable { reason }).await
+                    || !refuse_ops(&tx, &mut ops, &why, Some(backoff)).await
+                {
+                    return;
                 }
+                backoff = (backoff * 2).min(CONNECT_BACKOFF_MAX);
             }
         }
     };
@@ -218,6 +234,14 @@ async fn run(s: KubeSettings, tx: mpsc::Sender<BackendMsg>, mut ops: Option<Writ
         |p| convert::pod(p).map(Obj::Replica),
         wtx.clone(),
     )));
+    let (a, f) = namespaced_apis::<ReplicaSet>(&client, ns.as_deref(), fallback.as_deref());
+    tasks.push(tokio::spawn(watch::<ReplicaSet>(
+        a,
+        f,
+        Stream::ReplicaSets,
+        |r| convert::replicaset(r).map(Obj::Revision),
+        wtx.clone(),
+    )));
     let (a, f) = namespaced_apis::<KubeEvent>(&client, ns.as_deref(), fallback.as_deref());
     tasks.push(tokio::spawn(watch::<KubeEvent>(
         a,
@@ -260,6 +284,38 @@ async fn run(s: KubeSettings, tx: mpsc::Sender<BackendMsg>, mut ops: Option<Writ
     }
     for t in tasks {
         t.abort();
+    }
+}
+
+/// Answers every operation with `why` for `how_long` (None: until the console goes). False
+/// when the console has gone.
+async fn refuse_ops(
+    tx: &mpsc::Sender<BackendMsg>,
+    ops: &mut Option<Writer>,
+    why: &str,
+    how_long: Option<Duration>,
+) -> bool {
+    let until = how_long.map(|d| tokio::time::Instant::now() + d);
+    loop {
+        let wait = async {
+            match until {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tx.closed() => return false,
+            _ = wait => return true,
+            cmd = next_op(ops) => match cmd {
+                Some(cmd) => {
+                    let msg = super::OpUpdate::outcome(cmd.op_id, Err(why.to_string()));
+                    if tx.send(msg).await.is_err() {
+                        return false;
+                    }
+                }
+                None => *ops = None,
+            }
+        }
     }
 }
 
@@ -398,6 +454,7 @@ struct Aggregator {
     pending: Vec<Change>,
     /// Per stream: the error keeping it from listing, if any.
     failing: HashMap<Stream, (String, bool)>,
+    history: history::History,
 }
 
 impl Aggregator {
@@ -416,6 +473,24 @@ impl Aggregator {
                     });
                 }
                 let mut objs = objs;
+                if stream == Stream::ReplicaSets {
+                    let sets = objs
+                        .into_iter()
+                        .filter_map(|o| match o {
+                            Obj::Revision(r) => Some(r),
+                            _ => None,
+                        })
+                        .collect();
+                    let changed = self.history.relist(sets);
+                    if self.sent_snapshot {
+                        self.pending
+                            .extend(changed.into_iter().map(Change::UpsertWorkload));
+                    }
+                    return;
+                }
+                if stream == Stream::Deployments {
+                    objs = objs.into_iter().map(|o| self.with_history(o)).collect();
+                }
                 if stream == Stream::Events {
                     // Oldest first, so the store (newest on top) ends with the newest on top.
                     objs.sort_by_key(|o| match o {
@@ -430,17 +505,33 @@ impl Aggregator {
                     .filter_map(|o| o.id().map(str::to_string))
                     .collect();
                 let before = self.known.insert(stream, ids.clone()).unwrap_or_default();
+                if stream == Stream::Deployments {
+                    for gone in before.difference(&ids) {
+                        self.history.forget_deployment(gone);
+                    }
+                }
                 if self.sent_snapshot {
                     for gone in before.difference(&ids) {
                         self.pending.extend(stream.remove(gone.clone()));
                     }
-                    self.pending.extend(objs.into_iter().map(Obj::upsert));
+                    self.pending
+                        .extend(objs.into_iter().filter_map(Obj::upsert));
                 } else {
                     self.add_initial(objs);
                 }
             }
             Msg::Applied(obj) => {
-                let obj = *obj;
+                let obj = match *obj {
+                    Obj::Revision(r) => {
+                        if let Some(w) = self.history.set(r)
+                            && self.sent_snapshot
+                        {
+                            self.pending.push(Change::UpsertWorkload(w));
+                        }
+                        return;
+                    }
+                    o => self.with_history(o),
+                };
                 let stream = match &obj {
                     Obj::Node(_) => Stream::Nodes,
                     Obj::Workload(w) => match convert::parse_workload_id(&w.id) {
@@ -450,19 +541,30 @@ impl Aggregator {
                     },
                     Obj::Replica(_) => Stream::Pods,
                     Obj::Event(_) => Stream::Events,
+                    Obj::Revision(_) => Stream::ReplicaSets,
                 };
                 if let Some(id) = obj.id() {
                     self.known.entry(stream).or_default().insert(id.to_string());
                 }
                 if self.sent_snapshot {
-                    self.pending.push(obj.upsert());
+                    self.pending.extend(obj.upsert());
                 } else {
                     self.add_initial(vec![obj]);
+                }
+            }
+            Msg::Deleted(Stream::ReplicaSets, id) => {
+                if let Some(w) = self.history.remove_set(&id)
+                    && self.sent_snapshot
+                {
+                    self.pending.push(Change::UpsertWorkload(w));
                 }
             }
             Msg::Deleted(stream, id) => {
                 if let Some(k) = self.known.get_mut(&stream) {
                     k.remove(&id);
+                }
+                if stream == Stream::Deployments {
+                    self.history.forget_deployment(&id);
                 }
                 if self.sent_snapshot {
                     self.pending.extend(stream.remove(id));
@@ -484,6 +586,16 @@ impl Aggregator {
         }
     }
 
+    /// A Deployment gets the image its previous revision ran.
+    fn with_history(&mut self, o: Obj) -> Obj {
+        match o {
+            Obj::Workload(w) if w.id.starts_with("deployment/") => {
+                Obj::Workload(self.history.deployment(w))
+            }
+            o => o,
+        }
+    }
+
     fn add_initial(&mut self, objs: Vec<Obj>) {
         let s = &mut self.initial;
         for o in objs {
@@ -492,6 +604,7 @@ impl Aggregator {
                 Obj::Workload(w) => s.workloads.get_or_insert_with(Vec::new).push(w),
                 Obj::Replica(r) => s.replicas.get_or_insert_with(Vec::new).push(r),
                 Obj::Event(e) => self.pending.push(Change::Event(e)),
+                Obj::Revision(_) => {}
             }
         }
     }
@@ -501,7 +614,7 @@ impl Aggregator {
         match stream {
             Stream::Nodes => s.nodes.iter_mut().for_each(|v| v.retain(|n| n.id != id)),
             Stream::Pods => s.replicas.iter_mut().for_each(|v| v.retain(|r| r.id != id)),
-            Stream::Events => {}
+            Stream::Events | Stream::ReplicaSets => {}
             _ => s
                 .workloads
                 .iter_mut()
@@ -519,6 +632,9 @@ impl Aggregator {
         if !self.sent_snapshot && Stream::ALL.iter().all(|s| self.listed.contains(s)) {
             self.sent_snapshot = true;
             let mut snap = std::mem::take(&mut self.initial);
+            if let Some(ws) = snap.workloads.as_mut() {
+                self.history.fill(ws);
+            }
             // Every kind is owned by this source, even when empty: an empty list is the truth.
             snap.nodes.get_or_insert_with(Vec::new);
             snap.workloads.get_or_insert_with(Vec::new);

@@ -200,6 +200,7 @@ pub fn workload(
         desired,
         running,
         image,
+        containers: Vec::new(),
         previous_image,
         stack: labels.get(STACK_LABEL).cloned(),
         update,
