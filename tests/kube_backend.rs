@@ -206,6 +206,15 @@ fn nodes_workloads_and_pods_match_kubectl() {
                 .as_deref()
         );
         assert!(ours.is_running(), "{ours:?}");
+        assert_eq!(
+            ours.name.as_deref(),
+            Some(format!("t-list/{name}").as_str())
+        );
+        let restarts: u64 = p["status"]["containerStatuses"]
+            .as_array()
+            .map(|cs| cs.iter().filter_map(|c| c["restartCount"].as_u64()).sum())
+            .unwrap_or(0);
+        assert_eq!(ours.restarts.map(u64::from), Some(restarts), "{name}");
     }
     let w = cl
         .workloads
@@ -334,13 +343,35 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
             == 2)
             .then_some(())
     });
-    let op = c.act(
-        OpRequest::Rollback {
-            cluster: CLUSTER.into(),
-            service: "t-roll/web".into(),
-        },
-        "",
+    // The deploy named the one container, as `kubectl set image` does.
+    assert_eq!(
+        audit_verbs(&c)[0].1,
+        "kubectl set image -n t-roll deployment/web main=registry.k8s.io/pause:3.10"
     );
+    // The ReplicaSets say what the undo restores before anything is sent.
+    c.wait(30, "the previous revision's image", |c| {
+        (c.cluster()?
+            .workloads
+            .get("deployment/t-roll/web")?
+            .previous_image
+            .as_deref()
+            == Some("registry.k8s.io/pause:3.9"))
+        .then_some(())
+    });
+    let undo = OpRequest::Rollback {
+        cluster: CLUSTER.into(),
+        service: "t-roll/web".into(),
+    };
+    let cluster = c.cluster().expect("state").clone();
+    let pending = c
+        .gate
+        .check(undo.clone(), Some(&cluster), &[])
+        .expect("planned");
+    assert_eq!(
+        pending.plan().delta[0],
+        "image registry.k8s.io/pause:3.10 → registry.k8s.io/pause:3.9"
+    );
+    let op = c.act(undo, "");
     let r = c.outcome(&op, 180).expect("undo");
     assert!(r.contains("revision 1") && r.contains("pause:3.9"), "{r}");
     let d = kubectl_json(&["-n", "t-roll", "get", "deployment", "web"]);

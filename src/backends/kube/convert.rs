@@ -477,12 +477,17 @@ pub fn pod(p: &Pod) -> Option<Replica> {
 }
 
 pub fn event(e: &KubeEvent) -> Option<Event> {
-    let at = time(e.last_timestamp.as_ref())
-        .or_else(|| {
-            e.event_time
-                .as_ref()
-                .and_then(|t| chrono::DateTime::from_timestamp(t.0.as_second(), 0))
-        })
+    let micro = |t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime| {
+        chrono::DateTime::from_timestamp(t.0.as_second(), 0)
+    };
+    // A repeating event (events.k8s.io series) is shown at its last occurrence.
+    let at = e
+        .series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref())
+        .and_then(micro)
+        .or_else(|| time(e.last_timestamp.as_ref()))
+        .or_else(|| e.event_time.as_ref().and_then(micro))
         .or_else(|| time(e.first_timestamp.as_ref()))
         .or_else(|| time(e.metadata.creation_timestamp.as_ref()))?;
     let o = &e.involved_object;
@@ -561,5 +566,41 @@ mod tests {
         );
         assert_eq!(s.state, UpdateState::Paused);
         assert!(s.message.starts_with("stalled: progress deadline exceeded"));
+    }
+
+    fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).expect("valid object")
+    }
+
+    #[test]
+    fn a_repeating_event_is_shown_at_its_last_occurrence() {
+        let e: KubeEvent = from_json(serde_json::json!({
+            "metadata": {"name": "x", "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web-1"},
+            "reason": "BackOff", "message": "restarting", "type": "Warning",
+            "eventTime": "2026-11-22T05:00:00.000000Z",
+            "series": {"count": 7, "lastObservedTime": "2026-11-22T05:09:30.000000Z"}
+        }));
+        let ev = event(&e).expect("converted");
+        assert_eq!(ev.at.to_rfc3339(), "2026-11-22T05:09:30+00:00");
+        assert_eq!(ev.target, "shop/web-1");
+        assert_eq!(ev.severity, Severity::Warn);
+    }
+
+    #[test]
+    fn a_stall_from_before_the_new_spec_is_not_this_rollouts() {
+        let d = |observed: i64| -> Deployment {
+            from_json(serde_json::json!({
+                "metadata": {"name": "web", "namespace": "shop", "generation": 5},
+                "spec": {"replicas": 2, "selector": {}, "template": {"spec": {"containers": [{"name": "main", "image": "a:2"}]}}},
+                "status": {"observedGeneration": observed, "replicas": 2, "readyReplicas": 2,
+                    "updatedReplicas": 0, "availableReplicas": 2,
+                    "conditions": [{"type": "Progressing", "status": "False",
+                        "reason": "ProgressDeadlineExceeded", "message": "timed out"}]}
+            }))
+        };
+        let state = |o| deployment(&d(o)).and_then(|w| w.update).map(|u| u.state);
+        assert_eq!(state(4), Some(UpdateState::Updating), "not yet observed");
+        assert_eq!(state(5), Some(UpdateState::Paused), "observed: stalled");
     }
 }
