@@ -5,13 +5,15 @@
 # waits until they are all ready, then runs benches/kube_scale.rs (release build, Kubernetes
 # backend only): time to the first complete pods pane, resident memory, pods-pane frame time.
 #
+# The bench runs RUNS times (default 3) against the same cluster, for a median.
 # The scale namespace is deleted at the end; the nodes stay until `kube.sh down`.
-# Usage: scripts/measure-kube-scale.sh        Env: NODES, PODS, CARGO_TARGET_DIR
+# Usage: scripts/measure-kube-scale.sh        Env: NODES, PODS, RUNS, CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODES=${NODES:-1000}
 PODS=${PODS:-10000}
 PER=500
+RUNS=${RUNS:-3}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clusterdeck/target}"
 
 bash scripts/engines/kube.sh up
@@ -48,5 +50,8 @@ until [ "$(k -n scale get deploy -o jsonpath='{range .items[*]}{.status.readyRep
 done
 echo "pods: $PODS ready after $(($(date +%s) - t0)) s"
 
-KUBE_SCALE_PODS=$PODS cargo bench --no-default-features --features kube --bench kube_scale
+for run in $(seq "$RUNS"); do
+  echo "run $run of $RUNS"
+  KUBE_SCALE_PODS=$PODS cargo bench --no-default-features --features kube --bench kube_scale
+done
 k delete namespace scale --wait=false >/dev/null

@@ -184,6 +184,9 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     if !demo {
         for settings in kube_contexts(cli, &cfg, &sources) {
             add_context(&mut contexts, &cfg, &settings.cluster);
+            if !cli.wall {
+                log_handles.push(kube::spawn_logs(settings.clone(), tx.clone()));
+            }
             if watch_only(&settings.cluster) {
                 kube::spawn_watch(settings, tx.clone());
             } else {

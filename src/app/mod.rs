@@ -16,7 +16,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::backends::{BackendMsg, OpUpdate};
 use crate::config::discovery::DiscoveredSource;
 use crate::input::{Action, KeyChord, Keymap, Mode};
-use crate::model::{Availability, Severity, Time};
+use crate::model::{Availability, Severity, SourceKind, Time};
 use crate::ops::audit::AuditRecord;
 use crate::ops::{Gate, InstanceAction, OpId, OpRequest, PendingOp};
 use crate::ui::Pane;
@@ -660,28 +660,51 @@ impl App {
         input.error = None;
     }
 
-    /// Follows the logs of the selected task (replicas pane) or service.
+    /// Follows the logs of the selected task or pod (replicas pane) or service / workload.
     fn open_logs(&mut self) {
         let cluster = self.cluster_name();
+        let task = (self.ui.pane == Pane::Replicas)
+            .then(|| self.selected_replica().map(|r| r.id.clone()))
+            .flatten();
+        let name = self.selected_service();
+        let id = name
+            .as_ref()
+            .and_then(|n| self.cluster()?.workload_by_name(n))
+            .map(|w| w.id.clone());
+        // Kubernetes objects are followed by id (a bare pod has no workload); Swarm by name.
+        let kube = task
+            .as_deref()
+            .or(id.as_deref())
+            .is_some_and(|t| crate::ops::kube_target(t).is_some());
+        let source = if kube {
+            SourceKind::Kubernetes
+        } else {
+            SourceKind::Swarm
+        };
         let Some(h) = self
             .log_handles
             .iter()
-            .find(|h| h.cluster == cluster)
+            .find(|h| h.cluster == cluster && h.source == source)
             .cloned()
         else {
             self.status("logs are not available for this source", Severity::Warn);
             return;
         };
-        let task = (self.ui.pane == Pane::Replicas)
-            .then(|| self.selected_replica().map(|r| r.id.clone()))
-            .flatten();
-        let Some(service) = self.selected_service() else {
-            self.status("select a service or a task first", Severity::Warn);
-            return;
-        };
-        let title = match &task {
-            Some(t) => format!("task {} of {service}", t.get(..12).unwrap_or(t)),
-            None => format!("service {service}"),
+        let (service, title) = match (kube, &task, name) {
+            (true, Some(t), _) => (
+                id.unwrap_or_default(),
+                format!("pod {}", t.strip_prefix("pod/").unwrap_or(t)),
+            ),
+            (true, None, Some(n)) => (id.unwrap_or_default(), format!("pods of {n}")),
+            (false, Some(t), Some(n)) => (
+                n.clone(),
+                format!("task {} of {n}", t.get(..12).unwrap_or(t)),
+            ),
+            (false, None, Some(n)) => (n.clone(), format!("service {n}")),
+            (_, _, None) => {
+                self.status("select a service or a task first", Severity::Warn);
+                return;
+            }
         };
         if h.tx
             .try_send(crate::backends::LogCommand::Follow { service, task })
@@ -699,7 +722,7 @@ impl App {
 
     fn close_logs(&mut self) {
         let cluster = self.cluster_name();
-        if let Some(h) = self.log_handles.iter().find(|h| h.cluster == cluster) {
+        for h in self.log_handles.iter().filter(|h| h.cluster == cluster) {
             let _ = h.tx.try_send(crate::backends::LogCommand::Stop);
         }
         self.ui.modal = None;

@@ -170,5 +170,7 @@ pub(crate) async fn next_op(w: &mut Option<Writer>) -> Option<OpCommand> {
 #[derive(Clone, Debug)]
 pub struct LogHandle {
     pub cluster: String,
+    /// The backend whose objects it follows (a context may have Swarm and Kubernetes).
+    pub source: SourceKind,
     pub tx: mpsc::Sender<LogCommand>,
 }

@@ -10,7 +10,7 @@ mod request;
 pub use ec2_plan::MAX_LAUNCH;
 pub use gate::{ConfirmedOp, Executor, Gate, PendingOp, Released};
 pub use plan::{MAX_REPLICAS, Plan, Risk, plan};
-pub use request::{InstanceAction, OpRequest, parse_image_ref, split_container};
+pub use request::{InstanceAction, OpRequest, kube_target, parse_image_ref, split_container};
 
 /// Operation ids are unique per host: time, process and sequence.
 pub type OpId = String;

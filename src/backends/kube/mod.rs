@@ -16,6 +16,9 @@ mod connect;
 pub mod convert;
 mod exec;
 mod history;
+mod logs;
+
+pub use logs::spawn_logs;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;

@@ -24,6 +24,7 @@ pub fn spawn_logs(
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<LogCommand>(8);
     let handle = LogHandle {
         cluster: cluster.clone(),
+        source: crate::model::SourceKind::Swarm,
         tx: cmd_tx,
     };
     tokio::spawn(async move {

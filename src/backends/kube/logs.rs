@@ -1,0 +1,208 @@
+//! Following pod logs through the API server (`pods/{name}/log?follow=true`): one pod's
+//! containers, or every current pod of a workload (as stern does, not kubectl's one pod),
+//! merged into the log view. With more than one stream each line says where it comes from
+//! (`pod/container │ …`). A task of its own beside the watchers, so logs work in read-only
+//! mode too; it connects on the first follow.
+
+use std::time::Duration;
+
+use futures_util::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{ListParams, LogParams};
+use kube::{Api, Client};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{KubeSettings, connect, convert};
+use crate::backends::{BackendMsg, LogCommand, LogHandle};
+use crate::model::SourceKind;
+
+/// Lines asked for per stream when a follow starts.
+const TAIL: i64 = 200;
+const BATCH_EVERY: Duration = Duration::from_millis(100);
+/// A workload's pods followed at most: more would be a firehose, not something to read.
+const MAX_PODS: usize = 10;
+
+pub fn spawn_logs(settings: KubeSettings, tx: mpsc::Sender<BackendMsg>) -> LogHandle {
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<LogCommand>(8);
+    let handle = LogHandle {
+        cluster: settings.cluster.clone(),
+        source: SourceKind::Kubernetes,
+        tx: cmd_tx,
+    };
+    tokio::spawn(async move {
+        let cluster = settings.cluster.clone();
+        let mut client: Option<Client> = None;
+        let mut current: Option<JoinHandle<()>> = None;
+        while let Some(cmd) = cmd_rx.recv().await {
+            if let Some(h) = current.take() {
+                h.abort();
+            }
+            let LogCommand::Follow { service, task } = cmd else {
+                continue;
+            };
+            if client.is_none() {
+                match connect::connect(&settings).await {
+                    Ok(c) => client = Some(c.client),
+                    Err(e) => {
+                        let why = match e {
+                            connect::ConnectError::NotConfigured(s)
+                            | connect::ConnectError::Failed(s) => s,
+                        };
+                        ended(&tx, &cluster, Vec::new(), why).await;
+                        continue;
+                    }
+                }
+            }
+            if let Some(c) = &client {
+                current = Some(tokio::spawn(follow(
+                    cluster.clone(),
+                    c.clone(),
+                    service,
+                    task,
+                    tx.clone(),
+                )));
+            }
+        }
+        if let Some(h) = current {
+            h.abort();
+        }
+    });
+    handle
+}
+
+async fn ended(tx: &mpsc::Sender<BackendMsg>, cluster: &str, lines: Vec<String>, why: String) {
+    let _ = tx
+        .send(BackendMsg::Logs {
+            cluster: cluster.to_string(),
+            lines,
+            ended: Some(why),
+        })
+        .await;
+}
+
+/// `pod/NS/NAME` (a task) or a workload id: the (namespace, pod, containers) to follow.
+async fn targets(
+    client: &Client,
+    workload: &str,
+    pod: Option<&str>,
+) -> Result<Vec<(String, String, Vec<String>)>, String> {
+    let containers = |p: &Pod| -> Vec<String> {
+        p.spec
+            .iter()
+            .flat_map(|s| &s.containers)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    if let Some(id) = pod {
+        let (ns, name) = id
+            .strip_prefix("pod/")
+            .and_then(|r| r.split_once('/'))
+            .ok_or_else(|| format!("{id} is not a pod"))?;
+        let p = Api::<Pod>::namespaced(client.clone(), ns)
+            .get(name)
+            .await
+            .map_err(|e| format!("pod {ns}/{name}: {e}"))?;
+        return Ok(vec![(ns.into(), name.into(), containers(&p))]);
+    }
+    let (_, ns, _) = convert::parse_workload_id(workload)
+        .ok_or_else(|| format!("{workload} is not a Kubernetes workload"))?;
+    let list = Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| format!("listing the pods of {workload}: {e}"))?;
+    let mut pods: Vec<(String, String, Vec<String>)> = list
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| convert::owner_workload(p).as_deref() == Some(workload))
+        .filter_map(|p| Some((ns.to_string(), p.metadata.name.clone()?, containers(p))))
+        .collect();
+    pods.sort();
+    pods.truncate(MAX_PODS);
+    if pods.is_empty() {
+        return Err(format!("{workload} has no pods to follow"));
+    }
+    Ok(pods)
+}
+
+async fn follow(
+    cluster: String,
+    client: Client,
+    workload: String,
+    pod: Option<String>,
+    tx: mpsc::Sender<BackendMsg>,
+) {
+    let pods = match targets(&client, &workload, pod.as_deref()).await {
+        Ok(p) => p,
+        Err(e) => return ended(&tx, &cluster, Vec::new(), e).await,
+    };
+    let streams: Vec<(String, String, String)> = pods
+        .into_iter()
+        .flat_map(|(ns, p, cs)| cs.into_iter().map(move |c| (ns.clone(), p.clone(), c)))
+        .collect();
+    let labelled = streams.len() > 1;
+    // All streams live in this task, so stopping the follow (abort) closes every one.
+    let mut opened = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    for (ns, pod, container) in streams {
+        let lp = LogParams {
+            container: Some(container.clone()),
+            follow: true,
+            tail_lines: Some(TAIL),
+            timestamps: true,
+            ..LogParams::default()
+        };
+        let api = Api::<Pod>::namespaced(client.clone(), &ns);
+        match api.log_stream(&pod, &lp).await {
+            Ok(r) => {
+                let prefix = if labelled {
+                    format!("{pod}/{container} │ ")
+                } else {
+                    String::new()
+                };
+                opened.push(
+                    r.lines()
+                        .map(move |l| match l {
+                            Ok(l) => Ok(format!("{prefix}{l}")),
+                            Err(e) => Err(format!("{pod}/{container}: {e}")),
+                        })
+                        .boxed(),
+                );
+            }
+            Err(e) => problems.push(format!("{pod}/{container}: {e}")),
+        }
+    }
+    let mut lines = futures_util::stream::select_all(opened);
+    let mut batch: Vec<String> = Vec::new();
+    let mut tick = tokio::time::interval(BATCH_EVERY);
+    loop {
+        tokio::select! {
+            item = lines.next() => match item {
+                Some(Ok(l)) => batch.push(l),
+                // One stream failing leaves the others; it is said when they all end.
+                Some(Err(e)) => problems.push(e),
+                None => {
+                    let why = if problems.is_empty() {
+                        "the log stream ended".to_string()
+                    } else {
+                        problems.join("; ")
+                    };
+                    return ended(&tx, &cluster, batch, why).await;
+                }
+            },
+            _ = tick.tick() => {
+                if !batch.is_empty() {
+                    let msg = BackendMsg::Logs {
+                        cluster: cluster.clone(),
+                        lines: std::mem::take(&mut batch),
+                        ended: None,
+                    };
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
