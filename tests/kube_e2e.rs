@@ -154,3 +154,106 @@ fn a_read_only_context_refuses_keys_and_commands() {
         "nothing attempted, nothing audited"
     );
 }
+
+/// One line in the CRI format kwok serves pod logs from (`kube.sh` header).
+fn log_line(text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env("CD_KUBE_LOG_FILE"))
+        .expect("the pod log file");
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    writeln!(f, "{at} stdout F {text}").expect("append");
+}
+
+#[test]
+fn pod_logs_are_followed_by_keys() {
+    // kwok serves every container in this namespace the lines of one shared file.
+    let ns = env("CD_KUBE_LOG_NAMESPACE");
+    let _ = Command::new(env("CD_KUBECTL"))
+        .args(["--kubeconfig", &env("CD_KUBECONFIG")])
+        .args(["delete", "namespace", &ns, "--wait=true"])
+        .output();
+    kubectl(&["create", "namespace", &ns]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let _ = Command::new(env("CD_KUBECTL"))
+        .args(["--kubeconfig", &env("CD_KUBECONFIG"), "-n", &ns])
+        .args(["create", "deployment", "talker", "--replicas=2"])
+        .arg("--image=registry.k8s.io/pause:3.10")
+        .output();
+    let pods = loop {
+        let out = kubectl(&[
+            "-n",
+            &ns,
+            "get",
+            "pods",
+            "--field-selector=status.phase=Running",
+            "-o",
+            "name",
+        ]);
+        let pods: Vec<String> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("pod/"))
+            .map(str::to_string)
+            .collect();
+        if pods.len() == 2 {
+            break pods;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "2 running talker pods: {out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let world = World::with_config(&format!(
+        "[[contexts]]\nname = \"k8s\"\nkube = {{ kubeconfig = \"{}\" }}\n",
+        env("CD_KUBECONFIG"),
+    ));
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("kubernetes connected", 60, |t| {
+        t.contains("kubernetes ● connected")
+    });
+    let tag = std::process::id();
+
+    // The workload: both pods, each line saying which pod it came from.
+    s.send("3");
+    s.send("/talker\r");
+    s.wait_secs("the deployment", 30, |t| {
+        t.contains(&format!("{ns}/talker"))
+    });
+    s.send("L");
+    s.wait_text(&format!("pods of {ns}/talker"));
+    let text = format!("w{tag}");
+    log_line(&text);
+    for p in &pods {
+        s.wait_secs("the new line from each pod", 30, |t| {
+            t.lines()
+                .any(|l| l.contains(&format!("{p}/pause │")) && l.contains(&text))
+        });
+    }
+    s.send("\x1b");
+    s.wait_secs("the log view closed", 15, |t| !t.contains(" Logs · "));
+
+    // One pod: its stream alone, no prefix, and it keeps following.
+    s.send("4");
+    s.send(&format!("/{}\r", pods[0]));
+    s.wait_secs("the pod", 30, |t| t.contains(&pods[0]));
+    s.send("L");
+    s.wait_text(&format!("pod {ns}/{}", pods[0]));
+    for i in 1..=2 {
+        let text = format!("p{tag}-{i}");
+        log_line(&text);
+        let screen = s.wait_secs("the line, followed", 30, |t| t.contains(&text));
+        assert!(
+            !screen
+                .lines()
+                .any(|l| l.contains(&text) && l.contains("/pause │")),
+            "a single stream is not prefixed:\n{screen}"
+        );
+    }
+    s.send("\x1b");
+    s.wait_secs("the log view closed", 15, |t| !t.contains(" Logs · "));
+    s.send("q");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_terminal_restored();
+}

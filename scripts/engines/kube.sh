@@ -16,12 +16,25 @@
 #   kube-scheduler           127.0.0.1:20259
 #   kwok                     manages nodes annotated kwok.x-k8s.io/node=fake and their pods:
 #                            nodes get Ready and keep their leases, pods go Running+Ready at once,
-#                            deleted (or evicted) pods disappear; nothing is ever run
+#                            deleted (or evicted) pods disappear; nothing is ever run. It is also
+#                            every node's kubelet: https://127.0.0.1:20250 (the nodes' ExternalIP
+#                            and kubeletEndpoint port), where it serves container logs
+# Container logs ('kubectl logs [-f]', the apiserver's pods/log): kwok serves the one file
+# $STATE/pod-logs/app.log (CD_KUBE_LOG_FILE in $STATE/env) as the log of every container of
+# every pod in namespace t-logs (CD_KUBE_LOG_NAMESPACE) and of every container named
+# clusterdeck-logs (CD_KUBE_LOG_CONTAINER) in any namespace; other pods have no logs (an error).
+# The file is in CRI log format, one line per entry: "<RFC 3339 UTC time> stdout F <text>"
+# (or stderr); 'up' writes 3 lines. Followers (follow=true) get each line appended afterwards
+# within ~1 s: append whole lines, e.g. 'kube.sh log TEXT...' or
+#   printf '%s stdout F %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$text" >>"$CD_KUBE_LOG_FILE"
+# All such pods share the file, so a test should look for lines of its own (a unique text).
+# A follow ends only when its client closes it, not when the pod is deleted (kwok cannot tell a
+# container stopped); there are no previous logs (--previous is an error).
 # Fake nodes kwok-node-0..N-1 (zones us-west-1a/b/c, 32 cpu, 256Gi, 110 pods, not tainted, so
 # ordinary pods schedule onto them). A restricted identity: service account team-a/viewer may
 # only get/list/watch pods, deployments, replicasets and events in namespace team-a.
 #
-# Usage: kube.sh install | up | down | status | env | nodes N | bindir
+# Usage: kube.sh install | up | down | status | env | nodes N | log TEXT... | bindir
 #   install  only build the binaries (a no-op when they are in the cache); prints the build time
 #   up       install when needed, clean leftovers of an earlier run, start everything, create the
 #            viewer identity and CD_KUBE_NODES (default 3) nodes, write $STATE/env (sourceable)
@@ -33,6 +46,7 @@
 #   nodes N  make sure fake nodes kwok-node-0..N-1 exist and are Ready: the missing ones are
 #            created by server-side apply in 4 parallel multi-document batches (1,000 nodes:
 #            ~35 s to create, ~60 s until all Ready); nodes beyond N are left alone
+#   log      append each TEXT as a stdout line (now) to the pods' log file
 #   bindir   print the directory of the built binaries (etcd.sh runs the same etcd)
 #
 # STATE defaults to /run/clusterdeck-kube (override with CD_KUBE_STATE). The build honours
@@ -73,6 +87,7 @@ ETCD_METRICS_PORT=24381
 API_PORT=16443
 CM_PORT=20257
 SCHED_PORT=20259
+KUBELET_PORT=20250 # kwok's server: what the apiserver calls the kubelet of every node
 SERVER=https://$HOST:$API_PORT
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1
@@ -89,6 +104,11 @@ PKI=$STATE/pki
 LOGS=$STATE/logs
 KUBECONFIG_ADMIN=$STATE/admin.kubeconfig
 KUBECONFIG_VIEWER=$STATE/viewer.kubeconfig
+# Container logs (kwok's ClusterLogs): a directory of its own, as a follower watches the
+# file's directory (inotify) and would wake on every other write there.
+LOG_FILE=$STATE/pod-logs/app.log
+LOG_NAMESPACE='t-logs'
+LOG_CONTAINER=clusterdeck-logs
 
 # ---------------------------------------------------------------------------------------------
 # build
@@ -310,6 +330,10 @@ make_pki() {
   cert controller-manager ca /CN=system:kube-controller-manager "$client"
   cert scheduler ca /CN=system:kube-scheduler "$client"
   cert kwok ca /O=system:masters/CN=kwok-controller "$client"
+  # kwok's kubelet server, verified by the apiserver (--kubelet-certificate-authority), and the
+  # apiserver's client certificate towards it (which kwok does not check; a kubelet would).
+  cert kwok-server ca /CN=kwok-kubelet "$common\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:$HOST,DNS:localhost"
+  cert apiserver-kubelet-client ca /O=system:masters/CN=kube-apiserver-kubelet-client "$client"
   # etcd: one certificate for its client and peer listeners (peers authenticate as clients too).
   cert etcd-server etcd-ca /CN=cd-kube-etcd \
     "$common\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:$HOST,DNS:localhost"
@@ -380,6 +404,37 @@ rules:
   verbs: [create, update, patch, delete, deletecollection]
 - level: None
 EOF
+  # The logs kwok serves (read at each request: the file may grow, and is followed).
+  cat >"$STATE/kwok-logs.yaml" <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: $LOG_NAMESPACE
+spec:
+  selector:
+    matchNamespaces: [$LOG_NAMESPACE]
+  logs:
+  - logsFile: $LOG_FILE
+    follow: true
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: $LOG_CONTAINER
+spec:
+  logs:
+  - containers: [$LOG_CONTAINER]
+    logsFile: $LOG_FILE
+    follow: true
+EOF
+  mkdir -p "${LOG_FILE%/*}"
+  : >"$LOG_FILE"
+  append_log "cd-kube pod log line 1" "cd-kube pod log line 2" "cd-kube pod log line 3"
+}
+
+append_log() { # append_log TEXT... : one CRI-format stdout line per TEXT, stamped now
+  local t
+  for t in "$@"; do printf '%s stdout F %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$t"; done >>"$LOG_FILE"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -457,8 +512,12 @@ start_apiserver() {
     --audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/audit.log" \
     --audit-log-format=json --audit-log-maxsize=500 --audit-log-maxbackup=1 \
     --endpoint-reconciler-type=none \
+    --kubelet-preferred-address-types=ExternalIP --kubelet-certificate-authority="$PKI/ca.crt" \
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
     --profiling=false
   # (endpoint reconciler off: the 'kubernetes' service cannot have a loopback endpoint)
+  # (kubelets: at the node's ExternalIP, 127.0.0.1 where kwok answers; the InternalIPs are data)
 }
 
 start_controller_manager() {
@@ -482,12 +541,15 @@ start_scheduler() {
 }
 
 start_kwok() {
-  # No node or server port: kwok only talks to the apiserver. Leases make nodes Ready for the
-  # node lifecycle controller (40 s, renewed every 10 s), as kwokctl runs it.
+  # Leases make nodes Ready for the node lifecycle controller (40 s, renewed every 10 s), as
+  # kwokctl runs it. Its server (HTTPS, plain HTTP on the same port too) serves container logs
+  # per kwok-logs.yaml; --node-port is the kubeletEndpoint port its stages give the nodes.
   start_proc kwok "$BIN/kwok" --kubeconfig="$STATE/kwok.kubeconfig" \
-    --config="$STAGES" --manage-all-nodes=false \
+    --config="$STAGES" --config="$STATE/kwok-logs.yaml" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --node-lease-duration-seconds=40 --cidr="$POD_CIDR"
+    --node-lease-duration-seconds=40 --cidr="$POD_CIDR" \
+    --server-address="$HOST:$KUBELET_PORT" --node-port="$KUBELET_PORT" \
+    --tls-cert-file="$PKI/kwok-server.crt" --tls-private-key-file="$PKI/kwok-server.key"
 }
 
 all_pids() { # the pids of the running processes, in start order
@@ -603,6 +665,8 @@ status:
   addresses:
   - type: InternalIP
     address: 172.31.$((i / 250)).$((i % 250 + 4))
+  - type: ExternalIP
+    address: $HOST
   - type: Hostname
     address: kwok-node-$i
   allocatable: {cpu: \"32\", memory: 256Gi, pods: \"110\", ephemeral-storage: 100Gi}
@@ -682,6 +746,12 @@ write_env() {
     echo "export CD_KUBE_ETCD_KEY='$PKI/etcd-client.key'"
     echo "export CD_KUBE_ETCDCTL='$etcdctl'"
     echo "export CD_KUBE_LOGS='$LOGS'"
+    echo "# Container logs of pods in namespace CD_KUBE_LOG_NAMESPACE and of containers named"
+    echo "# CD_KUBE_LOG_CONTAINER: the lines of CD_KUBE_LOG_FILE, followed. Append whole lines,"
+    echo "# '<RFC 3339 UTC time> stdout F <text>' (CRI format), or run: \$CD_KUBE_SCRIPT log TEXT..."
+    echo "export CD_KUBE_LOG_FILE='$LOG_FILE'"
+    echo "export CD_KUBE_LOG_NAMESPACE=$LOG_NAMESPACE"
+    echo "export CD_KUBE_LOG_CONTAINER=$LOG_CONTAINER"
     echo "export CD_KUBE_SCRIPT='$(readlink -f "$0")'"
   } >"$f.tmp"
   mv "$f.tmp" "$f"
@@ -718,7 +788,7 @@ cmd_up() {
     rm -rf "$STATE"
   fi
   local port
-  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$ETCD_METRICS_PORT" "$API_PORT" "$CM_PORT" "$SCHED_PORT"; do
+  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$ETCD_METRICS_PORT" "$API_PORT" "$CM_PORT" "$SCHED_PORT" "$KUBELET_PORT"; do
     if port_open "$port"; then
       die "$HOST:$port is already in use by a process this script did not start"
     fi
@@ -740,6 +810,7 @@ cmd_up() {
   start_kwok
   wait_proc controller-manager "kube-controller-manager healthy" healthz "$CM_PORT"
   wait_proc scheduler "kube-scheduler healthy" healthz "$SCHED_PORT"
+  wait_proc kwok "kwok serving on https://$HOST:$KUBELET_PORT" healthz "$KUBELET_PORT"
   wait_proc controller-manager "the default service account in namespace default" default_sa
   setup_viewer
   ensure_nodes "$DEFAULT_NODES"
@@ -802,6 +873,11 @@ status) cmd_status ;;
 env) cat "$STATE/env" ;;
 bindir) echo "$BIN" ;;
 nodes) cmd_nodes "${2:-}" ;;
+log)
+  shift
+  [ -d "${LOG_FILE%/*}" ] || die "not up (run '$0 up')"
+  append_log "$@"
+  ;;
 *)
   sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 2

@@ -222,12 +222,12 @@ impl OpRequest {
 }
 
 /// Kubernetes objects are named by id in requests: `node/NAME`, `deployment/NS/NAME`,
-/// `statefulset/NS/NAME`, `daemonset/NS/NAME`. Returns (kind/name, namespace).
+/// `statefulset/NS/NAME`, `daemonset/NS/NAME`, `pod/NS/NAME`. Returns (kind/name, namespace).
 pub fn kube_target(target: &str) -> Option<(String, Option<String>)> {
     let (kind, rest) = target.split_once('/')?;
     match kind {
         "node" => Some((target.to_string(), None)),
-        "deployment" | "statefulset" | "daemonset" => {
+        "deployment" | "statefulset" | "daemonset" | "pod" => {
             let (ns, name) = rest.split_once('/')?;
             Some((format!("{kind}/{name}"), Some(ns.to_string())))
         }
