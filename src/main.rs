@@ -7,5 +7,9 @@ fn main() -> color_eyre::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(clusterdeck::cli::run(cli))
+    let result = rt.block_on(clusterdeck::cli::run(cli));
+    // Quitting must not wait on a blocking task that may never end (a credential plugin
+    // waiting for a sign-in): the terminal is already restored, whatever is left is dropped.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }

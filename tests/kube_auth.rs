@@ -223,8 +223,9 @@ fn an_exec_credential_plugin_authenticates_as_its_identity() {
     let cl = c.cluster().expect("state");
     assert!(cl.nodes.is_empty(), "{:?}", cl.nodes.keys());
     let h = cl.sources.get(&SourceKind::Kubernetes).expect("health");
-    assert_eq!(h.label(), "degraded", "{h:?}");
-    assert!(h.reason().unwrap_or("").contains("nodes"), "{h:?}");
+    // Refused kinds are named, and what may be seen is fresh (not stale).
+    assert_eq!(h.label(), "connected", "{h:?}");
+    assert!(cl.denied.contains_key("nodes"), "{:?}", cl.denied);
     assert_eq!(h.endpoint.as_deref(), Some("https://127.0.0.1:16443/"));
 
     // The plugin did run, told as kubectl tells it: ExecCredential v1, not interactive.
@@ -367,6 +368,102 @@ fn an_unknown_context_is_named_with_the_ones_that_exist() {
     assert!(c.cluster().expect("state").nodes.is_empty());
 }
 
+/// A namespace operator who may manage Deployments but not read ReplicaSets: the console
+/// works as for anyone else (fresh, actions possible), and only the rollback plan says what it
+/// cannot know.
+#[test]
+fn replicasets_forbidden_costs_only_the_rollback_image() {
+    // A deployment of its own: rolling it must not disturb the other tests' probe.
+    const RS_PROBE: &str = "rs-probe";
+    apply(&format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {RS_PROBE}, namespace: team-a}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: {RS_PROBE}}}}}
+  template:
+    metadata: {{labels: {{app: {RS_PROBE}}}}}
+    spec:
+      containers: [{{name: main, image: \"registry.k8s.io/pause:3.10\"}}]
+"
+    ));
+    apply(
+        "apiVersion: v1
+kind: ServiceAccount
+metadata: {name: no-rs, namespace: team-a}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: no-rs, namespace: team-a}
+rules:
+- apiGroups: [\"\"]
+  resources: [pods, events]
+  verbs: [get, list, watch]
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: no-rs, namespace: team-a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-rs}
+subjects: [{kind: ServiceAccount, name: no-rs, namespace: team-a}]
+",
+    );
+    let token = kubectl(&["-n", "team-a", "create", "token", "no-rs", "--duration=1h"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut kc = kubeconfig_json(&env("CD_KUBE_VIEWER_KUBECONFIG"));
+    kc["users"] = json!([{"name": "no-rs", "user": {"token": token.trim()}}]);
+    kc["contexts"][0]["context"]["user"] = json!("no-rs");
+    let path = dir.path().join("no-rs.kubeconfig");
+    std::fs::write(&path, serde_json::to_vec_pretty(&kc).expect("json")).expect("write");
+    assert!(
+        kubectl_with(Some(&path), &["-n", "team-a", "get", "replicasets"]).is_err(),
+        "kubectl is refused replicasets too"
+    );
+
+    let mut c = console(&path, None);
+    let id = format!("deployment/team-a/{RS_PROBE}");
+    c.wait(60, "the deployment, replicasets refused", |c| {
+        let cl = c.cluster()?;
+        (cl.workloads.contains_key(&id) && cl.denied.contains_key("replicasets")).then_some(())
+    });
+    let cl = c.cluster().expect("state").clone();
+    let h = cl.sources.get(&SourceKind::Kubernetes).expect("health");
+    assert_eq!(h.label(), "connected", "not stale: {h:?}");
+    // Undo needs revision 2 to plan at all: roll the probe once (as the admin).
+    kubectl(&[
+        "-n",
+        "team-a",
+        "set",
+        "image",
+        &format!("deployment/{RS_PROBE}"),
+        "main=registry.k8s.io/pause:3.9",
+    ]);
+    let cl = c.wait(60, "a second revision", |c| {
+        let cl = c.cluster()?;
+        (cl.workloads.get(&id)?.spec_version >= 2).then(|| cl.clone())
+    });
+    let plan = c
+        .gate
+        .check(
+            clusterdeck::ops::OpRequest::Rollback {
+                cluster: CLUSTER.into(),
+                service: format!("team-a/{RS_PROBE}"),
+            },
+            Some(&cl),
+            &[],
+        )
+        .expect("a plan, not a refusal");
+    assert!(
+        plan.plan().delta[0].contains("listing replicasets is forbidden"),
+        "{:?}",
+        plan.plan().delta
+    );
+    kubectl(&["-n", "team-a", "delete", "deployment", RS_PROBE]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The real binary in a terminal.
 
@@ -464,11 +561,12 @@ fn a_kubeconfig_list_is_merged_as_kubectl_merges_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = dir.path().join("credentials.yaml");
     let b = dir.path().join("context.yaml");
-    // YAML, as kubectl writes it.
+    // YAML, as kubectl writes it (`kubectl config set-credentials --kubeconfig A` leaves an
+    // empty current-context in the file, which must not hide B's).
     std::fs::write(
         &a,
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: {}\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: {}\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
+            "apiVersion: v1\nkind: Config\ncurrent-context: \"\"\nclusters:\n- name: {}\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: {}\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
             field(cluster, "name"),
             field(&cluster["cluster"], "server"),
             field(&cluster["cluster"], "certificate-authority-data"),

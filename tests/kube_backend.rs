@@ -520,10 +520,23 @@ fn a_restricted_account_sees_its_namespace_and_forbidden_elsewhere() {
         "{:?}",
         cl.replicas.keys()
     );
+    // What may be seen is fresh: a refusal is not staleness, so actions stay possible and the
+    // API server is the one to say no.
     let h = cl.sources.get(&SourceKind::Kubernetes).expect("health");
-    assert!(h.reason().unwrap_or("").contains("nodes"), "{h:?}");
+    assert_eq!(h.label(), "connected", "{h:?}");
     // The API server agrees.
     assert!(kubectl_as(&env("CD_KUBE_VIEWER_KUBECONFIG"), &["get", "nodes"]).is_err());
+    let op = c.act(
+        OpRequest::Scale {
+            cluster: CLUSTER.into(),
+            service: "team-a/seen".into(),
+            replicas: 2,
+        },
+        "",
+    );
+    let err = c.outcome(&op, 60).expect_err("the viewer may not scale");
+    assert!(err.contains("forbidden"), "{err}");
+    assert_eq!(ready_replicas("team-a", "seen"), 1, "nothing changed");
 }
 
 const REVISION: &str = "deployment.kubernetes.io/revision";

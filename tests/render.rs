@@ -403,6 +403,7 @@ fn pods_show_their_names_and_restarts() {
     for (pod, restarts) in [
         ("shop/web-7d4b9c8f6-x2kqz", 0),
         ("shop/web-7d4b9c8f6-q9zzt", 14),
+        ("shop/web-7d4b9c8f6-loop1", 1234),
     ] {
         let mut r = app.store.clusters[0]
             .replicas_of_workload(&web)
@@ -430,6 +431,7 @@ fn pods_show_their_names_and_restarts() {
     };
     assert!(row("shop/web-7d4b9c8f6-q9zzt").contains(" 14 "), "{wide}");
     assert!(row("shop/web-7d4b9c8f6-x2kqz").contains(" 0 "), "{wide}");
+    assert!(row("shop/web-7d4b9c8f6-loop1").contains(" 999+ "), "{wide}");
     // Sorted by restarts, the crash-looping pod comes first.
     app.ui.sort.insert(
         Pane::Replicas,
@@ -440,6 +442,10 @@ fn pods_show_their_names_and_restarts() {
     );
     let sorted = screen(&app, 200, 50);
     let first = sorted.find("q9zzt").expect("q9zzt shown");
+    assert!(
+        sorted.find("loop1").expect("loop1 shown") < first,
+        "{sorted}"
+    );
     assert!(
         first < sorted.find("x2kqz").expect("x2kqz shown"),
         "{sorted}"

@@ -196,9 +196,18 @@ pub fn plan(
                     w.name
                 ));
             }
-            let image = match &w.previous_image {
-                Some(prev) => format!("image {} → {prev}", w.image),
-                None => format!("image now {} (the previous one is not known yet)", w.image),
+            let image = match (&w.previous_image, cluster.denied.get("replicasets")) {
+                (Some(prev), _) if *prev == w.image => format!(
+                    "image stays {prev}: the previous revision differs elsewhere in its template"
+                ),
+                (Some(prev), _) => format!("image {} → {prev}", w.image),
+                (None, Some(_)) => format!(
+                    "image now {}; the one restored is unknown (listing replicasets is forbidden)",
+                    w.image
+                ),
+                (None, None) => {
+                    format!("image now {} (the previous one is not known yet)", w.image)
+                }
             };
             vec![
                 image,
@@ -423,8 +432,5 @@ fn task_name(cluster: &ClusterState, r: &crate::model::Replica) -> String {
         .workloads
         .get(&r.workload_id)
         .map_or("?", |w| w.name.as_str());
-    match r.slot {
-        Some(s) => format!("{svc}.{s}"),
-        None => svc.to_string(),
-    }
+    r.label(svc)
 }

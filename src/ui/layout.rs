@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::{App, InputKind, PromptKind};
 use crate::input::{Action, Mode};
-use crate::model::{Severity, SourceState, Time};
+use crate::model::{Severity, SourceKind, SourceState, Time};
 
 use super::sanitize::sanitize;
 use super::theme::Role;
@@ -148,6 +148,17 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
                 ));
             }
             spans.push(Span::styled(text, t.style(role)));
+            // What RBAC keeps from view: not stale, but not everything either.
+            if *kind == SourceKind::Kubernetes && !c.denied.is_empty() {
+                let kinds: Vec<&str> = c.denied.keys().map(String::as_str).collect();
+                spans.push(Span::styled(
+                    format!(
+                        " · forbidden to list {} (RBAC)",
+                        sanitize(&kinds.join(", "))
+                    ),
+                    t.style(Role::Warn),
+                ));
+            }
         }
     }
     spans.push(Span::styled(

@@ -35,14 +35,24 @@ pub enum ConnectError {
 /// The kubeconfig as kubectl reads it: the file given, or `KUBECONFIG` merged in order with
 /// missing files skipped, or `~/.kube/config`; and where it came from, for messages.
 fn read_kubeconfig(s: &KubeSettings) -> Result<(Kubeconfig, String), String> {
+    // kubectl writes `current-context: ""` into files it creates; empty means unset, or it
+    // would win the merge over a later file's real context.
+    let unset_empty = |mut kc: Kubeconfig| {
+        kc.current_context = kc.current_context.filter(|c| !c.is_empty());
+        kc
+    };
+    let read = |p: &std::path::Path| {
+        Kubeconfig::read_from(p)
+            .map(unset_empty)
+            .map_err(|e| format!("kubeconfig {}: {e}", p.display()))
+    };
     if let Some(p) = &s.kubeconfig {
-        let kc =
-            Kubeconfig::read_from(p).map_err(|e| format!("kubeconfig {}: {e}", p.display()))?;
-        return Ok((kc, p.display().to_string()));
+        return Ok((read(p)?, p.display().to_string()));
     }
     let list = std::env::var_os("KUBECONFIG").filter(|l| !l.is_empty());
     let Some(list) = list else {
         let kc = Kubeconfig::read()
+            .map(unset_empty)
             .map_err(|e| format!("no usable kubeconfig (KUBECONFIG unset, ~/.kube/config): {e}"))?;
         return Ok((kc, "~/.kube/config".into()));
     };
@@ -57,8 +67,7 @@ fn read_kubeconfig(s: &KubeSettings) -> Result<(Kubeconfig, String), String> {
     }
     let mut merged = Kubeconfig::default();
     for f in &files {
-        let kc =
-            Kubeconfig::read_from(f).map_err(|e| format!("kubeconfig {}: {e}", f.display()))?;
+        let kc = read(f)?;
         merged = merged
             .merge(kc)
             .map_err(|e| format!("KUBECONFIG: merging {}: {e}", f.display()))?;
@@ -71,7 +80,22 @@ fn read_kubeconfig(s: &KubeSettings) -> Result<(Kubeconfig, String), String> {
     Ok((merged, format!("KUBECONFIG ({source})")))
 }
 
+/// A credential plugin waiting for a browser sign-in, or a hung one, must not hold the
+/// backend (or the quit) forever.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub async fn connect(s: &KubeSettings) -> Result<Conn, ConnectError> {
+    tokio::time::timeout(CONNECT_TIMEOUT, connect_inner(s))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ConnectError::Failed(format!(
+                "no connection after {} s (a credential plugin waiting for a sign-in?)",
+                CONNECT_TIMEOUT.as_secs()
+            )))
+        })
+}
+
+async fn connect_inner(s: &KubeSettings) -> Result<Conn, ConnectError> {
     use ConnectError::{Failed, NotConfigured};
     let (mut kc, source) = read_kubeconfig(s).map_err(NotConfigured)?;
     // The console owns the terminal: a credential plugin must not read the operator's keys or
@@ -82,6 +106,12 @@ pub async fn connect(s: &KubeSettings) -> Result<Conn, ConnectError> {
         }
     }
     let context = s.context.clone().or_else(|| kc.current_context.clone());
+    if context.is_none() {
+        return Err(NotConfigured(format!(
+            "{source} has no current-context; run `kubectl config use-context NAME` or set \
+             [[contexts]] kube.context in config.toml"
+        )));
+    }
     if let Some(c) = &context
         && !kc.contexts.iter().any(|n| &n.name == c)
     {

@@ -316,8 +316,6 @@ pub fn daemonset(d: &DaemonSet) -> Option<Workload> {
     Some(w)
 }
 
-/// The workload a pod belongs to: its controller, with a ReplicaSet resolved to its
-/// Deployment by the `pod-template-hash` suffix the Deployment controller gives it.
 /// One revision of a Deployment: a ReplicaSet it owns, with the image its template runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Revision {
@@ -357,6 +355,8 @@ pub fn replicaset(rs: &ReplicaSet) -> Option<Revision> {
     })
 }
 
+/// The workload a pod belongs to: its controller, with a ReplicaSet resolved to its
+/// Deployment by the `pod-template-hash` suffix the Deployment controller gives it.
 pub fn owner_workload(p: &Pod) -> Option<String> {
     let ns = p.metadata.namespace.as_deref().unwrap_or("default");
     let owner: &OwnerReference = p

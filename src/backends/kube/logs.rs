@@ -4,13 +4,14 @@
 //! (`pod/container │ …`). A task of its own beside the watchers, so logs work in read-only
 //! mode too; it connects on the first follow.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ListParams, LogParams};
 use kube::{Api, Client};
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 
 use super::{KubeSettings, connect, convert};
@@ -20,7 +21,8 @@ use crate::model::SourceKind;
 /// Lines asked for per stream when a follow starts.
 const TAIL: i64 = 200;
 const BATCH_EVERY: Duration = Duration::from_millis(100);
-/// A workload's pods followed at most: more would be a firehose, not something to read.
+/// A workload's pods followed at most: more would be a firehose, not something to read (the
+/// view says so when there are more).
 const MAX_PODS: usize = 10;
 
 pub fn spawn_logs(settings: KubeSettings, tx: mpsc::Sender<BackendMsg>) -> LogHandle {
@@ -31,33 +33,19 @@ pub fn spawn_logs(settings: KubeSettings, tx: mpsc::Sender<BackendMsg>) -> LogHa
         tx: cmd_tx,
     };
     tokio::spawn(async move {
-        let cluster = settings.cluster.clone();
-        let mut client: Option<Client> = None;
+        // Connected on the first follow and kept; inside the follow task, so Stop (an abort)
+        // also ends a connection still waiting on a credential plugin.
+        let client: Arc<Mutex<Option<Client>>> = Arc::default();
+        let settings = Arc::new(settings);
         let mut current: Option<JoinHandle<()>> = None;
         while let Some(cmd) = cmd_rx.recv().await {
             if let Some(h) = current.take() {
                 h.abort();
             }
-            let LogCommand::Follow { service, task } = cmd else {
-                continue;
-            };
-            if client.is_none() {
-                match connect::connect(&settings).await {
-                    Ok(c) => client = Some(c.client),
-                    Err(e) => {
-                        let why = match e {
-                            connect::ConnectError::NotConfigured(s)
-                            | connect::ConnectError::Failed(s) => s,
-                        };
-                        ended(&tx, &cluster, Vec::new(), why).await;
-                        continue;
-                    }
-                }
-            }
-            if let Some(c) = &client {
+            if let LogCommand::Follow { service, task } = cmd {
                 current = Some(tokio::spawn(follow(
-                    cluster.clone(),
-                    c.clone(),
+                    Arc::clone(&settings),
+                    Arc::clone(&client),
                     service,
                     task,
                     tx.clone(),
@@ -82,11 +70,12 @@ async fn ended(tx: &mpsc::Sender<BackendMsg>, cluster: &str, lines: Vec<String>,
 }
 
 /// `pod/NS/NAME` (a task) or a workload id: the (namespace, pod, containers) to follow.
+/// Also the number of pods there were before the cap.
 async fn targets(
     client: &Client,
     workload: &str,
     pod: Option<&str>,
-) -> Result<Vec<(String, String, Vec<String>)>, String> {
+) -> Result<(Vec<(String, String, Vec<String>)>, usize), String> {
     let containers = |p: &Pod| -> Vec<String> {
         p.spec
             .iter()
@@ -103,7 +92,7 @@ async fn targets(
             .get(name)
             .await
             .map_err(|e| format!("pod {ns}/{name}: {e}"))?;
-        return Ok(vec![(ns.into(), name.into(), containers(&p))]);
+        return Ok((vec![(ns.into(), name.into(), containers(&p))], 1));
     }
     let (_, ns, _) = convert::parse_workload_id(workload)
         .ok_or_else(|| format!("{workload} is not a Kubernetes workload"))?;
@@ -119,24 +108,47 @@ async fn targets(
         .filter_map(|p| Some((ns.to_string(), p.metadata.name.clone()?, containers(p))))
         .collect();
     pods.sort();
+    let total = pods.len();
     pods.truncate(MAX_PODS);
     if pods.is_empty() {
         return Err(format!("{workload} has no pods to follow"));
     }
-    Ok(pods)
+    Ok((pods, total))
 }
 
 async fn follow(
-    cluster: String,
-    client: Client,
+    settings: Arc<KubeSettings>,
+    cached: Arc<Mutex<Option<Client>>>,
     workload: String,
     pod: Option<String>,
     tx: mpsc::Sender<BackendMsg>,
 ) {
-    let pods = match targets(&client, &workload, pod.as_deref()).await {
+    let cluster = settings.cluster.clone();
+    let client = {
+        let mut c = cached.lock().await;
+        match c.as_ref() {
+            Some(client) => client.clone(),
+            None => match connect::connect(&settings).await {
+                Ok(conn) => c.insert(conn.client).clone(),
+                Err(
+                    connect::ConnectError::NotConfigured(why) | connect::ConnectError::Failed(why),
+                ) => return ended(&tx, &cluster, Vec::new(), why).await,
+            },
+        }
+    };
+    let (pods, total) = match targets(&client, &workload, pod.as_deref()).await {
         Ok(p) => p,
         Err(e) => return ended(&tx, &cluster, Vec::new(), e).await,
     };
+    // Problems are lines too, said as they happen: a forbidden pod among nine readable ones
+    // must not go unnoticed until every stream ends.
+    let mut batch: Vec<String> = Vec::new();
+    if pods.len() < total {
+        batch.push(format!(
+            "── following {} of the {total} pods of {workload} (the first by name) ──",
+            pods.len()
+        ));
+    }
     let streams: Vec<(String, String, String)> = pods
         .into_iter()
         .flat_map(|(ns, p, cs)| cs.into_iter().map(move |c| (ns.clone(), p.clone(), c)))
@@ -144,7 +156,7 @@ async fn follow(
     let labelled = streams.len() > 1;
     // All streams live in this task, so stopping the follow (abort) closes every one.
     let mut opened = Vec::new();
-    let mut problems: Vec<String> = Vec::new();
+    let mut problems = 0usize;
     for (ns, pod, container) in streams {
         let lp = LogParams {
             container: Some(container.clone()),
@@ -161,32 +173,31 @@ async fn follow(
                 } else {
                     String::new()
                 };
-                opened.push(
-                    r.lines()
-                        .map(move |l| match l {
-                            Ok(l) => Ok(format!("{prefix}{l}")),
-                            Err(e) => Err(format!("{pod}/{container}: {e}")),
-                        })
-                        .boxed(),
-                );
+                let source = format!("{pod}/{container}");
+                opened.push(lossy_lines(Box::pin(r), prefix, source).boxed());
             }
-            Err(e) => problems.push(format!("{pod}/{container}: {e}")),
+            Err(e) => {
+                problems += 1;
+                batch.push(format!("── {pod}/{container}: cannot follow: {e} ──"));
+            }
         }
     }
     let mut lines = futures_util::stream::select_all(opened);
-    let mut batch: Vec<String> = Vec::new();
     let mut tick = tokio::time::interval(BATCH_EVERY);
     loop {
         tokio::select! {
             item = lines.next() => match item {
                 Some(Ok(l)) => batch.push(l),
-                // One stream failing leaves the others; it is said when they all end.
-                Some(Err(e)) => problems.push(e),
+                // One stream failing leaves the others.
+                Some(Err(e)) => {
+                    problems += 1;
+                    batch.push(format!("── {e} ──"));
+                }
                 None => {
-                    let why = if problems.is_empty() {
+                    let why = if problems == 0 {
                         "the log stream ended".to_string()
                     } else {
-                        problems.join("; ")
+                        format!("the log streams ended ({problems} with a problem, shown above)")
                     };
                     return ended(&tx, &cluster, batch, why).await;
                 }
@@ -205,4 +216,33 @@ async fn follow(
             }
         }
     }
+}
+
+/// The lines of one stream, each with `prefix`. Bytes that are not UTF-8 are shown replaced
+/// rather than losing the line; an error ends the stream after it is said.
+fn lossy_lines<R>(
+    reader: R,
+    prefix: String,
+    source: String,
+) -> impl futures_util::Stream<Item = Result<String, String>>
+where
+    R: futures_util::AsyncBufRead + Unpin,
+{
+    futures_util::stream::unfold(Some(reader), move |state| {
+        let prefix = prefix.clone();
+        let source = source.clone();
+        async move {
+            let mut r = state?;
+            let mut buf = Vec::new();
+            match r.read_until(b'\n', &mut buf).await {
+                Ok(0) => None,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&buf);
+                    let line = text.trim_end_matches(['\n', '\r']);
+                    Some((Ok(format!("{prefix}{line}")), Some(r)))
+                }
+                Err(e) => Some((Err(format!("{source}: {e}")), None)),
+            }
+        }
+    })
 }

@@ -174,17 +174,27 @@ async fn run(s: KubeSettings, tx: mpsc::Sender<BackendMsg>, mut ops: Option<Writ
     let conn = loop {
         match connect::connect(&s).await {
             Ok(c) => break c,
+            // The kubeconfig is read again each time: `aws eks update-kubeconfig` or a
+            // `kubectl config use-context` in another shell is picked up, without hurry.
             Err(connect::ConnectError::NotConfigured(hint)) => {
-                let _ = health.set(SourceState::NotConfigured { hint }).await;
-                refuse_ops(&tx, &mut ops, "Kubernetes is not configured", None).await;
-                return;
+                if !health.set(SourceState::NotConfigured { hint }).await
+                    || !refuse_ops(
+                        &tx,
+                        &mut ops,
+                        "Kubernetes is not configured",
+                        CONNECT_BACKOFF_MAX,
+                    )
+                    .await
+                {
+                    return;
+                }
             }
             // A credential plugin that failed (an expired login) may work next time, as it
             // would for kubectl: try again, slower each time.
             Err(connect::ConnectError::Failed(reason)) => {
                 let why = format!("Kubernetes is unreachable: {reason}");
                 if !health.set(SourceState::Unreachable { reason }).await
-                    || !refuse_ops(&tx, &mut ops, &why, Some(backoff)).await
+                    || !refuse_ops(&tx, &mut ops, &why, backoff).await
                 {
                     return;
                 }
@@ -290,25 +300,18 @@ async fn run(s: KubeSettings, tx: mpsc::Sender<BackendMsg>, mut ops: Option<Writ
     }
 }
 
-/// Answers every operation with `why` for `how_long` (None: until the console goes). False
-/// when the console has gone.
+/// Answers every operation with `why` for `how_long`. False when the console has gone.
 async fn refuse_ops(
     tx: &mpsc::Sender<BackendMsg>,
     ops: &mut Option<Writer>,
     why: &str,
-    how_long: Option<Duration>,
+    how_long: Duration,
 ) -> bool {
-    let until = how_long.map(|d| tokio::time::Instant::now() + d);
+    let until = tokio::time::Instant::now() + how_long;
     loop {
-        let wait = async {
-            match until {
-                Some(t) => tokio::time::sleep_until(t).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             _ = tx.closed() => return false,
-            _ = wait => return true,
+            _ = tokio::time::sleep_until(until) => return true,
             cmd = next_op(ops) => match cmd {
                 Some(cmd) => {
                     let msg = super::OpUpdate::outcome(cmd.op_id, Err(why.to_string()));
@@ -485,6 +488,11 @@ impl Aggregator {
                         })
                         .collect();
                     let changed = self.history.relist(sets);
+                    // Listed after a refusal (RBAC changed): the refusal is over.
+                    self.pending.push(Change::Denied {
+                        what: Stream::ReplicaSets.resource().into(),
+                        reason: None,
+                    });
                     if self.sent_snapshot {
                         self.pending
                             .extend(changed.into_iter().map(Change::UpsertWorkload));
@@ -573,6 +581,17 @@ impl Aggregator {
                     self.pending.extend(stream.remove(id));
                 } else {
                     self.remove_initial(stream, &id);
+                }
+            }
+            // ReplicaSets only name the image a rollback restores: without them the console
+            // works as before, so they never make the source stale or hold up the snapshot.
+            Msg::Failed(Stream::ReplicaSets, text, forbidden) => {
+                self.listed.insert(Stream::ReplicaSets);
+                if forbidden {
+                    self.pending.push(Change::Denied {
+                        what: Stream::ReplicaSets.resource().into(),
+                        reason: Some(text),
+                    });
                 }
             }
             Msg::Failed(stream, text, forbidden) => {
@@ -670,24 +689,15 @@ impl Aggregator {
             .filter(|(_, (_, forbidden))| !forbidden)
             .map(|(s, (t, _))| format!("{}: {t}", s.resource()))
             .collect();
-        let denied: Vec<&str> = self
-            .failing
-            .iter()
-            .filter(|(_, (_, forbidden))| *forbidden)
-            .map(|(s, _)| s.resource())
-            .collect();
+        // A kind RBAC refuses is not trouble with the data shown: it stays fresh and actions
+        // stay possible (a namespace admin must be able to scale without seeing the nodes).
+        // The refusals are `Change::Denied`, shown in their panes and the header.
         let state = if !failing.is_empty() {
             let reason = failing.join("; ");
             if self.sent_snapshot {
                 SourceState::Degraded { reason }
             } else {
                 SourceState::Unreachable { reason }
-            }
-        } else if !denied.is_empty() {
-            let mut denied = denied;
-            denied.sort_unstable();
-            SourceState::Degraded {
-                reason: format!("forbidden to list {} (RBAC)", denied.join(", ")),
             }
         } else if self.sent_snapshot {
             SourceState::Connected

@@ -9,8 +9,8 @@ use ratatui::widgets::{Cell, Row};
 use crate::app::App;
 use crate::app::view::{self, Drill};
 use crate::model::{
-    Availability, Health, InstanceState, Origin, Reachability, Severity, SourceKind, TaskState,
-    Time,
+    Availability, Health, InstanceState, Origin, Reachability, Severity, SourceKind, SourceState,
+    TaskState, Time,
 };
 use crate::ui::Pane;
 use crate::ui::sanitize::sanitize;
@@ -295,7 +295,10 @@ pub fn replicas(
     // Pod names are long and differ at the end: a wider column when there is room.
     let task_width: u16 = if area.width >= 110 { 32 } else { 18 };
     // Only Kubernetes counts restarts (a Swarm task that dies is replaced by a new one).
-    let restarts = c.sources.contains_key(&SourceKind::Kubernetes);
+    let restarts = c
+        .sources
+        .get(&SourceKind::Kubernetes)
+        .is_some_and(|h| !matches!(h.state, SourceState::NotConfigured { .. }));
     let mut widths = vec![
         Constraint::Length(2),
         Constraint::Length(task_width),
@@ -306,7 +309,7 @@ pub fn replicas(
     ];
     let mut header = vec!["", "TASK", "NODE", "DESIRED", "STATE", "SINCE"];
     if restarts {
-        widths.push(Constraint::Length(3));
+        widths.push(Constraint::Length(4));
         header.push("RST");
     }
     widths.push(Constraint::Min(12));
@@ -355,6 +358,7 @@ pub fn replicas(
         if restarts {
             cells.push(match r.restarts {
                 Some(0) => Cell::from("0"),
+                Some(n) if n > 999 => styled("999+", t.style(Role::Warn)),
                 Some(n) => styled(n.to_string(), t.style(Role::Warn)),
                 None => Cell::from("-"),
             });
