@@ -200,6 +200,7 @@ fn deploy_rolls_task_by_task_then_rollback_restores() {
         &OpRequest::Rollback {
             cluster: "demo".into(),
             service: "auth".into(),
+            from_revision: None,
         },
     )
     .expect("start");

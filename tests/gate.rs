@@ -181,6 +181,7 @@ fn one_rollout_per_service() {
             OpRequest::Rollback {
                 cluster: "demo".into(),
                 service: "web".into(),
+                from_revision: None,
             },
             Some(&c),
             &running,
@@ -420,6 +421,7 @@ fn a_kubernetes_rollback_names_the_image_it_restores() {
             OpRequest::Rollback {
                 cluster: "demo".into(),
                 service: "shop/web2".into(),
+                from_revision: None,
             },
             Some(&c),
             &[],
@@ -432,4 +434,14 @@ fn a_kubernetes_rollback_names_the_image_it_restores() {
         p.plan().delta
     );
     assert_eq!(p.plan().cli, "kubectl rollout undo -n shop deployment/web2");
+    // The revision the plan saw goes with the request, so the undo can refuse a moved target.
+    assert_eq!(
+        p.request(),
+        &OpRequest::Rollback {
+            cluster: "demo".into(),
+            service: "deployment/shop/web2".into(),
+            from_revision: Some(4),
+        }
+    );
+    assert_eq!(p.request().params()["from_revision"], 4);
 }

@@ -451,6 +451,7 @@ subjects: [{kind: ServiceAccount, name: no-rs, namespace: team-a}]
             clusterdeck::ops::OpRequest::Rollback {
                 cluster: CLUSTER.into(),
                 service: format!("team-a/{RS_PROBE}"),
+                from_revision: None,
             },
             Some(&cl),
             &[],

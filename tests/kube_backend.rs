@@ -361,6 +361,7 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
     let undo = OpRequest::Rollback {
         cluster: CLUSTER.into(),
         service: "t-roll/web".into(),
+        from_revision: None,
     };
     let cluster = c.cluster().expect("state").clone();
     let pending = c
@@ -388,6 +389,60 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
     eventually(90, "2 ready on the old image", || {
         (ready_replicas("t-roll", "web") == 2).then_some(())
     });
+
+    // An undo planned at revision 3, released after someone else rolled out revision 4, is
+    // refused: it would restore a template the operator never saw in the plan.
+    c.wait(30, "revision 3 shown", |c| {
+        (c.cluster()?
+            .workloads
+            .get("deployment/t-roll/web")?
+            .spec_version
+            == 3)
+            .then_some(())
+    });
+    let cluster = c.cluster().expect("state").clone();
+    let pending = c
+        .gate
+        .check(
+            OpRequest::Rollback {
+                cluster: CLUSTER.into(),
+                service: "t-roll/web".into(),
+                from_revision: None,
+            },
+            Some(&cluster),
+            &[],
+        )
+        .expect("planned");
+    kubectl(&[
+        "-n",
+        "t-roll",
+        "set",
+        "image",
+        "deployment/web",
+        "main=registry.k8s.io/pause:3.8",
+    ]);
+    eventually(60, "revision 4 recorded by the controller", || {
+        let d = kubectl_json(&["-n", "t-roll", "get", "deployment", "web"]);
+        (d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "4").then_some(())
+    });
+    let released = c
+        .gate
+        .release(pending.confirm("").expect("confirmed"))
+        .expect("released");
+    let err = c
+        .outcome(&released.op_id, 60)
+        .expect_err("the plan is out of date");
+    assert!(err.contains("not 3 as planned"), "{err}");
+    let d = kubectl_json(&["-n", "t-roll", "get", "deployment", "web"]);
+    assert_eq!(
+        image(&d),
+        "registry.k8s.io/pause:3.8",
+        "nothing was changed"
+    );
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "4"
+    );
 }
 
 #[test]

@@ -309,6 +309,7 @@ fn deploy_then_a_failing_deploy_pauses_then_rollback_then_restart() {
         OpRequest::Rollback {
             cluster: CLUSTER.into(),
             service: "t-deploy".into(),
+            from_revision: None,
         },
         "",
     );

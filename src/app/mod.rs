@@ -816,9 +816,11 @@ impl App {
                     availability,
                 })
             }
-            Command::Rollback { service } => {
-                self.begin_op(OpRequest::Rollback { cluster, service })
-            }
+            Command::Rollback { service } => self.begin_op(OpRequest::Rollback {
+                cluster,
+                service,
+                from_revision: None,
+            }),
             Command::Deploy { service, image } => self.begin_op(OpRequest::Deploy {
                 cluster,
                 service,
@@ -1186,7 +1188,11 @@ impl App {
                 Some(service) => {
                     let cluster = self.cluster_name();
                     let req = if a == Action::Rollback {
-                        OpRequest::Rollback { cluster, service }
+                        OpRequest::Rollback {
+                            cluster,
+                            service,
+                            from_revision: None,
+                        }
                     } else {
                         OpRequest::Restart { cluster, service }
                     };

@@ -39,6 +39,9 @@ pub enum OpRequest {
     Rollback {
         cluster: String,
         service: String,
+        /// Kubernetes: the revision the plan was made from (set at the gate); the undo refuses
+        /// if the Deployment has moved on since, rather than restore a template not confirmed.
+        from_revision: Option<u64>,
     },
     Deploy {
         cluster: String,
@@ -157,6 +160,10 @@ impl OpRequest {
             OpRequest::SetRole { role, .. } => {
                 json!({ "role": if *role == NodeRole::Manager { "manager" } else { "worker" } })
             }
+            OpRequest::Rollback {
+                from_revision: Some(r),
+                ..
+            } => json!({ "from_revision": r }),
             OpRequest::Rollback { .. } | OpRequest::Restart { .. } => json!({}),
             OpRequest::Instance { action, .. } => json!({ "action": action.verb() }),
             OpRequest::AddNodes { count, launch, .. } => json!({
@@ -240,13 +247,23 @@ impl OpRequest {
     /// selected becomes `deployment/default/web`), which routes it to the Kubernetes backend.
     pub fn resolved(mut self, cluster: &crate::app::store::ClusterState) -> OpRequest {
         match &mut self {
-            OpRequest::Scale { service, .. }
-            | OpRequest::Rollback { service, .. }
-            | OpRequest::Restart { service, .. } => {
+            OpRequest::Scale { service, .. } | OpRequest::Restart { service, .. } => {
                 if let Some(w) = cluster.workload_by_name(service)
                     && kube_target(&w.id).is_some()
                 {
                     *service = w.id.clone();
+                }
+            }
+            OpRequest::Rollback {
+                service,
+                from_revision,
+                ..
+            } => {
+                if let Some(w) = cluster.workload_by_name(service)
+                    && kube_target(&w.id).is_some()
+                {
+                    *service = w.id.clone();
+                    *from_revision = Some(w.spec_version);
                 }
             }
             OpRequest::Deploy { service, image, .. } => {

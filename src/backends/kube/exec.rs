@@ -100,7 +100,11 @@ impl Op {
                 Availability::Pause => self.cordon(node_name(node), true).await,
                 Availability::Drain => self.drain(node_name(node)).await,
             },
-            OpRequest::Rollback { service, .. } => self.undo(service).await,
+            OpRequest::Rollback {
+                service,
+                from_revision,
+                ..
+            } => self.undo(service, *from_revision).await,
             OpRequest::Deploy { service, image, .. } => self.deploy(service, image).await,
             OpRequest::Restart { service, .. } => self.restart(service).await,
             other => Err(format!("{} is not a Kubernetes operation", other.verb())),
@@ -261,7 +265,7 @@ impl Op {
 
     /// rollout undo: the ReplicaSet of the revision before the current one, its pod
     /// template put back into the Deployment (the `pod-template-hash` label removed).
-    async fn undo(&self, id: &str) -> Result<String, String> {
+    async fn undo(&self, id: &str, planned: Option<u64>) -> Result<String, String> {
         let (kind, ns, name) = Op::target(id)?;
         if kind != Kind::Deployment {
             return Err("rollout undo is for Deployments here; StatefulSets and DaemonSets keep their history in ControllerRevisions".into());
@@ -272,6 +276,13 @@ impl Op {
             .await
             .map_err(|e| err("reading the deployment", e))?;
         let current: u64 = revision(&d.metadata.annotations).unwrap_or(0);
+        if let Some(p) = planned
+            && p != current
+        {
+            return Err(format!(
+                "{ns}/{name} is at revision {current}, not {p} as planned (it was rolled out since): nothing was changed; look again and plan anew"
+            ));
+        }
         let uid = d.metadata.uid.clone().unwrap_or_default();
         let selector = d
             .spec
