@@ -8,6 +8,7 @@
 //!   skipped) and no context in its config, connects and lists the nodes;
 //! - a plugin allowed to be interactive does not write over the console's screen.
 
+mod kube_support;
 #[path = "support/pty.rs"]
 mod pty;
 mod swarm_support;
@@ -15,43 +16,17 @@ mod swarm_support;
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use clusterdeck::backends::kube::{self, KubeSettings};
 use clusterdeck::model::{SourceKind, SourceState};
+use kube_support::{apply, env, kubectl, kubectl_with};
 use serde_json::{Value, json};
 use swarm_support::{Console, eventually};
 
 const CLUSTER: &str = "k8s";
 /// The deployment the restricted identity gets to see, in its namespace.
 const PROBE: &str = "auth-probe";
-
-/// Set by the test command; missing means the control plane was not started.
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: these tests need the real control plane; run them through scripts/test.sh (it runs scripts/engines/kube.sh up)")
-    })
-}
-
-/// kubectl with `kubeconfig` (None: whatever `KUBECONFIG` says, as a user's shell would).
-fn kubectl_with(kubeconfig: Option<&Path>, args: &[&str]) -> Result<String, String> {
-    let mut cmd = Command::new(env("CD_KUBECTL"));
-    if let Some(k) = kubeconfig {
-        cmd.arg("--kubeconfig").arg(k);
-    }
-    let out = cmd.args(args).output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-/// kubectl as the cluster admin; panics when it fails.
-fn kubectl(args: &[&str]) -> String {
-    kubectl_with(Some(Path::new(&env("CD_KUBECONFIG"))), args)
-        .unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"))
-}
 
 fn kubeconfig_json(path: &str) -> Value {
     let raw = kubectl_with(
@@ -60,26 +35,6 @@ fn kubeconfig_json(path: &str) -> Value {
     )
     .unwrap_or_else(|e| panic!("kubectl config view {path}: {e}"));
     serde_json::from_str(&raw).expect("kubeconfig as JSON")
-}
-
-fn apply(yaml: &str) {
-    let mut child = Command::new(env("CD_KUBECTL"))
-        .args(["--kubeconfig", &env("CD_KUBECONFIG"), "apply", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("kubectl apply");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(yaml.as_bytes())
-        .expect("write");
-    assert!(
-        child.wait().expect("wait").success(),
-        "apply failed:\n{yaml}"
-    );
 }
 
 /// Two pods in team-a for the viewer to see, made by the admin.

@@ -3,16 +3,17 @@
 //! (`scripts/engines/kube.sh up`). Every check of the cluster's state goes through kubectl,
 //! never through the console's own model.
 
+mod kube_support;
 mod swarm_support;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use clusterdeck::backends::kube::{self, KubeSettings};
 use clusterdeck::model::{Availability, Event, Severity, SourceKind, UpdateState};
 use clusterdeck::ops::OpRequest;
+use kube_support::{apply, env, kubectl, kubectl_as, kubectl_json};
 use serde_json::Value;
 use swarm_support::{Console, eventually};
 
@@ -23,57 +24,6 @@ static NODES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
     NODES.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Set by the test command; missing means the control plane was not started.
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: these tests need the real control plane; run them through scripts/test.sh (it runs scripts/engines/kube.sh up)")
-    })
-}
-
-fn kubectl_as(kubeconfig: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(env("CD_KUBECTL"))
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-fn kubectl(args: &[&str]) -> String {
-    kubectl_as(&env("CD_KUBECONFIG"), args).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"))
-}
-
-fn kubectl_json(args: &[&str]) -> Value {
-    let mut a = args.to_vec();
-    a.extend(["-o", "json"]);
-    serde_json::from_str(&kubectl(&a)).expect("kubectl JSON")
-}
-
-fn apply(yaml: &str) {
-    let mut child = Command::new(env("CD_KUBECTL"))
-        .args(["--kubeconfig", &env("CD_KUBECONFIG"), "apply", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("kubectl apply");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(yaml.as_bytes())
-        .expect("write");
-    assert!(
-        child.wait().expect("wait").success(),
-        "apply failed:\n{yaml}"
-    );
 }
 
 /// A namespace of its own per test, deleted first if an earlier run left it.

@@ -3,33 +3,14 @@
 //! control plane's etcd (over TLS) and its readiness checks. A context the config marks
 //! `read_only` refuses the same keys and the command line, and sends nothing.
 
+mod kube_support;
 #[path = "support/pty.rs"]
 mod pty;
 
 use std::process::Command;
 
+use kube_support::{env, kubectl};
 use pty::{Session, World, audit_lines, parse};
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: this test needs the real control plane; run it through scripts/test.sh")
-    })
-}
-
-fn kubectl(args: &[&str]) -> String {
-    let out = Command::new(env("CD_KUBECTL"))
-        .arg("--kubeconfig")
-        .arg(env("CD_KUBECONFIG"))
-        .args(args)
-        .output()
-        .expect("kubectl");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn cordon_a_node_by_keys() {

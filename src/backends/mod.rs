@@ -174,3 +174,34 @@ pub struct LogHandle {
     pub source: SourceKind,
     pub tx: mpsc::Sender<LogCommand>,
 }
+
+impl LogHandle {
+    /// The follower every backend shares, in a task of its own: one follow at a time, `follow`
+    /// started for each Follow command, the previous one stopped (aborted) by any command.
+    pub(crate) fn spawn<F, Fut>(cluster: String, source: SourceKind, follow: F) -> LogHandle
+    where
+        F: Fn(String, Option<String>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (tx, mut rx) = mpsc::channel::<LogCommand>(8);
+        tokio::spawn(async move {
+            let mut current: Option<tokio::task::JoinHandle<()>> = None;
+            while let Some(cmd) = rx.recv().await {
+                if let Some(h) = current.take() {
+                    h.abort();
+                }
+                if let LogCommand::Follow { service, task } = cmd {
+                    current = Some(tokio::spawn(follow(service, task)));
+                }
+            }
+            if let Some(h) = current {
+                h.abort();
+            }
+        });
+        LogHandle {
+            cluster,
+            source,
+            tx,
+        }
+    }
+}

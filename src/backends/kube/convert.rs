@@ -192,6 +192,11 @@ fn count(v: Option<i32>) -> u32 {
     v.unwrap_or(0).max(0) as u32
 }
 
+/// Whether the controller has seen the current spec: until then its status is the last one's.
+fn observed(m: &ObjectMeta, observed_generation: Option<i64>) -> bool {
+    observed_generation.unwrap_or(0) >= m.generation.unwrap_or(0)
+}
+
 /// Rollout progress as `kubectl rollout status` judges it.
 fn rollout(
     desired: u32,
@@ -241,7 +246,7 @@ pub fn deployment(d: &Deployment) -> Option<Workload> {
     // Until the controller has seen the new spec, the conditions are the previous rollout's:
     // a stall from before must not fail the rollout just started (kubectl rollout status
     // waits the same way).
-    let observed = st.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
+    let observed = observed(&d.metadata, st.observed_generation);
     let stalled = st.conditions.as_ref().filter(|_| observed).and_then(|cs| {
         cs.iter()
             .find(|c| {
@@ -283,7 +288,7 @@ pub fn statefulset(s: &StatefulSet) -> Option<Workload> {
     let st = s.status.clone().unwrap_or_default();
     w.desired = count(spec.replicas.or(Some(1)));
     w.running = count(st.ready_replicas);
-    let observed = st.observed_generation.unwrap_or(0) >= s.metadata.generation.unwrap_or(0);
+    let observed = observed(&s.metadata, st.observed_generation);
     w.update = Some(rollout(
         w.desired,
         count(st.updated_replicas),
@@ -303,7 +308,7 @@ pub fn daemonset(d: &DaemonSet) -> Option<Workload> {
     w.mode = ServiceMode::Global;
     w.desired = count(Some(st.desired_number_scheduled));
     w.running = count(Some(st.number_ready));
-    let observed = st.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
+    let observed = observed(&d.metadata, st.observed_generation);
     w.update = Some(rollout(
         w.desired,
         count(st.updated_number_scheduled),

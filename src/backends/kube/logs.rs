@@ -12,10 +12,9 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ListParams, LogParams};
 use kube::{Api, Client};
 use tokio::sync::{Mutex, mpsc};
-use tokio::task::JoinHandle;
 
 use super::{KubeSettings, connect, convert};
-use crate::backends::{BackendMsg, LogCommand, LogHandle};
+use crate::backends::{BackendMsg, LogHandle};
 use crate::model::SourceKind;
 
 /// Lines asked for per stream when a follow starts.
@@ -26,37 +25,20 @@ const BATCH_EVERY: Duration = Duration::from_millis(100);
 const MAX_PODS: usize = 10;
 
 pub fn spawn_logs(settings: KubeSettings, tx: mpsc::Sender<BackendMsg>) -> LogHandle {
-    let (cmd_tx, mut cmd_rx) = mpsc::channel::<LogCommand>(8);
-    let handle = LogHandle {
-        cluster: settings.cluster.clone(),
-        source: SourceKind::Kubernetes,
-        tx: cmd_tx,
-    };
-    tokio::spawn(async move {
-        // Connected on the first follow and kept; inside the follow task, so Stop (an abort)
-        // also ends a connection still waiting on a credential plugin.
-        let client: Arc<Mutex<Option<Client>>> = Arc::default();
-        let settings = Arc::new(settings);
-        let mut current: Option<JoinHandle<()>> = None;
-        while let Some(cmd) = cmd_rx.recv().await {
-            if let Some(h) = current.take() {
-                h.abort();
-            }
-            if let LogCommand::Follow { service, task } = cmd {
-                current = Some(tokio::spawn(follow(
-                    Arc::clone(&settings),
-                    Arc::clone(&client),
-                    service,
-                    task,
-                    tx.clone(),
-                )));
-            }
-        }
-        if let Some(h) = current {
-            h.abort();
-        }
-    });
-    handle
+    // Connected on the first follow and kept; inside the follow task, so Stop (an abort)
+    // also ends a connection still waiting on a credential plugin.
+    let client: Arc<Mutex<Option<Client>>> = Arc::default();
+    let cluster = settings.cluster.clone();
+    let settings = Arc::new(settings);
+    LogHandle::spawn(cluster, SourceKind::Kubernetes, move |service, task| {
+        follow(
+            Arc::clone(&settings),
+            Arc::clone(&client),
+            service,
+            task,
+            tx.clone(),
+        )
+    })
 }
 
 async fn ended(tx: &mpsc::Sender<BackendMsg>, cluster: &str, lines: Vec<String>, why: String) {

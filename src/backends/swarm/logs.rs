@@ -7,10 +7,10 @@ use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptions;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::connect::connect;
-use crate::backends::{BackendMsg, LogCommand, LogHandle};
+use crate::backends::{BackendMsg, LogHandle};
+use crate::model::SourceKind;
 
 /// Lines asked for when a follow starts.
 const TAIL: &str = "200";
@@ -21,33 +21,10 @@ pub fn spawn_logs(
     endpoints: Vec<String>,
     tx: mpsc::Sender<BackendMsg>,
 ) -> LogHandle {
-    let (cmd_tx, mut cmd_rx) = mpsc::channel::<LogCommand>(8);
-    let handle = LogHandle {
-        cluster: cluster.clone(),
-        source: crate::model::SourceKind::Swarm,
-        tx: cmd_tx,
-    };
-    tokio::spawn(async move {
-        let mut current: Option<JoinHandle<()>> = None;
-        while let Some(cmd) = cmd_rx.recv().await {
-            if let Some(h) = current.take() {
-                h.abort();
-            }
-            if let LogCommand::Follow { service, task } = cmd {
-                current = Some(tokio::spawn(follow(
-                    cluster.clone(),
-                    endpoints.clone(),
-                    service,
-                    task,
-                    tx.clone(),
-                )));
-            }
-        }
-        if let Some(h) = current {
-            h.abort();
-        }
-    });
-    handle
+    let c = cluster.clone();
+    LogHandle::spawn(cluster, SourceKind::Swarm, move |service, task| {
+        follow(c.clone(), endpoints.clone(), service, task, tx.clone())
+    })
 }
 
 async fn follow(
