@@ -65,12 +65,13 @@ fn main() {
     let (tx, mut rx) = mpsc::channel(1024);
     let started = Instant::now();
     rt.block_on(async {
-        kube::spawn_watch(
+        kube::spawn(
             KubeSettings {
                 cluster: CLUSTER.into(),
                 kubeconfig: Some(kubeconfig.into()),
                 ..KubeSettings::default()
             },
+            false,
             tx,
         )
     });

@@ -16,9 +16,9 @@ use std::hint::black_box;
 use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-use clusterdeck::app::store::Store;
 use clusterdeck::backends::demo::{DemoCluster, DemoSize};
 use clusterdeck::backends::{BackendMsg, Change, Snapshot};
+use clusterdeck::model::store::Store;
 use clusterdeck::model::{Replica, SourceKind, TaskState, Time};
 
 const SCALE: usize = 10_000;

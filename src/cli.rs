@@ -162,22 +162,16 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
                     tx.clone(),
                 ));
             }
-            if watch_only(&settings.cluster) {
-                swarm::spawn_watch(settings, tx.clone());
-            } else {
-                handles.push(swarm::spawn(settings, tx.clone()));
-            }
+            let writable = !watch_only(&settings.cluster);
+            handles.extend(swarm::spawn(settings, writable, tx.clone()));
         }
     }
     #[cfg(feature = "ec2")]
     if !demo {
         for settings in ec2_contexts(cli, &cfg, &sources) {
             add_context(&mut contexts, &cfg, &settings.cluster);
-            if watch_only(&settings.cluster) {
-                ec2::spawn_watch(settings, tx.clone());
-            } else {
-                handles.push(ec2::spawn(settings, tx.clone()));
-            }
+            let writable = !watch_only(&settings.cluster);
+            handles.extend(ec2::spawn(settings, writable, tx.clone()));
         }
     }
     #[cfg(feature = "kube")]
@@ -187,11 +181,8 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
             if !cli.wall {
                 log_handles.push(kube::spawn_logs(settings.clone(), tx.clone()));
             }
-            if watch_only(&settings.cluster) {
-                kube::spawn_watch(settings, tx.clone());
-            } else {
-                handles.push(kube::spawn(settings, tx.clone()));
-            }
+            let writable = !watch_only(&settings.cluster);
+            handles.extend(kube::spawn(settings, writable, tx.clone()));
         }
     }
     if !demo {
@@ -206,11 +197,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
             Some(n) => demo::DemoSize::scaled(n),
             None => demo::DemoSize::standard(),
         };
-        if read_only {
-            demo::spawn_watch(size, cli.demo_seed, tx.clone());
-        } else {
-            handles.push(demo::spawn(size, cli.demo_seed, tx.clone()));
-        }
+        handles.extend(demo::spawn(size, cli.demo_seed, !read_only, tx.clone()));
     }
     let operator = Operator::current();
     let gate = if read_only {
@@ -587,10 +574,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 std::process::exit(2);
             }
         };
-        let ended = crate::wall::run::run(&mut wall, rx)
+        let ended = crate::wall_run::run(&mut wall, rx)
             .await
             .wrap_err("wall display failed")?;
-        if ended != crate::wall::run::Ended::Quit {
+        if ended != crate::wall_run::Ended::Quit {
             eprintln!("clusterdeck: wall display stopped: {ended:?}");
         }
         return Ok(());
@@ -602,7 +589,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             std::process::exit(2);
         }
     };
-    crate::app::run::run(&mut app, rx, fps)
+    crate::run::run(&mut app, rx, fps)
         .await
         .wrap_err("console failed")
 }

@@ -13,9 +13,9 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use clusterdeck::app::store::Store;
 use clusterdeck::backends::BackendMsg;
 use clusterdeck::backends::demo::{self, DemoSize};
+use clusterdeck::model::store::Store;
 use clusterdeck::ops::audit::AuditLog;
 use clusterdeck::ops::{Executor, Gate, OpRequest};
 
@@ -71,7 +71,7 @@ fn scale_web(log: &Path) -> (Result<String, String>, u32) {
         .expect("runtime");
     rt.block_on(async {
         let (tx, mut rx) = mpsc::channel(1024);
-        let handle = demo::spawn(DemoSize::standard(), 5, tx);
+        let handle = demo::spawn(DemoSize::standard(), 5, true, tx).expect("writable");
         let mut store = Store::default();
         // The demo's first messages are its health and a snapshot.
         while store.cluster("demo").is_none_or(|c| c.workloads.is_empty()) {

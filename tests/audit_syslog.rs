@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use clusterdeck::app::store::ClusterState;
 use clusterdeck::backends::{BackendHandle, OpCommand};
 use clusterdeck::model::SourceKind;
+use clusterdeck::model::store::ClusterState;
 use clusterdeck::ops::audit::ship::{Shipper, SyslogTarget};
 use clusterdeck::ops::audit::{AuditLog, AuditRecord, verify};
 use clusterdeck::ops::{Executor, Gate, OpRequest};

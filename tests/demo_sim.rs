@@ -5,9 +5,9 @@ mod support;
 
 use chrono::Duration;
 
-use clusterdeck::app::store::Store;
 use clusterdeck::backends::demo::{DemoCluster, DemoSize};
 use clusterdeck::backends::{BackendMsg, OpUpdate};
+use clusterdeck::model::store::Store;
 use clusterdeck::model::{Availability, SourceKind, TaskState, UpdateState};
 use clusterdeck::ops::OpRequest;
 

@@ -17,7 +17,7 @@ use swarm_support::Console;
 
 fn console(s: ec2::Ec2Settings) -> Console {
     let cluster = s.cluster.clone();
-    Console::with(&cluster, |tx| vec![ec2::spawn(s, tx)])
+    Console::with(&cluster, |tx| ec2::spawn(s, true, tx).into_iter().collect())
 }
 
 fn instance_state(c: &Console, id: &str) -> Option<InstanceState> {

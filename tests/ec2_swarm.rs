@@ -93,7 +93,13 @@ fn instances_correlate_with_swarm_nodes_by_private_address() {
         reconcile: Duration::from_secs(30),
     };
     let mut c = Console::with("lab", |tx| {
-        vec![ec2::spawn(s, tx.clone()), swarm::spawn(swarm_settings, tx)]
+        [
+            ec2::spawn(s, true, tx.clone()),
+            swarm::spawn(swarm_settings, true, tx),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     });
     c.wait(90, "every node matched with its instance", |c| {
         let cl = c.cluster()?;

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use clusterdeck::app::store::{ClusterState, Store};
 use clusterdeck::backends::BackendMsg;
 use clusterdeck::backends::etcd::{self, EtcdSettings, EtcdTls};
+use clusterdeck::model::store::{ClusterState, Store};
 use clusterdeck::model::{Quorum, QuorumVerdict, SourceKind};
 
 /// Set by the test command once the engines run; missing means they were not started.

@@ -9,9 +9,9 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use clusterdeck::app::Modal;
-use clusterdeck::app::store::ClusterState;
 use clusterdeck::backends::{BackendHandle, OpCommand};
 use clusterdeck::input::Action;
+use clusterdeck::model::store::ClusterState;
 use clusterdeck::model::{Availability, SourceKind};
 use clusterdeck::ops::audit::AuditLog;
 use clusterdeck::ops::{Executor, Gate, OpRequest, Risk};

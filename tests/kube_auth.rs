@@ -110,7 +110,7 @@ fn console(kubeconfig: &Path, context: Option<&str>) -> Console {
         context: context.map(str::to_string),
         namespace: None,
     };
-    Console::with(CLUSTER, |tx| vec![kube::spawn(s, tx)])
+    Console::with(CLUSTER, |tx| kube::spawn(s, true, tx).into_iter().collect())
 }
 
 /// The Kubernetes source's state once it has settled (no longer connecting).

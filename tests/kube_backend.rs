@@ -73,7 +73,7 @@ fn console_as(kubeconfig: String, namespace: Option<&str>) -> Console {
         context: None,
         namespace: namespace.map(str::to_string),
     };
-    Console::with(CLUSTER, |tx| vec![kube::spawn(s, tx)])
+    Console::with(CLUSTER, |tx| kube::spawn(s, true, tx).into_iter().collect())
 }
 
 fn console() -> Console {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use clusterdeck::app::store::Store;
 use clusterdeck::backends::{BackendMsg, Change, Snapshot};
+use clusterdeck::model::store::Store;
 use clusterdeck::model::{Replica, SourceKind, TaskState};
 
 use support::*;

@@ -136,7 +136,7 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
                 SourceState::Connected => ("●", Role::Ok),
                 SourceState::Connecting => ("○", Role::Muted),
                 SourceState::Degraded { .. } => ("▲", Role::Warn),
-                SourceState::Unreachable { .. } => ("✗", Role::Danger),
+                SourceState::Unreachable { .. } | SourceState::Failed { .. } => ("✗", Role::Danger),
                 SourceState::NotConfigured { .. } => ("-", Role::Muted),
             };
             let mut text = format!(" {} {sym} {}", kind.label(), h.label());

@@ -5,62 +5,11 @@ mod bigtext;
 mod layout;
 mod panes;
 mod popups;
-pub mod sanitize;
-pub mod theme;
+pub use clusterdeck_app::theme;
+pub use clusterdeck_model::sanitize;
 pub mod wall;
 pub mod widgets;
 
 pub use layout::{MIN_HEIGHT, MIN_WIDTH, WIDE_HEIGHT, WIDE_WIDTH, draw, is_wide};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Pane {
-    #[default]
-    Overview,
-    Nodes,
-    Services,
-    Replicas,
-    Instances,
-    Events,
-    Audit,
-    Quorum,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 8] = [
-        Pane::Overview,
-        Pane::Nodes,
-        Pane::Services,
-        Pane::Replicas,
-        Pane::Instances,
-        Pane::Events,
-        Pane::Audit,
-        Pane::Quorum,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Overview => "Overview",
-            Pane::Nodes => "Nodes",
-            Pane::Services => "Services",
-            Pane::Replicas => "Replicas",
-            Pane::Instances => "Instances",
-            Pane::Events => "Events",
-            Pane::Audit => "Audit",
-            Pane::Quorum => "Quorum",
-        }
-    }
-
-    /// The `:` command that opens it.
-    pub fn command(self) -> &'static str {
-        match self {
-            Pane::Overview => "overview",
-            Pane::Nodes => "nodes",
-            Pane::Services => "services",
-            Pane::Replicas => "replicas",
-            Pane::Instances => "instances",
-            Pane::Events => "events",
-            Pane::Audit => "audit",
-            Pane::Quorum => "quorum",
-        }
-    }
-}
+pub use clusterdeck_app::input::Pane;

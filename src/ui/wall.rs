@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::app::store::ClusterState;
+use crate::model::store::ClusterState;
 use crate::model::{SourceState, Time};
 use crate::wall::{Incident, Wall};
 
@@ -145,7 +145,9 @@ fn header_parts(c: &ClusterState, now: Time) -> Vec<(String, String, Role)> {
                 Role::Muted,
             ),
             SourceState::NotConfigured { .. } => continue,
-            SourceState::Degraded { .. } | SourceState::Unreachable { .. } => {
+            SourceState::Degraded { .. }
+            | SourceState::Unreachable { .. }
+            | SourceState::Failed { .. } => {
                 let since = h.stale_since.map_or_else(|| "?".into(), |s| lasted(now, s));
                 (
                     format!("{} ✗ {} for {since}, data stale", kind.label(), h.label()),

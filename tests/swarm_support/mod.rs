@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use clusterdeck::app::store::{ClusterState, Store};
 use clusterdeck::backends::swarm::{self, SwarmSettings};
 use clusterdeck::backends::{BackendHandle, BackendMsg};
+use clusterdeck::model::store::{ClusterState, Store};
 use clusterdeck::ops::audit::{AuditLog, Operator};
 use clusterdeck::ops::{Executor, Gate, OpRequest};
 
@@ -157,7 +157,9 @@ impl Console {
             endpoints,
             reconcile: Duration::from_secs(30),
         };
-        let mut c = Console::with(CLUSTER, |tx| vec![swarm::spawn(settings, tx)]);
+        let mut c = Console::with(CLUSTER, |tx| {
+            swarm::spawn(settings, true, tx).into_iter().collect()
+        });
         c.wait(60, "the first snapshot", |c| {
             c.cluster()
                 .is_some_and(|s| !s.nodes.is_empty())

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::App;
-use crate::app::store::ClusterState;
 use crate::config::discovery::Discovery;
+use crate::model::store::ClusterState;
 use crate::model::{Health, QuorumVerdict, Severity, Time};
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Role;

@@ -20,7 +20,7 @@ use crate::ui::widgets::{age, elide_middle, gauge, ratio_bar, sparkline};
 use super::{TableSpec, styled, table};
 
 /// An empty pane says why when the credentials may not list what it shows (Kubernetes RBAC).
-fn denied_or(c: &crate::app::store::ClusterState, kinds: &[&str], empty: &str) -> String {
+fn denied_or(c: &crate::model::store::ClusterState, kinds: &[&str], empty: &str) -> String {
     let denied: Vec<String> = kinds
         .iter()
         .filter_map(|k| c.denied.get(*k))

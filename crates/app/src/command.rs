@@ -1,0 +1,218 @@
+//! The `:` command line: `:scale web 5`, `:drain node-3`, `:deploy web app:2`, `:theme light`, `:q`.
+
+use crate::input::Pane;
+use crate::model::Availability;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Quit {
+        force: bool,
+    },
+    Scale {
+        service: String,
+        replicas: u32,
+    },
+    Availability {
+        node: String,
+        availability: Availability,
+    },
+    Rollback {
+        service: String,
+    },
+    Role {
+        node: String,
+        role: crate::model::NodeRole,
+    },
+    Deploy {
+        service: String,
+        image: String,
+    },
+    Restart {
+        service: String,
+    },
+    /// start|stop|reboot|terminate INSTANCE-ID
+    Instance {
+        instance: String,
+        action: crate::ops::InstanceAction,
+    },
+    AddNodes {
+        count: u32,
+    },
+    Theme(String),
+    Pane(Pane),
+    Context(String),
+    Help,
+}
+
+pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC · deploy SVC IMAGE:TAG · restart SVC · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
+
+pub fn parse_replicas(s: &str) -> Result<u32, String> {
+    let max = crate::ops::MAX_REPLICAS;
+    match s.trim().parse::<u32>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!(
+            "`{}` is not a replica count: enter a whole number 0–{max}",
+            s.trim()
+        )),
+    }
+}
+
+/// A count of things to create, 1..=max.
+pub fn parse_count(s: &str, max: u32) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{}` is not a count: enter a whole number 1–{max}",
+            s.trim()
+        )),
+    }
+}
+
+pub fn parse(line: &str) -> Result<Command, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let arg = |i: usize, what: &str| -> Result<String, String> {
+        words
+            .get(i)
+            .map(|s| s.to_string())
+            .ok_or_else(|| format!("{} needs {what}", words.first().copied().unwrap_or("")))
+    };
+    let extra = |n: usize| -> Result<(), String> {
+        if words.len() > n {
+            Err(format!("unexpected `{}`", words[n..].join(" ")))
+        } else {
+            Ok(())
+        }
+    };
+    let Some(first) = words.first() else {
+        return Err(USAGE.into());
+    };
+    let cmd = match *first {
+        "q" | "quit" | "exit" => Command::Quit { force: false },
+        "q!" | "quit!" => Command::Quit { force: true },
+        "scale" => {
+            // Both `scale web 5` and `scale web=5` (as docker service scale).
+            let a = arg(1, "a service and a count")?;
+            if let Some((svc, n)) = a.split_once('=') {
+                extra(2)?;
+                Command::Scale {
+                    service: svc.into(),
+                    replicas: parse_replicas(n)?,
+                }
+            } else {
+                let n = arg(2, "a replica count")?;
+                extra(3)?;
+                Command::Scale {
+                    service: a,
+                    replicas: parse_replicas(&n)?,
+                }
+            }
+        }
+        "drain" | "pause" | "activate" => {
+            let node = arg(1, "a node name")?;
+            extra(2)?;
+            Command::Availability {
+                node,
+                availability: Availability::parse(first).unwrap_or(Availability::Active),
+            }
+        }
+        "promote" | "demote" => {
+            let node = arg(1, "a node name")?;
+            extra(2)?;
+            let role = if *first == "promote" {
+                crate::model::NodeRole::Manager
+            } else {
+                crate::model::NodeRole::Worker
+            };
+            Command::Role { node, role }
+        }
+        "rollback" => {
+            let service = arg(1, "a service name")?;
+            extra(2)?;
+            Command::Rollback { service }
+        }
+        "restart" => {
+            let service = arg(1, "a service name")?;
+            extra(2)?;
+            Command::Restart { service }
+        }
+        "deploy" => {
+            let service = arg(1, "a service and an image")?;
+            let image = arg(2, "an image with an explicit tag or digest")?;
+            extra(3)?;
+            Command::Deploy { service, image }
+        }
+        "start" | "stop" | "reboot" | "terminate" => {
+            use crate::ops::InstanceAction;
+            let instance = arg(1, "an instance id (i-…)")?;
+            extra(2)?;
+            let action = match *first {
+                "start" => InstanceAction::Start,
+                "stop" => InstanceAction::Stop,
+                "reboot" => InstanceAction::Reboot,
+                _ => InstanceAction::Terminate,
+            };
+            Command::Instance { instance, action }
+        }
+        "add-nodes" => {
+            let n = arg(1, "how many instances to launch")?;
+            extra(2)?;
+            Command::AddNodes {
+                count: parse_count(&n, crate::ops::MAX_LAUNCH)?,
+            }
+        }
+        "theme" => {
+            let name = arg(1, "a theme name")?;
+            extra(2)?;
+            Command::Theme(name)
+        }
+        "context" | "ctx" => {
+            let name = arg(1, "a context name")?;
+            extra(2)?;
+            Command::Context(name)
+        }
+        "help" | "h" => Command::Help,
+        other => match Pane::ALL.into_iter().find(|p| p.command() == other) {
+            Some(p) => Command::Pane(p),
+            None => return Err(format!("unknown command `{other}` — {USAGE}")),
+        },
+    };
+    Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(
+            parse("scale web 5"),
+            Ok(Command::Scale {
+                service: "web".into(),
+                replicas: 5
+            })
+        );
+        assert_eq!(
+            parse("scale web=0"),
+            Ok(Command::Scale {
+                service: "web".into(),
+                replicas: 0
+            })
+        );
+        assert_eq!(
+            parse("drain wrk-03"),
+            Ok(Command::Availability {
+                node: "wrk-03".into(),
+                availability: Availability::Drain
+            })
+        );
+        assert_eq!(parse("q"), Ok(Command::Quit { force: false }));
+        assert_eq!(parse("nodes"), Ok(Command::Pane(Pane::Nodes)));
+        assert!(parse("scale web five").is_err());
+        assert!(parse("scale web -1").is_err());
+        assert!(parse("scale web 5 6").is_err());
+        assert!(parse("deploy web").is_err());
+        assert!(parse("frobnicate").is_err());
+        assert!(parse("").is_err());
+    }
+}

@@ -1,0 +1,53 @@
+/// The panes of the console, in tab order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pane {
+    #[default]
+    Overview,
+    Nodes,
+    Services,
+    Replicas,
+    Instances,
+    Events,
+    Audit,
+    Quorum,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 8] = [
+        Pane::Overview,
+        Pane::Nodes,
+        Pane::Services,
+        Pane::Replicas,
+        Pane::Instances,
+        Pane::Events,
+        Pane::Audit,
+        Pane::Quorum,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Overview => "Overview",
+            Pane::Nodes => "Nodes",
+            Pane::Services => "Services",
+            Pane::Replicas => "Replicas",
+            Pane::Instances => "Instances",
+            Pane::Events => "Events",
+            Pane::Audit => "Audit",
+            Pane::Quorum => "Quorum",
+        }
+    }
+
+    /// The `:` command that opens it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Pane::Overview => "overview",
+            Pane::Nodes => "nodes",
+            Pane::Services => "services",
+            Pane::Replicas => "replicas",
+            Pane::Instances => "instances",
+            Pane::Events => "events",
+            Pane::Audit => "audit",
+            Pane::Quorum => "quorum",
+        }
+    }
+}

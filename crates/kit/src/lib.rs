@@ -1,0 +1,25 @@
+//! What every backend shares, so no backend writes it again:
+//!
+//! - [`spawn`]: a backend task with or without a write side ([`Writer`], which only this crate
+//!   can make), supervised: a panic marks the source failed with the reason, gives every
+//!   operation it held an outcome, and restarts it with backoff;
+//! - [`Reporter`]: health (sent only when it changes, stale-since kept), snapshots, changes,
+//!   operation progress and outcomes;
+//! - [`Reporter::refuse_for`]: answering operations with a refusal while the engine is away;
+//! - [`Follows`] and [`follow_until`]: following an operation until it settles, within a
+//!   per-backend time limit;
+//! - [`LogHandle`]: the log follower.
+//!
+//! Backends never touch the store; the run loop applies their messages.
+
+mod follow;
+mod logs;
+mod report;
+mod supervise;
+
+pub use clusterdeck_model::feed::{BackendMsg, Change, OpUpdate, Snapshot};
+pub use clusterdeck_ops::{BackendHandle, OpCommand};
+pub use follow::{Follows, Step, follow_until};
+pub use logs::{LogCommand, LogHandle};
+pub use report::Reporter;
+pub use supervise::{Writer, next_op, spawn};

@@ -1,0 +1,230 @@
+//! Following pod logs through the API server (`pods/{name}/log?follow=true`): one pod's
+//! containers, or every current pod of a workload (as stern does, not kubectl's one pod),
+//! merged into the log view. With more than one stream each line says where it comes from
+//! (`pod/container │ …`). A task of its own beside the watchers, so logs work in read-only
+//! mode too; it connects on the first follow.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{ListParams, LogParams};
+use kube::{Api, Client};
+use tokio::sync::{Mutex, mpsc};
+
+use crate::{KubeSettings, connect, convert};
+use clusterdeck_kit::{BackendMsg, LogHandle};
+use clusterdeck_model::SourceKind;
+
+/// Lines asked for per stream when a follow starts.
+const TAIL: i64 = 200;
+const BATCH_EVERY: Duration = Duration::from_millis(100);
+/// A workload's pods followed at most: more would be a firehose, not something to read (the
+/// view says so when there are more).
+const MAX_PODS: usize = 10;
+
+pub fn spawn_logs(settings: KubeSettings, tx: mpsc::Sender<BackendMsg>) -> LogHandle {
+    // Connected on the first follow and kept; inside the follow task, so Stop (an abort)
+    // also ends a connection still waiting on a credential plugin.
+    let client: Arc<Mutex<Option<Client>>> = Arc::default();
+    let cluster = settings.cluster.clone();
+    let settings = Arc::new(settings);
+    LogHandle::spawn(cluster, SourceKind::Kubernetes, move |service, task| {
+        follow(
+            Arc::clone(&settings),
+            Arc::clone(&client),
+            service,
+            task,
+            tx.clone(),
+        )
+    })
+}
+
+async fn ended(tx: &mpsc::Sender<BackendMsg>, cluster: &str, lines: Vec<String>, why: String) {
+    let _ = tx
+        .send(BackendMsg::Logs {
+            cluster: cluster.to_string(),
+            lines,
+            ended: Some(why),
+        })
+        .await;
+}
+
+/// `pod/NS/NAME` (a task) or a workload id: the (namespace, pod, containers) to follow.
+/// Also the number of pods there were before the cap.
+async fn targets(
+    client: &Client,
+    workload: &str,
+    pod: Option<&str>,
+) -> Result<(Vec<(String, String, Vec<String>)>, usize), String> {
+    let containers = |p: &Pod| -> Vec<String> {
+        p.spec
+            .iter()
+            .flat_map(|s| &s.containers)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    if let Some(id) = pod {
+        let (ns, name) = id
+            .strip_prefix("pod/")
+            .and_then(|r| r.split_once('/'))
+            .ok_or_else(|| format!("{id} is not a pod"))?;
+        let p = Api::<Pod>::namespaced(client.clone(), ns)
+            .get(name)
+            .await
+            .map_err(|e| format!("pod {ns}/{name}: {e}"))?;
+        return Ok((vec![(ns.into(), name.into(), containers(&p))], 1));
+    }
+    let (_, ns, _) = convert::parse_workload_id(workload)
+        .ok_or_else(|| format!("{workload} is not a Kubernetes workload"))?;
+    let list = Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| format!("listing the pods of {workload}: {e}"))?;
+    let mut pods: Vec<(String, String, Vec<String>)> = list
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| convert::owner_workload(p).as_deref() == Some(workload))
+        .filter_map(|p| Some((ns.to_string(), p.metadata.name.clone()?, containers(p))))
+        .collect();
+    pods.sort();
+    let total = pods.len();
+    pods.truncate(MAX_PODS);
+    if pods.is_empty() {
+        return Err(format!("{workload} has no pods to follow"));
+    }
+    Ok((pods, total))
+}
+
+async fn follow(
+    settings: Arc<KubeSettings>,
+    cached: Arc<Mutex<Option<Client>>>,
+    workload: String,
+    pod: Option<String>,
+    tx: mpsc::Sender<BackendMsg>,
+) {
+    let cluster = settings.cluster.clone();
+    let client = {
+        let mut c = cached.lock().await;
+        match c.as_ref() {
+            Some(client) => client.clone(),
+            None => match connect::connect(&settings).await {
+                Ok(conn) => c.insert(conn.client).clone(),
+                Err(
+                    connect::ConnectError::NotConfigured(why) | connect::ConnectError::Failed(why),
+                ) => return ended(&tx, &cluster, Vec::new(), why).await,
+            },
+        }
+    };
+    let (pods, total) = match targets(&client, &workload, pod.as_deref()).await {
+        Ok(p) => p,
+        Err(e) => return ended(&tx, &cluster, Vec::new(), e).await,
+    };
+    // Problems are lines too, said as they happen: a forbidden pod among nine readable ones
+    // must not go unnoticed until every stream ends.
+    let mut batch: Vec<String> = Vec::new();
+    if pods.len() < total {
+        batch.push(format!(
+            "── following {} of the {total} pods of {workload} (the first by name) ──",
+            pods.len()
+        ));
+    }
+    let streams: Vec<(String, String, String)> = pods
+        .into_iter()
+        .flat_map(|(ns, p, cs)| cs.into_iter().map(move |c| (ns.clone(), p.clone(), c)))
+        .collect();
+    let labelled = streams.len() > 1;
+    // All streams live in this task, so stopping the follow (abort) closes every one.
+    let mut opened = Vec::new();
+    let mut problems = 0usize;
+    for (ns, pod, container) in streams {
+        let lp = LogParams {
+            container: Some(container.clone()),
+            follow: true,
+            tail_lines: Some(TAIL),
+            timestamps: true,
+            ..LogParams::default()
+        };
+        let api = Api::<Pod>::namespaced(client.clone(), &ns);
+        match api.log_stream(&pod, &lp).await {
+            Ok(r) => {
+                let prefix = if labelled {
+                    format!("{pod}/{container} │ ")
+                } else {
+                    String::new()
+                };
+                let source = format!("{pod}/{container}");
+                opened.push(lossy_lines(Box::pin(r), prefix, source).boxed());
+            }
+            Err(e) => {
+                problems += 1;
+                batch.push(format!("── {pod}/{container}: cannot follow: {e} ──"));
+            }
+        }
+    }
+    let mut lines = futures_util::stream::select_all(opened);
+    let mut tick = tokio::time::interval(BATCH_EVERY);
+    loop {
+        tokio::select! {
+            item = lines.next() => match item {
+                Some(Ok(l)) => batch.push(l),
+                // One stream failing leaves the others.
+                Some(Err(e)) => {
+                    problems += 1;
+                    batch.push(format!("── {e} ──"));
+                }
+                None => {
+                    let why = if problems == 0 {
+                        "the log stream ended".to_string()
+                    } else {
+                        format!("the log streams ended ({problems} with a problem, shown above)")
+                    };
+                    return ended(&tx, &cluster, batch, why).await;
+                }
+            },
+            _ = tick.tick() => {
+                if !batch.is_empty() {
+                    let msg = BackendMsg::Logs {
+                        cluster: cluster.clone(),
+                        lines: std::mem::take(&mut batch),
+                        ended: None,
+                    };
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The lines of one stream, each with `prefix`. Bytes that are not UTF-8 are shown replaced
+/// rather than losing the line; an error ends the stream after it is said.
+fn lossy_lines<R>(
+    reader: R,
+    prefix: String,
+    source: String,
+) -> impl futures_util::Stream<Item = Result<String, String>>
+where
+    R: futures_util::AsyncBufRead + Unpin,
+{
+    futures_util::stream::unfold(Some(reader), move |state| {
+        let prefix = prefix.clone();
+        let source = source.clone();
+        async move {
+            let mut r = state?;
+            let mut buf = Vec::new();
+            match r.read_until(b'\n', &mut buf).await {
+                Ok(0) => None,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&buf);
+                    let line = text.trim_end_matches(['\n', '\r']);
+                    Some((Ok(format!("{prefix}{line}")), Some(r)))
+                }
+                Err(e) => Some((Err(format!("{source}: {e}")), None)),
+            }
+        }
+    })
+}

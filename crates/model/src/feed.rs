@@ -1,0 +1,110 @@
+//! What backends tell the run loop: a full `Snapshot` first, `Change`s after, their health,
+//! the progress of operations, followed log lines. Plain data, so the store (below every
+//! backend) can apply it and tests can build it.
+
+use crate::{
+    ControlCheck, EtcdMember, Event, Instance, Node, Replica, SourceHealth, SourceKind, Time,
+    Workload,
+};
+
+/// Operation ids are unique per host: time, process and sequence.
+pub type OpId = String;
+
+/// A full picture of what one source owns. `None` means "this source does not own that kind",
+/// so an EC2 snapshot never wipes the Swarm nodes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub nodes: Option<Vec<Node>>,
+    pub workloads: Option<Vec<Workload>>,
+    pub replicas: Option<Vec<Replica>>,
+    pub instances: Option<Vec<Instance>>,
+    pub etcd: Option<Vec<EtcdMember>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    UpsertNode(Node),
+    RemoveNode(String),
+    UpsertWorkload(Workload),
+    RemoveWorkload(String),
+    UpsertReplica(Replica),
+    RemoveReplica(String),
+    UpsertInstance(Instance),
+    RemoveInstance(String),
+    Etcd(Vec<EtcdMember>),
+    Event(Event),
+    /// The API server's readiness checks, replacing the previous set.
+    ControlPlane(Vec<ControlCheck>),
+    /// What the credentials may not see (`what` is a kind such as "nodes"), or `None` once
+    /// they may again.
+    Denied {
+        what: String,
+        reason: Option<String>,
+    },
+}
+
+/// Progress and outcome of an operation, reported by the backend executing it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpUpdate {
+    pub op_id: OpId,
+    /// (done, total) units: tasks started, tasks moved, tasks updated.
+    pub progress: Option<(u32, u32)>,
+    pub message: String,
+    /// Set once, when the operation has settled.
+    pub outcome: Option<Result<String, String>>,
+}
+
+impl OpUpdate {
+    /// Progress of an operation still running.
+    pub fn progress(op_id: OpId, progress: Option<(u32, u32)>, message: String) -> BackendMsg {
+        BackendMsg::Op(OpUpdate {
+            op_id,
+            progress,
+            message,
+            outcome: None,
+        })
+    }
+
+    /// The end of an operation.
+    pub fn outcome(op_id: OpId, r: Result<String, String>) -> BackendMsg {
+        BackendMsg::Op(OpUpdate {
+            op_id,
+            progress: None,
+            message: String::new(),
+            outcome: Some(r),
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BackendMsg {
+    Snapshot {
+        cluster: String,
+        source: SourceKind,
+        at: Time,
+        snapshot: Snapshot,
+    },
+    Changes {
+        cluster: String,
+        source: SourceKind,
+        at: Time,
+        changes: Vec<Change>,
+    },
+    Health {
+        cluster: String,
+        source: SourceKind,
+        health: SourceHealth,
+    },
+    Op(OpUpdate),
+    /// Log lines being followed; `ended` says why the stream stopped.
+    Logs {
+        cluster: String,
+        lines: Vec<String>,
+        ended: Option<String>,
+    },
+    /// Tags the image's registry offers (for the deploy prompt).
+    Tags {
+        image: String,
+        tags: Vec<String>,
+    },
+}

@@ -1,0 +1,341 @@
+//! The one gate every mutation passes. A `PendingOp` can only be made by `Gate::check`, a
+//! `ConfirmedOp` only by confirming a `PendingOp`, and only a `ConfirmedOp` reaches the
+//! executor, after its intent is durably in the audit log. In read-only mode no executor exists.
+
+use std::time::Duration;
+
+use crate::executor::{Executor, OpCommand};
+use crate::model::ClusterState;
+use chrono::{SecondsFormat, Utc};
+
+use super::audit::redact::{redact_text, redact_value};
+use super::audit::ship::Shipper;
+use super::audit::{AuditLog, AuditRecord, Operator};
+use super::{OpId, OpRequest, Plan, Risk, plan};
+
+/// A planned operation waiting for confirmation (held by the confirm modal).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingOp {
+    request: OpRequest,
+    plan: Plan,
+}
+
+impl PendingOp {
+    pub fn request(&self) -> &OpRequest {
+        &self.request
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Confirms with what the operator typed (ignored for normal risk).
+    pub fn confirm(self, typed: &str) -> Result<ConfirmedOp, Box<(PendingOp, String)>> {
+        match (&self.plan.risk, &self.plan.confirm_text) {
+            (Risk::High, Some(expected)) if typed.trim() != expected => {
+                let msg = format!("type {expected} to confirm");
+                Err(Box::new((self, msg)))
+            }
+            _ => Ok(ConfirmedOp {
+                request: self.request,
+                plan: self.plan,
+            }),
+        }
+    }
+}
+
+/// An operation the operator confirmed; only the gate can release it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfirmedOp {
+    request: OpRequest,
+    plan: Plan,
+}
+
+/// What `release` hands back: the id to follow progress by and the intent record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Released {
+    pub op_id: OpId,
+    pub request: OpRequest,
+    pub intent: AuditRecord,
+}
+
+pub struct LiveGate {
+    audit: AuditLog,
+    executor: Executor,
+    operator: Operator,
+    seq: u64,
+    shipper: Option<Shipper>,
+}
+
+impl LiveGate {
+    /// Appends durably, then wakes the syslog shipper (which never blocks this path).
+    fn append(&self, rec: AuditRecord) -> std::io::Result<AuditRecord> {
+        let r = self.audit.append(rec)?;
+        if let Some(s) = &self.shipper {
+            s.notify();
+        }
+        Ok(r)
+    }
+}
+
+pub enum Gate {
+    /// Refuses every mutation before any backend sees it; there is no executor to leak to.
+    ReadOnly,
+    Live(LiveGate),
+}
+
+impl Gate {
+    pub fn read_only() -> Gate {
+        Gate::ReadOnly
+    }
+
+    pub fn live(audit: AuditLog, executor: Executor, operator: Operator) -> Gate {
+        Gate::Live(LiveGate {
+            audit,
+            executor,
+            operator,
+            seq: 0,
+            shipper: None,
+        })
+    }
+
+    /// Forwards every record to syslog as well.
+    pub fn with_shipper(mut self, shipper: Shipper) -> Gate {
+        if let Gate::Live(g) = &mut self {
+            g.shipper = Some(shipper);
+        }
+        self
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Gate::ReadOnly)
+    }
+
+    /// Read-only check, then plan. `Err` is the refusal shown to the operator.
+    pub fn check(
+        &self,
+        request: OpRequest,
+        cluster: Option<&ClusterState>,
+        in_flight: &[(OpRequest, String)],
+    ) -> Result<PendingOp, String> {
+        if self.is_read_only() {
+            return Err(format!(
+                "read-only mode: {} {} refused; nothing was sent",
+                request.verb(),
+                request.target()
+            ));
+        }
+        let cluster = cluster.ok_or_else(|| format!("unknown context {}", request.cluster()))?;
+        if cluster.read_only {
+            return Err(format!(
+                "context {} is read-only (config): {} {} refused; nothing was sent",
+                cluster.name,
+                request.verb(),
+                request.target()
+            ));
+        }
+        let request = request.resolved(cluster);
+        let plan = plan(&request, cluster, in_flight)?;
+        Ok(PendingOp { request, plan })
+    }
+
+    /// Writes the intent (synced) and hands the operation to its backend. If the intent
+    /// cannot be written, nothing runs.
+    pub fn release(&mut self, op: ConfirmedOp) -> Result<Released, String> {
+        let Gate::Live(g) = self else {
+            return Err("read-only mode: refused".into());
+        };
+        g.seq += 1;
+        let op_id = format!(
+            "{}-{}-{}",
+            Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            std::process::id(),
+            g.seq
+        );
+        let mut intent = record(&g.operator, &op_id, "intent", &op.request, None, None, None);
+        if let serde_json::Value::Object(m) = &mut intent.params
+            && !op.plan.before.is_null()
+        {
+            m.insert("before".into(), redact_value(&op.plan.before));
+        }
+        let intent = g.append(intent).map_err(|e| {
+            format!(
+                "refused: audit log {} cannot be written: {e}",
+                g.audit.path().display()
+            )
+        })?;
+        let cmd = OpCommand {
+            op_id: op_id.clone(),
+            request: op.request.clone(),
+        };
+        if let Err(e) = g.executor.send(cmd) {
+            // The intent is on record; so must be its failure.
+            let _ = g.append(record(
+                &g.operator,
+                &op_id,
+                "outcome",
+                &op.request,
+                Some("error"),
+                Some(e.clone()),
+                Some(0),
+            ));
+            return Err(e);
+        }
+        Ok(Released {
+            op_id,
+            request: op.request,
+            intent,
+        })
+    }
+
+    /// Outcomes for operations whose console died (or quit) before their result was known:
+    /// intents on this host without an outcome whose process is gone. Run at start.
+    pub fn recover_abandoned(&mut self) -> Vec<AuditRecord> {
+        let Gate::Live(g) = self else {
+            return Vec::new();
+        };
+        let Ok(tail) = g.audit.read_tail(RECOVERY_WINDOW) else {
+            return Vec::new();
+        };
+        let mut open: Vec<&AuditRecord> = tail.iter().filter(|r| r.phase == "intent").collect();
+        open.retain(|i| {
+            !tail
+                .iter()
+                .any(|o| o.phase == "outcome" && o.op_id == i.op_id)
+        });
+        let mut written = Vec::new();
+        for intent in open {
+            let pid = op_pid(&intent.op_id);
+            if intent.host != g.operator.host || pid.is_none_or(process_alive) {
+                continue;
+            }
+            let mut rec = intent.clone();
+            rec.phase = "outcome".into();
+            rec.time = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+            rec.result = Some("abandoned".into());
+            rec.message = Some(format!(
+                "the console (pid {}) exited before the outcome was known; check the cluster",
+                pid.unwrap_or(0)
+            ));
+            rec.duration_ms = chrono::DateTime::parse_from_rfc3339(&intent.time)
+                .ok()
+                .map(|t| {
+                    (Utc::now() - t.with_timezone(&Utc))
+                        .num_milliseconds()
+                        .max(0) as u64
+                });
+            let op_id = rec.op_id.clone();
+            let done = |r: &AuditRecord| r.phase == "outcome" && r.op_id == op_id;
+            if let Ok(Some(r)) = g.audit.append_unless(rec, done) {
+                written.push(r);
+            }
+        }
+        written
+    }
+
+    /// Records that the console is quitting with this operation still in flight.
+    pub fn abandon(
+        &mut self,
+        op_id: &str,
+        request: &OpRequest,
+        duration: Duration,
+    ) -> Result<AuditRecord, String> {
+        let Gate::Live(g) = self else {
+            return Err("read-only mode has no operations".into());
+        };
+        let rec = record(
+            &g.operator,
+            op_id,
+            "outcome",
+            request,
+            Some("abandoned"),
+            Some("the console quit while the action was in flight; its result is unknown".into()),
+            Some(duration.as_millis() as u64),
+        );
+        g.append(rec)
+            .map_err(|e| format!("audit outcome not written: {e}"))
+    }
+
+    /// Records the outcome of a released operation.
+    pub fn outcome(
+        &mut self,
+        op_id: &str,
+        request: &OpRequest,
+        result: &Result<String, String>,
+        duration: Duration,
+    ) -> Result<AuditRecord, String> {
+        let Gate::Live(g) = self else {
+            return Err("read-only mode has no operations".into());
+        };
+        let (res, msg) = match result {
+            Ok(m) => ("ok", m.clone()),
+            Err(m) => ("error", m.clone()),
+        };
+        g.append(record(
+            &g.operator,
+            op_id,
+            "outcome",
+            request,
+            Some(res),
+            Some(msg),
+            Some(duration.as_millis() as u64),
+        ))
+        .map_err(|e| format!("audit outcome not written: {e}"))
+    }
+
+    pub fn audit_log(&self) -> Option<&AuditLog> {
+        match self {
+            Gate::Live(g) => Some(&g.audit),
+            Gate::ReadOnly => None,
+        }
+    }
+}
+
+/// Audit records scanned at start for intents without outcomes.
+const RECOVERY_WINDOW: usize = 5000;
+
+/// The pid embedded in an op id `<time>-<pid>-<seq>`.
+fn op_pid(op_id: &str) -> Option<i32> {
+    let mut parts = op_id.rsplitn(3, '-');
+    let _seq = parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+fn record(
+    op: &Operator,
+    op_id: &str,
+    phase: &str,
+    req: &OpRequest,
+    result: Option<&str>,
+    message: Option<String>,
+    duration_ms: Option<u64>,
+) -> AuditRecord {
+    AuditRecord {
+        v: 1,
+        time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        op_id: op_id.to_string(),
+        phase: phase.to_string(),
+        user: op.user.clone(),
+        ssh_client: op.ssh_client.clone(),
+        tty: op.tty.clone(),
+        host: op.host.clone(),
+        context: req.cluster().to_string(),
+        backend: req.backend().label().to_string(),
+        verb: req.verb().to_string(),
+        target: req.target().to_string(),
+        params: redact_value(&req.params()),
+        cli: redact_text(&req.cli()),
+        result: result.map(str::to_string),
+        message: message.map(|m| redact_text(&m)),
+        duration_ms,
+        prev_sha256: String::new(),
+        seq: 0,
+        sha256: String::new(),
+    }
+}

@@ -1,0 +1,22 @@
+//! Every mutation is a typed `OpRequest` that passes one gate:
+//! read-only check → plan → confirmation → audit intent (fail closed) → execute → audit outcome.
+//! This layer sits on the model only: it plans from the store's state and hands released
+//! operations to a queue; which backend drains that queue is not its business.
+
+pub mod audit;
+mod ec2_plan;
+mod executor;
+mod gate;
+mod launch;
+mod plan;
+mod request;
+
+pub use clusterdeck_model::OpId;
+pub use ec2_plan::MAX_LAUNCH;
+pub use executor::{BackendHandle, Executor, OpCommand};
+pub use gate::{ConfirmedOp, Gate, PendingOp, Released};
+pub use launch::LaunchConfig;
+pub use plan::{MAX_REPLICAS, Plan, Risk, plan};
+pub use request::{InstanceAction, OpRequest, kube_target, parse_image_ref, split_container};
+
+use clusterdeck_model as model;
