@@ -8,16 +8,12 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use tokio::sync::mpsc;
 
 use crate::app::{App, Settings};
+use crate::run::{self, Ended};
 use std::time::Duration;
 
-#[cfg(feature = "ec2")]
-use crate::backends::ec2::{self, Ec2Settings};
-use crate::backends::etcd::{self, EtcdSettings, EtcdTls};
-#[cfg(feature = "kube")]
-use crate::backends::kube::{self, KubeSettings};
-use crate::backends::swarm::{self, SwarmSettings};
 use crate::backends::{BackendMsg, demo};
-use crate::config::{Config, LaunchConfig, Paths, discovery};
+use crate::config::sources::{self, Overrides};
+use crate::config::{Config, Paths, discovery};
 use crate::input::{Keymap, Mode};
 use crate::ops::audit::ship::{Shipper, SyslogTarget};
 use crate::ops::audit::{AuditLog, DEFAULT_ROTATE_BYTES, Operator};
@@ -137,67 +133,36 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
 
     let mut handles = Vec::new();
+    let mut contexts: Vec<(String, bool)> = Vec::new();
+    let mut log_handles = Vec::new();
+    let env = discovery::Env::process(cli.context.as_deref());
     let sources = if demo {
         Vec::new()
     } else {
-        discovery::discover_with_docker_context(&cfg, cli.context.as_deref())
+        discovery::discover(&env, &cfg)
     };
-    // A context marked `read_only` gets backends without a write side, like `--read-only`.
-    let watch_only = |name: &str| read_only || cfg.context_read_only(name);
-    let mut contexts: Vec<(String, bool)> = Vec::new();
-    let mut log_handles = Vec::new();
-    if !demo {
-        for (name, endpoints, production) in swarm_contexts(&cfg, &sources) {
-            contexts.push((name.clone(), production));
-            let settings = SwarmSettings {
-                cluster: name,
-                endpoints,
-                reconcile: Duration::from_secs(cfg.refresh.reconcile_secs),
-            };
-            // The wall follows no logs: it shows summaries and opens nothing.
-            if !cli.wall {
-                log_handles.push(swarm::spawn_logs(
-                    settings.cluster.clone(),
-                    settings.endpoints.clone(),
-                    tx.clone(),
-                ));
-            }
-            let writable = !watch_only(&settings.cluster);
-            handles.extend(swarm::spawn(settings, writable, tx.clone()));
-        }
-    }
-    #[cfg(feature = "ec2")]
-    if !demo {
-        for settings in ec2_contexts(cli, &cfg, &sources) {
-            add_context(&mut contexts, &cfg, &settings.cluster);
-            let writable = !watch_only(&settings.cluster);
-            handles.extend(ec2::spawn(settings, writable, tx.clone()));
-        }
-    }
-    #[cfg(feature = "kube")]
-    if !demo {
-        for settings in kube_contexts(cli, &cfg, &sources) {
-            add_context(&mut contexts, &cfg, &settings.cluster);
-            if !cli.wall {
-                log_handles.push(kube::spawn_logs(settings.clone(), tx.clone()));
-            }
-            let writable = !watch_only(&settings.cluster);
-            handles.extend(kube::spawn(settings, writable, tx.clone()));
-        }
-    }
-    if !demo {
-        // etcd is only ever watched, in every mode.
-        for settings in etcd_contexts(&cfg, &|k| std::env::var(k).ok()) {
-            add_context(&mut contexts, &cfg, &settings.cluster);
-            etcd::spawn(settings, tx.clone());
-        }
-    }
     if demo {
         let size = match cli.demo_scale {
             Some(n) => demo::DemoSize::scaled(n),
             None => demo::DemoSize::standard(),
         };
         handles.extend(demo::spawn(size, cli.demo_seed, !read_only, tx.clone()));
+    } else {
+        let overrides = Overrides {
+            profile: cli.profile.clone(),
+            namespace: cli.namespace.clone(),
+        };
+        for spec in sources::backends(&cfg, &sources, &overrides, &env) {
+            add_context(&mut contexts, &cfg, spec.cluster());
+            // The wall follows no logs: it shows summaries and opens nothing.
+            if !cli.wall {
+                log_handles.extend(spec.logs(&tx));
+            }
+            // A context marked `read_only` gets backends without a write side, like
+            // `--read-only`.
+            let writable = !(read_only || cfg.context_read_only(spec.cluster()));
+            handles.extend(spec.spawn(writable, tx.clone()));
+        }
     }
     let operator = Operator::current();
     let gate = if read_only {
@@ -240,7 +205,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     app.sources = sources;
     app.self_tx = Some(tx.clone());
     app.log_handles = log_handles;
-    app.launch = launch_configs(&cfg);
+    app.launch = sources::aws::launch_configs(&cfg);
     for (name, production) in contexts {
         let read_only = cfg.context_read_only(&name);
         let c = app.store.cluster_mut(&name);
@@ -277,210 +242,6 @@ fn add_context(contexts: &mut Vec<(String, bool)>, cfg: &Config, name: &str) {
         let production = cfg.contexts.iter().any(|c| c.name == name && c.production);
         contexts.push((name.to_string(), production));
     }
-}
-
-/// Contexts with a Swarm endpoint: (name, manager endpoints, production). From `[[contexts]]`
-/// `docker.hosts` when set, else from what discovery found (DOCKER_HOST, docker contexts).
-fn swarm_contexts(
-    cfg: &Config,
-    sources: &[discovery::DiscoveredSource],
-) -> Vec<(String, Vec<String>, bool)> {
-    let found = |ctx: &str| {
-        sources.iter().find_map(
-            |s| match (&s.discovery, s.kind, s.context.as_str() == ctx) {
-                (
-                    discovery::Discovery::Configured { endpoint, .. },
-                    discovery::SourceKind::Swarm,
-                    true,
-                ) => Some(endpoint.clone()),
-                _ => None,
-            },
-        )
-    };
-    if cfg.contexts.is_empty() {
-        return found(discovery::DEFAULT_CONTEXT)
-            .map(|e| vec![(discovery::DEFAULT_CONTEXT.to_string(), vec![e], false)])
-            .unwrap_or_default();
-    }
-    cfg.contexts
-        .iter()
-        .filter_map(|c| {
-            let d = c.docker.as_ref()?;
-            let endpoints = if d.hosts.is_empty() {
-                found(&c.name).into_iter().collect()
-            } else {
-                d.hosts.clone()
-            };
-            (!endpoints.is_empty()).then(|| (c.name.clone(), endpoints, c.production))
-        })
-        .collect()
-}
-
-/// Contexts with EC2: from `[[contexts]]` `aws` sections, or the default context when the
-/// environment has AWS credentials (or `--profile` names a profile).
-#[cfg(feature = "ec2")]
-fn ec2_contexts(
-    cli: &Cli,
-    cfg: &Config,
-    sources: &[discovery::DiscoveredSource],
-) -> Vec<Ec2Settings> {
-    let via = |ctx: &str| {
-        sources.iter().find_map(|s| match &s.discovery {
-            discovery::Discovery::Configured { via, .. }
-                if s.kind == discovery::SourceKind::Ec2 && s.context == ctx =>
-            {
-                Some(via.clone())
-            }
-            _ => None,
-        })
-    };
-    let poll = Duration::from_secs(cfg.refresh.ec2_poll_secs.max(1));
-    let from_cli = |p: &String| format!("profile {p} (--profile)");
-    if cfg.contexts.is_empty() {
-        let name = discovery::DEFAULT_CONTEXT;
-        let credentials_via = match (&cli.profile, via(name)) {
-            (Some(p), _) => from_cli(p),
-            (None, Some(v)) => v,
-            (None, None) => return Vec::new(),
-        };
-        return vec![Ec2Settings {
-            cluster: name.to_string(),
-            profile: cli.profile.clone(),
-            poll,
-            credentials_via,
-            ..Ec2Settings::default()
-        }];
-    }
-    cfg.contexts
-        .iter()
-        .filter_map(|c| {
-            let a = c.aws.as_ref()?;
-            let profile = cli.profile.clone().or_else(|| a.profile.clone());
-            let credentials_via = match (&cli.profile, via(&c.name)) {
-                (Some(p), _) => from_cli(p),
-                (None, Some(v)) => v,
-                (None, None) => "the default credential chain".to_string(),
-            };
-            Some(Ec2Settings {
-                cluster: c.name.clone(),
-                profile,
-                regions: a.regions.clone(),
-                endpoint_url: a.endpoint_url.clone(),
-                filters: a.filters.clone(),
-                poll,
-                credentials_via,
-                page_size: None,
-            })
-        })
-        .collect()
-}
-
-/// Contexts with Kubernetes: `[[contexts]] kube` sections, or the default context when a
-/// kubeconfig is found (KUBECONFIG or ~/.kube/config).
-#[cfg(feature = "kube")]
-fn kube_contexts(
-    cli: &Cli,
-    cfg: &Config,
-    sources: &[discovery::DiscoveredSource],
-) -> Vec<KubeSettings> {
-    if cfg.contexts.is_empty() {
-        let found = sources.iter().any(|s| {
-            s.kind == discovery::SourceKind::Kubernetes
-                && s.context == discovery::DEFAULT_CONTEXT
-                && matches!(s.discovery, discovery::Discovery::Configured { .. })
-        });
-        return if found {
-            vec![KubeSettings {
-                cluster: discovery::DEFAULT_CONTEXT.to_string(),
-                namespace: cli.namespace.clone(),
-                ..KubeSettings::default()
-            }]
-        } else {
-            Vec::new()
-        };
-    }
-    cfg.contexts
-        .iter()
-        .filter_map(|c| {
-            let k = c.kube.as_ref()?;
-            Some(KubeSettings {
-                cluster: c.name.clone(),
-                kubeconfig: k.kubeconfig.clone(),
-                context: k.context.clone(),
-                namespace: cli.namespace.clone().or_else(|| k.namespace.clone()),
-            })
-        })
-        .collect()
-}
-
-/// Contexts with etcd: `[[contexts]] etcd` (endpoints and TLS files, each falling back to the
-/// etcdctl variables), or the default context when `ETCDCTL_ENDPOINTS` is set.
-fn etcd_contexts(cfg: &Config, var: &dyn Fn(&str) -> Option<String>) -> Vec<EtcdSettings> {
-    let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
-    let env_endpoints = || -> Vec<String> {
-        var("ETCDCTL_ENDPOINTS")
-            .map(|l| {
-                l.split(',')
-                    .map(str::trim)
-                    .filter(|e| !e.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let env_tls = || EtcdTls {
-        ca: var("ETCDCTL_CACERT").map(PathBuf::from),
-        cert: var("ETCDCTL_CERT").map(PathBuf::from),
-        key: var("ETCDCTL_KEY").map(PathBuf::from),
-    };
-    if cfg.contexts.is_empty() {
-        let eps = env_endpoints();
-        if eps.is_empty() {
-            return Vec::new();
-        }
-        return vec![EtcdSettings::new(
-            discovery::DEFAULT_CONTEXT.to_string(),
-            eps,
-            env_tls(),
-        )];
-    }
-    cfg.contexts
-        .iter()
-        .filter_map(|c| {
-            let e = c.etcd.as_ref()?;
-            let (endpoints, tls) = if e.endpoints.is_empty() {
-                (env_endpoints(), env_tls())
-            } else {
-                let tls = EtcdTls {
-                    ca: e.ca.clone(),
-                    cert: e.cert.clone(),
-                    key: e.key.clone(),
-                };
-                (e.endpoints.clone(), tls)
-            };
-            (!endpoints.is_empty()).then(|| EtcdSettings::new(c.name.clone(), endpoints, tls))
-        })
-        .collect()
-}
-
-/// Each context's `aws.launch`, with the single-valued `tag:` filters added to its tags so the
-/// new instances match the filters and appear in the pane.
-fn launch_configs(cfg: &Config) -> std::collections::HashMap<String, LaunchConfig> {
-    cfg.contexts
-        .iter()
-        .filter_map(|c| {
-            let a = c.aws.as_ref()?;
-            let mut l = a.launch.clone()?;
-            for (k, v) in &a.filters {
-                if let (Some(tag), [value]) = (k.strip_prefix("tag:"), v.as_slice()) {
-                    l.tags
-                        .entry(tag.to_string())
-                        .or_insert_with(|| value.clone());
-                }
-            }
-            Some((c.name.clone(), l))
-        })
-        .collect()
 }
 
 pub fn keys_markdown(keymap: &Keymap) -> String {
@@ -574,11 +335,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 std::process::exit(2);
             }
         };
-        let ended = crate::wall_run::run(&mut wall, rx)
+        // One frame a second at most: the wall is read from across a room, not typed at.
+        let ended = run::run(&mut wall, rx, Duration::from_secs(1))
             .await
             .wrap_err("wall display failed")?;
-        if ended != crate::wall_run::Ended::Quit {
-            eprintln!("clusterdeck: wall display stopped: {ended:?}");
+        if ended != Ended::Quit {
+            eprintln!("clusterdeck: wall display stopped: {}", ended.reason());
         }
         return Ok(());
     }
@@ -589,7 +351,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             std::process::exit(2);
         }
     };
-    crate::run::run(&mut app, rx, fps)
-        .await
-        .wrap_err("console failed")
+    let budget = Duration::from_secs(1) / fps.clamp(1, 60);
+    let ended = run::run(&mut app, rx, budget).await;
+    // Operations still in flight get their outcome, however the console ended.
+    app.shutdown(ended.as_ref().map_or("the console failed", |e| e.reason()));
+    if let Ok(e @ (Ended::HangUp | Ended::Terminated)) = &ended {
+        eprintln!("clusterdeck: ended by {}", e.reason());
+    }
+    ended.map(|_| ()).wrap_err("console failed")
 }

@@ -26,4 +26,3 @@ pub mod cli;
 pub mod run;
 pub mod terminal;
 pub mod ui;
-pub mod wall_run;

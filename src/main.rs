@@ -1,7 +1,10 @@
 use clap::Parser;
 
 fn main() -> color_eyre::Result<()> {
-    clusterdeck::terminal::install_hooks()?;
+    let panic_log = clusterdeck::config::Paths::discover()
+        .state_dir
+        .map(|d| d.join("clusterdeck.log"));
+    clusterdeck::terminal::install_hooks(panic_log)?;
     let cli = clusterdeck::cli::Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,74 +1,161 @@
-//! The run loop: keys, backend messages and a one-second age tick come in; state is updated;
-//! a frame is drawn only when something changed, at most `fps` times a second.
+//! The run loop, one for the console and the wall: keys, backend messages and a one-second
+//! tick come in; state is updated; a frame is drawn only when something changed, at most once
+//! per frame budget (1/fps interactive, one second on the wall). SIGHUP (the SSH session is
+//! gone) and SIGTERM end it cleanly, with the terminal restored where there still is one.
 
 use std::time::Duration;
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
+use ratatui::Frame;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
-use crate::backends::BackendMsg;
-use crate::terminal::TerminalGuard;
-
 use crate::app::App;
+use crate::backends::BackendMsg;
+use crate::model::Time;
+use crate::terminal::TerminalGuard;
+use crate::wall::Wall;
 
 /// Backend messages applied per wake-up before drawing, so a burst becomes one frame.
 const DRAIN_LIMIT: usize = 512;
 
-pub async fn run(
-    app: &mut App,
+/// Why the loop stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Quit,
+    /// SIGHUP: the terminal (or SSH session) went away.
+    HangUp,
+    Terminated,
+    /// The terminal stopped delivering input.
+    InputClosed,
+}
+
+impl Ended {
+    /// How the audit log says it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Ended::Quit => "quit",
+            Ended::HangUp => "SIGHUP",
+            Ended::Terminated => "SIGTERM",
+            Ended::InputClosed => "the terminal closed",
+        }
+    }
+}
+
+/// What the loop drives: the interactive console or the wall.
+pub trait Screen {
+    fn on_key(&mut self, key: KeyEvent, now: Time) -> bool;
+    /// One backend message; `settle` follows a burst that changed something.
+    fn on_backend(&mut self, msg: BackendMsg) -> bool;
+    fn settle(&mut self, _now: Time) {}
+    /// Once a second: ages move on, rotations fall due.
+    fn tick(&mut self, now: Time) -> bool;
+    fn draw(&self, f: &mut Frame, now: Time);
+    fn should_quit(&self) -> bool;
+}
+
+impl Screen for App {
+    fn on_key(&mut self, key: KeyEvent, _: Time) -> bool {
+        App::on_key(self, key)
+    }
+    fn on_backend(&mut self, msg: BackendMsg) -> bool {
+        App::on_backend(self, msg)
+    }
+    fn tick(&mut self, _: Time) -> bool {
+        // Relative ages ("3m ago") move on; the diffing backend writes only what changed.
+        self.refresh_audit();
+        true
+    }
+    fn draw(&self, f: &mut Frame, now: Time) {
+        crate::ui::draw(f, self, now)
+    }
+    fn should_quit(&self) -> bool {
+        self.should_quit
+    }
+}
+
+impl Screen for Wall {
+    fn on_key(&mut self, key: KeyEvent, now: Time) -> bool {
+        Wall::on_key(self, key, now)
+    }
+    fn on_backend(&mut self, msg: BackendMsg) -> bool {
+        self.apply(msg)
+    }
+    fn settle(&mut self, now: Time) {
+        Wall::settle(self, now)
+    }
+    fn tick(&mut self, now: Time) -> bool {
+        Wall::tick(self, now)
+    }
+    fn draw(&self, f: &mut Frame, now: Time) {
+        crate::ui::wall::draw(f, self, now)
+    }
+    fn should_quit(&self) -> bool {
+        Wall::should_quit(self)
+    }
+}
+
+pub async fn run<S: Screen>(
+    screen: &mut S,
     mut rx: mpsc::Receiver<BackendMsg>,
-    fps: u32,
-) -> color_eyre::Result<()> {
+    frame: Duration,
+) -> color_eyre::Result<Ended> {
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
     let mut guard = TerminalGuard::enter()?;
     let mut events = EventStream::new();
-    let budget = Duration::from_secs(1) / fps.clamp(1, 60);
-    let mut ages = interval(Duration::from_secs(1));
-    ages.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut tick = interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut dirty = true;
-    let mut last_draw = Instant::now() - budget;
+    let mut last_draw = Instant::now() - frame;
     let mut backends_open = true;
-    loop {
-        let next_draw = last_draw + budget;
+    let ended = loop {
+        let next_draw = last_draw + frame;
         tokio::select! {
+            biased;
+            _ = hangup.recv() => break Ended::HangUp,
+            _ = term.recv() => break Ended::Terminated,
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => dirty |= app.on_key(k),
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    dirty |= screen.on_key(k, chrono::Utc::now());
+                }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => break,
+                // A terminal that errors or closes is gone: stop, do not spin on it.
+                Some(Err(_)) | None => break Ended::InputClosed,
             },
             msg = rx.recv(), if backends_open => match msg {
                 Some(m) => {
-                    dirty |= app.on_backend(m);
+                    // A burst is applied whole, then settled once.
+                    let mut changed = screen.on_backend(m);
                     for _ in 0..DRAIN_LIMIT {
                         match rx.try_recv() {
-                            Ok(m) => dirty |= app.on_backend(m),
+                            Ok(m) => changed |= screen.on_backend(m),
                             Err(_) => break,
                         }
                     }
+                    if changed {
+                        screen.settle(chrono::Utc::now());
+                    }
+                    dirty |= changed;
                 }
                 None => backends_open = false,
             },
-            // Relative ages ("3m ago") move on; the diffing backend writes only what changed.
-            _ = ages.tick() => {
-                app.refresh_audit();
-                dirty = true;
-            }
+            _ = tick.tick() => dirty |= screen.tick(chrono::Utc::now()),
             _ = sleep_until(next_draw), if dirty => {}
         }
-        if app.should_quit {
-            break;
+        if screen.should_quit() {
+            break Ended::Quit;
         }
-        if dirty && Instant::now() >= last_draw + budget {
+        if dirty && Instant::now() >= last_draw + frame {
             let now = chrono::Utc::now();
-            guard.terminal.draw(|f| crate::ui::draw(f, app, now))?;
+            guard.terminal.draw(|f| screen.draw(f, now))?;
             last_draw = Instant::now();
             dirty = false;
         }
-    }
+    };
     drop(guard);
-    app.shutdown();
-    Ok(())
+    Ok(ended)
 }

@@ -2,6 +2,7 @@
 //! hook for the rest, so no crash leaves the operator's SSH session in raw mode.
 
 use std::io::{self, Stdout, Write};
+use std::path::{Path, PathBuf};
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::execute;
@@ -20,15 +21,40 @@ pub fn restore() {
     let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
 }
 
-/// Restores the terminal before the panic report is printed (color-eyre's report after ours).
-pub fn install_hooks() -> color_eyre::Result<()> {
+/// A panic on the main thread (the UI's) restores the terminal before the report is printed
+/// (color-eyre's report after ours). A panic anywhere else is a backend task's: its supervisor
+/// marks the source failed and restarts it while the UI keeps running, so the terminal is left
+/// alone and the report goes to `panic_log` (the state directory's `clusterdeck.log`), not over
+/// the screen.
+pub fn install_hooks(panic_log: Option<PathBuf>) -> color_eyre::Result<()> {
     let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
     eyre_hook.install()?;
     std::panic::set_hook(Box::new(move |info| {
-        restore();
-        eprintln!("{}", panic_hook.panic_report(info));
+        let thread = std::thread::current();
+        if thread.name() == Some("main") {
+            restore();
+            eprintln!("{}", panic_hook.panic_report(info));
+        } else if let Some(path) = &panic_log {
+            let line = format!(
+                "{} panic in thread {}: {info}\n",
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                thread.name().unwrap_or("?"),
+            );
+            let _ = append(path, &line);
+        }
     }));
     Ok(())
+}
+
+fn append(path: &Path, line: &str) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(line.as_bytes())
 }
 
 /// Wraps the crossterm backend so a frame that changes nothing writes nothing: no cursor

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use clusterdeck::backends::BackendHandle;
 use clusterdeck::model::SourceKind;
 use clusterdeck::ops::audit::{AuditLog, verify};
-use clusterdeck::ops::{Executor, Gate, OpRequest};
+use clusterdeck::ops::{Executor, Gate, Op, OpRequest};
 
 use support::*;
 
@@ -41,11 +41,13 @@ fn child_writer() {
     );
     let cluster = demo_app().store.clusters[0].clone();
     for i in 0..ACTIONS {
-        let req = OpRequest::Scale {
-            cluster: "demo".into(),
-            service: "web".into(),
-            replicas: 11 + (i % 5) as u32,
-        };
+        let req = OpRequest::named(
+            "demo",
+            "web",
+            Op::Scale {
+                replicas: 11 + (i % 5) as u32,
+            },
+        );
         let confirmed = gate
             .check(req, Some(&cluster), &[])
             .expect("plan")

@@ -17,7 +17,7 @@ use clusterdeck::backends::BackendMsg;
 use clusterdeck::backends::demo::{self, DemoSize};
 use clusterdeck::model::store::Store;
 use clusterdeck::ops::audit::AuditLog;
-use clusterdeck::ops::{Executor, Gate, OpRequest};
+use clusterdeck::ops::{Executor, Gate, Op, OpRequest};
 
 use support::*;
 
@@ -79,11 +79,7 @@ fn scale_web(log: &Path) -> (Result<String, String>, u32) {
             store.apply(m);
         }
         let mut gate = Gate::live(AuditLog::new(log), Executor::new(vec![handle]), operator());
-        let req = OpRequest::Scale {
-            cluster: "demo".into(),
-            service: "web".into(),
-            replicas: 12,
-        };
+        let req = OpRequest::named("demo", "web", Op::Scale { replicas: 12 });
         let cluster = store.cluster("demo").expect("demo").clone();
         let confirmed = gate
             .check(req, Some(&cluster), &[])

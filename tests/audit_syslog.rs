@@ -23,7 +23,7 @@ use clusterdeck::model::SourceKind;
 use clusterdeck::model::store::ClusterState;
 use clusterdeck::ops::audit::ship::{Shipper, SyslogTarget};
 use clusterdeck::ops::audit::{AuditLog, AuditRecord, verify};
-use clusterdeck::ops::{Executor, Gate, OpRequest};
+use clusterdeck::ops::{Executor, Gate, Op, OpRequest};
 
 use support::{demo_app, operator};
 
@@ -160,11 +160,7 @@ fn act(
 ) -> Duration {
     let t = Instant::now();
     let replicas = 100 + n;
-    let req = OpRequest::Scale {
-        cluster: "demo".into(),
-        service: "web".into(),
-        replicas,
-    };
+    let req = OpRequest::named("demo", "web", Op::Scale { replicas });
     let confirmed = gate
         .check(req, Some(cluster), &[])
         .expect("scale is planned")

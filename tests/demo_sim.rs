@@ -9,7 +9,7 @@ use clusterdeck::backends::demo::{DemoCluster, DemoSize};
 use clusterdeck::backends::{BackendMsg, OpUpdate};
 use clusterdeck::model::store::Store;
 use clusterdeck::model::{Availability, SourceKind, TaskState, UpdateState};
-use clusterdeck::ops::OpRequest;
+use clusterdeck::ops::{Op, OpRequest};
 
 use support::*;
 
@@ -80,11 +80,7 @@ fn scale_up_starts_tasks_until_all_run() {
     let (mut sim, mut store) = setup();
     sim.start_op(
         "op".into(),
-        &OpRequest::Scale {
-            cluster: "demo".into(),
-            service: "web".into(),
-            replicas: 13,
-        },
+        &OpRequest::named("demo", "web", Op::Scale { replicas: 13 }),
     )
     .expect("start");
     let out = run(&mut sim, &mut store, "op", 200);
@@ -105,11 +101,7 @@ fn scale_down_stops_the_highest_slots() {
     let (mut sim, mut store) = setup();
     sim.start_op(
         "op".into(),
-        &OpRequest::Scale {
-            cluster: "demo".into(),
-            service: "web".into(),
-            replicas: 2,
-        },
+        &OpRequest::named("demo", "web", Op::Scale { replicas: 2 }),
     )
     .expect("start");
     assert!(run(&mut sim, &mut store, "op", 200).is_ok());
@@ -139,11 +131,13 @@ fn drain_moves_every_task_off_the_node() {
     assert!(before > 0);
     sim.start_op(
         "op".into(),
-        &OpRequest::SetAvailability {
-            cluster: "demo".into(),
-            node: "wrk-01".into(),
-            availability: Availability::Drain,
-        },
+        &OpRequest::named(
+            "demo",
+            "wrk-01",
+            Op::SetAvailability {
+                availability: Availability::Drain,
+            },
+        ),
     )
     .expect("start");
     let out = run(&mut sim, &mut store, "op", 400);
@@ -176,11 +170,13 @@ fn deploy_rolls_task_by_task_then_rollback_restores() {
         .clone();
     sim.start_op(
         "d".into(),
-        &OpRequest::Deploy {
-            cluster: "demo".into(),
-            service: "auth".into(),
-            image: "127.0.0.1:5000/shop/auth:2.0.0".into(),
-        },
+        &OpRequest::named(
+            "demo",
+            "auth",
+            Op::Deploy {
+                image: "127.0.0.1:5000/shop/auth:2.0.0".into(),
+            },
+        ),
     )
     .expect("start");
     assert!(run(&mut sim, &mut store, "d", 400).is_ok());
@@ -197,11 +193,13 @@ fn deploy_rolls_task_by_task_then_rollback_restores() {
     );
     sim.start_op(
         "r".into(),
-        &OpRequest::Rollback {
-            cluster: "demo".into(),
-            service: "auth".into(),
-            from_revision: None,
-        },
+        &OpRequest::named(
+            "demo",
+            "auth",
+            Op::Rollback {
+                from_revision: None,
+            },
+        ),
     )
     .expect("start");
     assert!(run(&mut sim, &mut store, "r", 400).is_ok());
@@ -224,11 +222,13 @@ fn a_failing_image_pauses_the_update_with_the_task_error() {
     let (mut sim, mut store) = setup();
     sim.start_op(
         "d".into(),
-        &OpRequest::Deploy {
-            cluster: "demo".into(),
-            service: "auth".into(),
-            image: "127.0.0.1:5000/shop/auth:3.0.0-broken".into(),
-        },
+        &OpRequest::named(
+            "demo",
+            "auth",
+            Op::Deploy {
+                image: "127.0.0.1:5000/shop/auth:3.0.0-broken".into(),
+            },
+        ),
     )
     .expect("start");
     let out = run(&mut sim, &mut store, "d", 400);
@@ -258,14 +258,8 @@ fn restart_replaces_every_task() {
         .filter(|r| r.is_current())
         .map(|r| r.id.clone())
         .collect();
-    sim.start_op(
-        "x".into(),
-        &OpRequest::Restart {
-            cluster: "demo".into(),
-            service: "email".into(),
-        },
-    )
-    .expect("start");
+    sim.start_op("x".into(), &OpRequest::named("demo", "email", Op::Restart))
+        .expect("start");
     assert!(run(&mut sim, &mut store, "x", 200).is_ok());
     let after: Vec<String> = store.clusters[0]
         .replicas_of_workload(&w.id)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_ec2::types::InstanceStateName;
 use clusterdeck::backends::ec2;
 use clusterdeck::model::{InstanceState, SourceState};
-use clusterdeck::ops::{InstanceAction, OpRequest};
+use clusterdeck::ops::{InstanceAction, Op, OpRequest};
 use ec2_support::*;
 use swarm_support::Console;
 
@@ -233,10 +233,8 @@ fn every_action_changes_the_state_ec2_reports() {
         .then_some(())
     });
     let api = c.rt.block_on(api("cd-open", &open_endpoint()));
-    let req = |instance: &str, action| OpRequest::Instance {
-        cluster: "ec2-actions".into(),
-        instance: instance.to_string(),
-        action,
+    let req = |instance: &str, action| {
+        OpRequest::named("ec2-actions", instance.to_string(), Op::Instance { action })
     };
 
     let op = c.act(req(&a, InstanceAction::Stop), "");
@@ -310,14 +308,7 @@ fn add_nodes_launches_tagged_instances_and_follows_them() {
     };
     launch_cfg.tags.insert("cd-test".into(), tag.clone());
     launch_cfg.tags.insert("Role".into(), "swarm-worker".into());
-    let op = c.act(
-        OpRequest::AddNodes {
-            cluster: "ec2-add".into(),
-            count: 2,
-            launch: launch_cfg,
-        },
-        "",
-    );
+    let op = c.act(OpRequest::add_nodes("ec2-add", 2, launch_cfg), "");
     let r = c.outcome(&op, 60);
     assert!(r.is_ok(), "{r:?}");
     let api = c.rt.block_on(api("cd-open", &open_endpoint()));
@@ -360,11 +351,13 @@ fn a_dry_run_refusal_is_reported_and_changes_nothing() {
         instance_state(c, &id).map(|_| ())
     });
     let op = c.act(
-        OpRequest::Instance {
-            cluster: "ec2-dry".into(),
-            instance: id.clone(),
-            action: InstanceAction::Stop,
-        },
+        OpRequest::named(
+            "ec2-dry",
+            id.clone(),
+            Op::Instance {
+                action: InstanceAction::Stop,
+            },
+        ),
         "",
     );
     let err = c.outcome(&op, 60).expect_err("refused");
@@ -391,11 +384,13 @@ fn a_dry_run_refusal_is_reported_and_changes_nothing() {
         instance_state(c, &id).map(|_| ())
     });
     let op = c.act(
-        OpRequest::Instance {
-            cluster: "ec2-dry".into(),
-            instance: id.clone(),
-            action: InstanceAction::Stop,
-        },
+        OpRequest::named(
+            "ec2-dry",
+            id.clone(),
+            Op::Instance {
+                action: InstanceAction::Stop,
+            },
+        ),
         "",
     );
     assert!(c.outcome(&op, 60).is_ok());
@@ -520,11 +515,13 @@ fn an_endpoint_that_goes_away_leaves_stale_data_with_its_age() {
     let refusal = c
         .gate
         .check(
-            OpRequest::Instance {
-                cluster: "ec2-gone".into(),
-                instance: id[0].clone(),
-                action: InstanceAction::Stop,
-            },
+            OpRequest::named(
+                "ec2-gone",
+                id[0].clone(),
+                Op::Instance {
+                    action: InstanceAction::Stop,
+                },
+            ),
             Some(&cl.clone()),
             &[],
         )

@@ -14,7 +14,7 @@ use clusterdeck::input::Action;
 use clusterdeck::model::store::ClusterState;
 use clusterdeck::model::{Availability, SourceKind};
 use clusterdeck::ops::audit::AuditLog;
-use clusterdeck::ops::{Executor, Gate, OpRequest, Risk};
+use clusterdeck::ops::{Executor, Gate, Op, OpRequest, Risk};
 use clusterdeck::ui::Pane;
 
 use support::*;
@@ -24,11 +24,7 @@ fn cluster() -> ClusterState {
 }
 
 fn scale(n: u32) -> OpRequest {
-    OpRequest::Scale {
-        cluster: "demo".into(),
-        service: "web".into(),
-        replicas: n,
-    }
+    OpRequest::named("demo", "web", Op::Scale { replicas: n })
 }
 
 fn gate_with_channel(audit: &Path) -> (Gate, mpsc::Receiver<OpCommand>) {
@@ -117,11 +113,13 @@ fn high_risk_needs_the_target_typed() {
 fn draining_a_manager_is_high_risk_and_names_moving_tasks() {
     let c = cluster();
     let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
-    let req = OpRequest::SetAvailability {
-        cluster: "demo".into(),
-        node: "mgr-1".into(),
-        availability: Availability::Drain,
-    };
+    let req = OpRequest::named(
+        "demo",
+        "mgr-1",
+        Op::SetAvailability {
+            availability: Availability::Drain,
+        },
+    );
     let p = gate.check(req, Some(&c), &[]).expect("planned");
     assert_eq!(p.plan().risk, Risk::High);
     let moving = c
@@ -142,10 +140,14 @@ fn draining_a_manager_is_high_risk_and_names_moving_tasks() {
 fn deploy_needs_an_explicit_tag() {
     let c = cluster();
     let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
-    let deploy = |image: &str| OpRequest::Deploy {
-        cluster: "demo".into(),
-        service: "web".into(),
-        image: image.into(),
+    let deploy = |image: &str| {
+        OpRequest::named(
+            "demo",
+            "web",
+            Op::Deploy {
+                image: image.into(),
+            },
+        )
     };
     let err = gate
         .check(deploy("127.0.0.1:5000/shop/web"), Some(&c), &[])
@@ -170,19 +172,18 @@ fn one_rollout_per_service() {
     let c = cluster();
     let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
     let running = vec![(
-        OpRequest::Restart {
-            cluster: "demo".into(),
-            service: "web".into(),
-        },
+        OpRequest::named("demo", "web", Op::Restart),
         "bob".to_string(),
     )];
     let err = gate
         .check(
-            OpRequest::Rollback {
-                cluster: "demo".into(),
-                service: "web".into(),
-                from_revision: None,
-            },
+            OpRequest::named(
+                "demo",
+                "web",
+                Op::Rollback {
+                    from_revision: None,
+                },
+            ),
             Some(&c),
             &running,
         )
@@ -199,21 +200,13 @@ fn one_rollout_per_service() {
 fn invalid_requests_are_refused_with_reasons() {
     let c = cluster();
     let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
-    let global = OpRequest::Scale {
-        cluster: "demo".into(),
-        service: "ingress".into(),
-        replicas: 3,
-    };
+    let global = OpRequest::named("demo", "ingress", Op::Scale { replicas: 3 });
     assert!(
         gate.check(global, Some(&c), &[])
             .expect_err("global")
             .contains("global service")
     );
-    let missing = OpRequest::Scale {
-        cluster: "demo".into(),
-        service: "nope".into(),
-        replicas: 3,
-    };
+    let missing = OpRequest::named("demo", "nope", Op::Scale { replicas: 3 });
     assert!(
         gate.check(missing, Some(&c), &[])
             .expect_err("missing")
@@ -341,10 +334,14 @@ fn with_deployment(containers: &[(&str, &str)]) -> ClusterState {
 #[test]
 fn a_kubernetes_deploy_names_its_container() {
     let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
-    let deploy = |image: &str| OpRequest::Deploy {
-        cluster: "demo".into(),
-        service: "shop/web2".into(),
-        image: image.into(),
+    let deploy = |image: &str| {
+        OpRequest::named(
+            "demo",
+            "shop/web2",
+            Op::Deploy {
+                image: image.into(),
+            },
+        )
     };
     // One container: named for the operator, in the plan, the cli and the audit.
     let one = with_deployment(&[("main", "reg/web:2")]);
@@ -353,11 +350,13 @@ fn a_kubernetes_deploy_names_its_container() {
         .expect("planned");
     assert_eq!(
         p.request(),
-        &OpRequest::Deploy {
-            cluster: "demo".into(),
-            service: "deployment/shop/web2".into(),
-            image: "main=reg/web:3".into(),
-        }
+        &OpRequest::named(
+            "demo",
+            "deployment/shop/web2",
+            Op::Deploy {
+                image: "main=reg/web:3".into()
+            }
+        )
     );
     assert_eq!(p.plan().delta[0], "main: image reg/web:2 → reg/web:3");
     assert_eq!(
@@ -400,11 +399,13 @@ fn a_kubernetes_deploy_names_its_container() {
     // A Swarm service has one image: a container name is a mistake, said so.
     let err = gate
         .check(
-            OpRequest::Deploy {
-                cluster: "demo".into(),
-                service: "web".into(),
-                image: "main=reg/web:3".into(),
-            },
+            OpRequest::named(
+                "demo",
+                "web",
+                Op::Deploy {
+                    image: "main=reg/web:3".into(),
+                },
+            ),
             Some(&cluster()),
             &[],
         )
@@ -418,11 +419,13 @@ fn a_kubernetes_rollback_names_the_image_it_restores() {
     let c = with_deployment(&[("main", "reg/web:2")]);
     let p = gate
         .check(
-            OpRequest::Rollback {
-                cluster: "demo".into(),
-                service: "shop/web2".into(),
-                from_revision: None,
-            },
+            OpRequest::named(
+                "demo",
+                "shop/web2",
+                Op::Rollback {
+                    from_revision: None,
+                },
+            ),
             Some(&c),
             &[],
         )
@@ -437,11 +440,13 @@ fn a_kubernetes_rollback_names_the_image_it_restores() {
     // The revision the plan saw goes with the request, so the undo can refuse a moved target.
     assert_eq!(
         p.request(),
-        &OpRequest::Rollback {
-            cluster: "demo".into(),
-            service: "deployment/shop/web2".into(),
-            from_revision: Some(4),
-        }
+        &OpRequest::named(
+            "demo",
+            "deployment/shop/web2",
+            Op::Rollback {
+                from_revision: Some(4)
+            }
+        )
     );
     assert_eq!(p.request().params()["from_revision"], 4);
 }

@@ -403,11 +403,13 @@ subjects: [{kind: ServiceAccount, name: no-rs, namespace: team-a}]
     let plan = c
         .gate
         .check(
-            clusterdeck::ops::OpRequest::Rollback {
-                cluster: CLUSTER.into(),
-                service: format!("team-a/{RS_PROBE}"),
-                from_revision: None,
-            },
+            clusterdeck::ops::OpRequest::named(
+                CLUSTER,
+                format!("team-a/{RS_PROBE}"),
+                clusterdeck::ops::Op::Rollback {
+                    from_revision: None,
+                },
+            ),
             Some(&cl),
             &[],
         )

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use clusterdeck::backends::kube::{self, KubeSettings};
 use clusterdeck::model::{Availability, Event, Severity, SourceKind, UpdateState};
-use clusterdeck::ops::OpRequest;
+use clusterdeck::ops::{Op, OpRequest};
 use kube_support::{apply, env, kubectl, kubectl_as, kubectl_json};
 use serde_json::Value;
 use swarm_support::{Console, eventually};
@@ -206,11 +206,7 @@ fn scale_two_to_five_reaches_five_ready_pods_with_our_field_manager() {
             .map(|_| ())
     });
     let op = c.act(
-        OpRequest::Scale {
-            cluster: CLUSTER.into(),
-            service: "t-scale/web".into(),
-            replicas: 5,
-        },
+        OpRequest::named(CLUSTER, "t-scale/web", Op::Scale { replicas: 5 }),
         "",
     );
     let r = c.outcome(&op, 180);
@@ -264,11 +260,13 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
             .map(|_| ())
     });
     let op = c.act(
-        OpRequest::Deploy {
-            cluster: CLUSTER.into(),
-            service: "t-roll/web".into(),
-            image: "registry.k8s.io/pause:3.10".into(),
-        },
+        OpRequest::named(
+            CLUSTER,
+            "t-roll/web",
+            Op::Deploy {
+                image: "registry.k8s.io/pause:3.10".into(),
+            },
+        ),
         "",
     );
     let r = c.outcome(&op, 180);
@@ -308,11 +306,13 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
             == Some("registry.k8s.io/pause:3.9"))
         .then_some(())
     });
-    let undo = OpRequest::Rollback {
-        cluster: CLUSTER.into(),
-        service: "t-roll/web".into(),
-        from_revision: None,
-    };
+    let undo = OpRequest::named(
+        CLUSTER,
+        "t-roll/web",
+        Op::Rollback {
+            from_revision: None,
+        },
+    );
     let cluster = c.cluster().expect("state").clone();
     let pending = c
         .gate
@@ -354,11 +354,13 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
     let pending = c
         .gate
         .check(
-            OpRequest::Rollback {
-                cluster: CLUSTER.into(),
-                service: "t-roll/web".into(),
-                from_revision: None,
-            },
+            OpRequest::named(
+                CLUSTER,
+                "t-roll/web",
+                Op::Rollback {
+                    from_revision: None,
+                },
+            ),
             Some(&cluster),
             &[],
         )
@@ -434,11 +436,13 @@ spec:
             .then_some(())
     });
     let op = c.act(
-        OpRequest::SetAvailability {
-            cluster: CLUSTER.into(),
-            node: node.into(),
-            availability: Availability::Drain,
-        },
+        OpRequest::named(
+            CLUSTER,
+            node,
+            Op::SetAvailability {
+                availability: Availability::Drain,
+            },
+        ),
         node,
     );
     let err = c
@@ -467,21 +471,25 @@ spec:
     // Without the budget the drain completes; uncordon makes the node schedulable again.
     kubectl(&["-n", "t-drain", "delete", "pdb", "guarded"]);
     let op = c.act(
-        OpRequest::SetAvailability {
-            cluster: CLUSTER.into(),
-            node: node.into(),
-            availability: Availability::Drain,
-        },
+        OpRequest::named(
+            CLUSTER,
+            node,
+            Op::SetAvailability {
+                availability: Availability::Drain,
+            },
+        ),
         node,
     );
     let ok = c.outcome(&op, 180).expect("drain");
     assert!(ok.contains("drained"), "{ok}");
     let op = c.act(
-        OpRequest::SetAvailability {
-            cluster: CLUSTER.into(),
-            node: node.into(),
-            availability: Availability::Active,
-        },
+        OpRequest::named(
+            CLUSTER,
+            node,
+            Op::SetAvailability {
+                availability: Availability::Active,
+            },
+        ),
         "",
     );
     c.outcome(&op, 60).expect("uncordon");
@@ -532,11 +540,7 @@ fn a_restricted_account_sees_its_namespace_and_forbidden_elsewhere() {
     // The API server agrees.
     assert!(kubectl_as(&env("CD_KUBE_VIEWER_KUBECONFIG"), &["get", "nodes"]).is_err());
     let op = c.act(
-        OpRequest::Scale {
-            cluster: CLUSTER.into(),
-            service: "team-a/seen".into(),
-            replicas: 2,
-        },
+        OpRequest::named(CLUSTER, "team-a/seen", Op::Scale { replicas: 2 }),
         "",
     );
     let err = c.outcome(&op, 60).expect_err("the viewer may not scale");
@@ -639,13 +643,7 @@ fn rollout_restart_replaces_every_pod_and_bumps_the_revision() {
     });
     // The annotation holds whole seconds (RFC 3339): compare from the start of this second.
     let before = DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now");
-    let op = c.act(
-        OpRequest::Restart {
-            cluster: CLUSTER.into(),
-            service: "t-restart/web".into(),
-        },
-        "",
-    );
+    let op = c.act(OpRequest::named(CLUSTER, "t-restart/web", Op::Restart), "");
     let ok = c.outcome(&op, 180).expect("restart");
     let after = Utc::now();
     assert!(ok.starts_with("restarted"), "{ok}");
@@ -769,11 +767,13 @@ spec: {hard: {pods: \"2\"}}
     });
     let started = Instant::now();
     let op = c.act(
-        OpRequest::Deploy {
-            cluster: CLUSTER.into(),
-            service: "t-stall/web".into(),
-            image: "registry.k8s.io/pause:3.10".into(),
-        },
+        OpRequest::named(
+            CLUSTER,
+            "t-stall/web",
+            Op::Deploy {
+                image: "registry.k8s.io/pause:3.10".into(),
+            },
+        ),
         "",
     );
     let err = c
@@ -835,11 +835,13 @@ spec: {hard: {pods: \"2\"}}
     // deployment still carries from the previous rollout is not this rollout's verdict.
     kubectl(&["-n", ns, "delete", "resourcequota", "pods"]);
     let op = c.act(
-        OpRequest::Deploy {
-            cluster: CLUSTER.into(),
-            service: "t-stall/web".into(),
-            image: "registry.k8s.io/pause:3.8".into(),
-        },
+        OpRequest::named(
+            CLUSTER,
+            "t-stall/web",
+            Op::Deploy {
+                image: "registry.k8s.io/pause:3.8".into(),
+            },
+        ),
         "",
     );
     let r = c.outcome(&op, 200);
@@ -954,11 +956,13 @@ spec:
             .then_some(())
     });
     let op = c.act(
-        OpRequest::SetAvailability {
-            cluster: CLUSTER.into(),
-            node: node.into(),
-            availability: Availability::Drain,
-        },
+        OpRequest::named(
+            CLUSTER,
+            node,
+            Op::SetAvailability {
+                availability: Availability::Drain,
+            },
+        ),
         node,
     );
     let ok = c.outcome(&op, 180).expect("drain");
@@ -994,11 +998,13 @@ spec:
 
     // Uncordoned, the deployment's pods come back to the node they are pinned to.
     let op = c.act(
-        OpRequest::SetAvailability {
-            cluster: CLUSTER.into(),
-            node: node.into(),
-            availability: Availability::Active,
-        },
+        OpRequest::named(
+            CLUSTER,
+            node,
+            Op::SetAvailability {
+                availability: Availability::Active,
+            },
+        ),
         "",
     );
     c.outcome(&op, 60).expect("uncordon");

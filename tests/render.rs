@@ -15,8 +15,8 @@ use clusterdeck::input::Action;
 use clusterdeck::model::{
     Event, NodeRole, Origin, Reachability, Severity, SourceHealth, SourceKind, SourceState,
 };
-use clusterdeck::ops::OpRequest;
 use clusterdeck::ops::audit::AuditRecord;
+use clusterdeck::ops::{Op, OpRequest};
 use clusterdeck::ui::Pane;
 use clusterdeck::ui::theme::{Role, Theme};
 
@@ -197,11 +197,7 @@ fn stale_and_quorum_lost() {
 
     // Writes are refused with the reason, before any confirmation.
     let err = app
-        .begin_op(OpRequest::Scale {
-            cluster: "demo".into(),
-            service: "web".into(),
-            replicas: 3,
-        })
+        .begin_op(OpRequest::named("demo", "web", Op::Scale { replicas: 3 }))
         .expect_err("refused");
     assert!(err.contains("unreachable"), "{err}");
 }
@@ -222,12 +218,8 @@ fn confirm_modal_defaults_to_cancel_and_needs_typing_for_high_risk() {
     let mut app = live_app(&dir.path().join("audit.jsonl"));
     load(&mut app, &demo_sim());
     app.go_pane(Pane::Services);
-    app.begin_op(OpRequest::Scale {
-        cluster: "demo".into(),
-        service: "web".into(),
-        replicas: 14,
-    })
-    .expect("planned");
+    app.begin_op(OpRequest::named("demo", "web", Op::Scale { replicas: 14 }))
+        .expect("planned");
     let buf = render(&app, 80, 24);
     assert_snapshot!("confirm_scale_80x24", text(&buf));
     let (x, y) = find(&buf, "› Cancel ‹").expect("cancel button focused");
@@ -237,12 +229,8 @@ fn confirm_modal_defaults_to_cancel_and_needs_typing_for_high_risk() {
     );
 
     app.ui.modal = None;
-    app.begin_op(OpRequest::Scale {
-        cluster: "demo".into(),
-        service: "web".into(),
-        replicas: 0,
-    })
-    .expect("planned");
+    app.begin_op(OpRequest::named("demo", "web", Op::Scale { replicas: 0 }))
+        .expect("planned");
     assert_snapshot!("confirm_scale_to_zero_80x24", screen(&app, 80, 24));
     assert_snapshot!("confirm_scale_to_zero_200x50", screen(&app, 200, 50));
 }
@@ -252,11 +240,13 @@ fn drain_plan_lists_tasks_that_move() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut app = live_app(&dir.path().join("audit.jsonl"));
     load(&mut app, &demo_sim());
-    app.begin_op(OpRequest::SetAvailability {
-        cluster: "demo".into(),
-        node: "mgr-2".into(),
-        availability: clusterdeck::model::Availability::Drain,
-    })
+    app.begin_op(OpRequest::named(
+        "demo",
+        "mgr-2",
+        Op::SetAvailability {
+            availability: clusterdeck::model::Availability::Drain,
+        },
+    ))
     .expect("planned");
     let s = screen(&app, 100, 30);
     assert!(s.contains("tasks move off mgr-2"), "{s}");
@@ -299,7 +289,7 @@ fn prompt_keeps_invalid_input_with_an_error() {
     let mut app = demo_app();
     app.ui.input = Some(Input {
         kind: InputKind::Prompt(PromptKind::Scale {
-            service: "web".into(),
+            target: clusterdeck::model::Target::named("web"),
         }),
         text: "five".into(),
         error: Some("`five` is not a replica count: enter a whole number 0–1000".into()),

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 use clusterdeck::backends::{BackendMsg, Change, Snapshot};
 use clusterdeck::model::store::Store;
-use clusterdeck::model::{Replica, SourceKind, TaskState};
+use clusterdeck::model::{ObjectKind, Replica, SourceKind, TaskState};
 
 use support::*;
 
@@ -45,6 +45,7 @@ fn op() -> impl Strategy<Value = Op> {
 fn replica(id: u8, workload: u8, node: Option<u8>, state: usize) -> Replica {
     Replica {
         id: format!("t{id}"),
+        kind: ObjectKind::Task,
         workload_id: format!("w{workload}"),
         slot: Some(u32::from(id)),
         node_id: node.map(|n| format!("n{n}")),

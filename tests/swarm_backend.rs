@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use clusterdeck::model::{Availability, NodeRole, QuorumVerdict, TaskState};
-use clusterdeck::ops::OpRequest;
+use clusterdeck::ops::{Op, OpRequest};
 
 use swarm_support::*;
 
@@ -125,22 +125,14 @@ fn scale_up_and_down() {
     create_service("t-scale", 2, "1", &[]);
     let mut c = Console::start(managers());
     let op = c.act(
-        OpRequest::Scale {
-            cluster: CLUSTER.into(),
-            service: "t-scale".into(),
-            replicas: 5,
-        },
+        OpRequest::named(CLUSTER, "t-scale", Op::Scale { replicas: 5 }),
         "",
     );
     let r = c.outcome(&op, 120);
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(running_tasks("t-scale").len(), 5, "the engine runs 5 tasks");
     let op = c.act(
-        OpRequest::Scale {
-            cluster: CLUSTER.into(),
-            service: "t-scale".into(),
-            replicas: 1,
-        },
+        OpRequest::named(CLUSTER, "t-scale", Op::Scale { replicas: 1 }),
         "",
     );
     assert!(c.outcome(&op, 120).is_ok());
@@ -183,11 +175,13 @@ fn drain_moves_every_task_off_the_node_and_activate_restores() {
     let pending = c
         .gate
         .check(
-            OpRequest::SetAvailability {
-                cluster: CLUSTER.into(),
-                node: "wrk1".into(),
-                availability: Availability::Drain,
-            },
+            OpRequest::named(
+                CLUSTER,
+                "wrk1",
+                Op::SetAvailability {
+                    availability: Availability::Drain,
+                },
+            ),
             Some(&cl),
             &[],
         )
@@ -202,11 +196,13 @@ fn drain_moves_every_task_off_the_node_and_activate_restores() {
         pending.plan().delta
     );
     let op = c.act(
-        OpRequest::SetAvailability {
-            cluster: CLUSTER.into(),
-            node: "wrk1".into(),
-            availability: Availability::Drain,
-        },
+        OpRequest::named(
+            CLUSTER,
+            "wrk1",
+            Op::SetAvailability {
+                availability: Availability::Drain,
+            },
+        ),
         "",
     );
     let r = c.outcome(&op, 180);
@@ -225,11 +221,13 @@ fn drain_moves_every_task_off_the_node_and_activate_restores() {
     });
     assert!(running_tasks("t-drain").iter().all(|t| t.1 != "wrk1"));
     let op = c.act(
-        OpRequest::SetAvailability {
-            cluster: CLUSTER.into(),
-            node: "wrk1".into(),
-            availability: Availability::Active,
-        },
+        OpRequest::named(
+            CLUSTER,
+            "wrk1",
+            Op::SetAvailability {
+                availability: Availability::Active,
+            },
+        ),
         "",
     );
     assert!(c.outcome(&op, 60).is_ok());
@@ -255,11 +253,13 @@ fn deploy_then_a_failing_deploy_pauses_then_rollback_then_restart() {
     let repo = repo();
 
     let op = c.act(
-        OpRequest::Deploy {
-            cluster: CLUSTER.into(),
-            service: "t-deploy".into(),
-            image: format!("{repo}:2"),
-        },
+        OpRequest::named(
+            CLUSTER,
+            "t-deploy",
+            Op::Deploy {
+                image: format!("{repo}:2"),
+            },
+        ),
         "",
     );
     let r = c.outcome(&op, 180);
@@ -270,11 +270,13 @@ fn deploy_then_a_failing_deploy_pauses_then_rollback_then_restart() {
     });
 
     let op = c.act(
-        OpRequest::Deploy {
-            cluster: CLUSTER.into(),
-            service: "t-deploy".into(),
-            image: format!("{repo}:broken"),
-        },
+        OpRequest::named(
+            CLUSTER,
+            "t-deploy",
+            Op::Deploy {
+                image: format!("{repo}:broken"),
+            },
+        ),
         "",
     );
     let r = c.outcome(&op, 240);
@@ -306,11 +308,13 @@ fn deploy_then_a_failing_deploy_pauses_then_rollback_then_restart() {
     );
 
     let op = c.act(
-        OpRequest::Rollback {
-            cluster: CLUSTER.into(),
-            service: "t-deploy".into(),
-            from_revision: None,
-        },
+        OpRequest::named(
+            CLUSTER,
+            "t-deploy",
+            Op::Rollback {
+                from_revision: None,
+            },
+        ),
         "",
     );
     let r = c.outcome(&op, 240);
@@ -332,13 +336,7 @@ fn deploy_then_a_failing_deploy_pauses_then_rollback_then_restart() {
     });
 
     let before: BTreeSet<String> = running_tasks("t-deploy").into_iter().map(|t| t.0).collect();
-    let op = c.act(
-        OpRequest::Restart {
-            cluster: CLUSTER.into(),
-            service: "t-deploy".into(),
-        },
-        "",
-    );
+    let op = c.act(OpRequest::named(CLUSTER, "t-deploy", Op::Restart), "");
     assert!(c.outcome(&op, 180).is_ok());
     let after: BTreeSet<String> = eventually(60, "2 new tasks", || {
         let t: BTreeSet<String> = running_tasks("t-deploy").into_iter().map(|t| t.0).collect();
@@ -362,11 +360,13 @@ fn promote_and_demote_with_the_quorum_guard() {
     let p = c
         .gate
         .check(
-            OpRequest::SetRole {
-                cluster: CLUSTER.into(),
-                node: "mgr3".into(),
-                role: NodeRole::Worker,
-            },
+            OpRequest::named(
+                CLUSTER,
+                "mgr3",
+                Op::SetRole {
+                    role: NodeRole::Worker,
+                },
+            ),
             Some(&cl),
             &[],
         )
@@ -382,11 +382,13 @@ fn promote_and_demote_with_the_quorum_guard() {
     );
 
     let op = c.act(
-        OpRequest::SetRole {
-            cluster: CLUSTER.into(),
-            node: "wrk2".into(),
-            role: NodeRole::Manager,
-        },
+        OpRequest::named(
+            CLUSTER,
+            "wrk2",
+            Op::SetRole {
+                role: NodeRole::Manager,
+            },
+        ),
         "",
     );
     assert!(c.outcome(&op, 120).is_ok());
@@ -398,11 +400,13 @@ fn promote_and_demote_with_the_quorum_guard() {
         (c.cluster()?.quorum().managers == 4).then_some(())
     });
     let op = c.act(
-        OpRequest::SetRole {
-            cluster: CLUSTER.into(),
-            node: "wrk2".into(),
-            role: NodeRole::Worker,
-        },
+        OpRequest::named(
+            CLUSTER,
+            "wrk2",
+            Op::SetRole {
+                role: NodeRole::Worker,
+            },
+        ),
         "wrk2",
     );
     let r = c.outcome(&op, 120);
@@ -435,11 +439,7 @@ fn global_services_say_why_they_cannot_be_scaled() {
     let err = c
         .gate
         .check(
-            OpRequest::Scale {
-                cluster: CLUSTER.into(),
-                service: "t-global".into(),
-                replicas: 2,
-            },
+            OpRequest::named(CLUSTER, "t-global", Op::Scale { replicas: 2 }),
             Some(&cl),
             &[],
         )

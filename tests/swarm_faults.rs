@@ -9,7 +9,7 @@ mod swarm_support;
 use std::time::{Duration, Instant};
 
 use clusterdeck::model::{QuorumVerdict, SourceKind, SourceState};
-use clusterdeck::ops::OpRequest;
+use clusterdeck::ops::{Op, OpRequest};
 
 use swarm_support::*;
 
@@ -86,11 +86,7 @@ fn quorum_loss_recovery_and_failover() {
     let err = c
         .gate
         .check(
-            OpRequest::Scale {
-                cluster: CLUSTER.into(),
-                service: "t-faults".into(),
-                replicas: 3,
-            },
+            OpRequest::named(CLUSTER, "t-faults", Op::Scale { replicas: 3 }),
             Some(&cl),
             &[],
         )

@@ -231,16 +231,16 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
             InputKind::Filter => "/".to_string(),
             InputKind::Command => ":".to_string(),
             InputKind::LogSearch => "search logs: ".to_string(),
-            InputKind::Prompt(PromptKind::Scale { service }) => {
+            InputKind::Prompt(PromptKind::Scale { target }) => {
                 format!(
                     "scale {} to (replicas, enter to plan, esc to cancel): ",
-                    sanitize(service)
+                    sanitize(&target.name)
                 )
             }
-            InputKind::Prompt(PromptKind::Deploy { service }) => {
+            InputKind::Prompt(PromptKind::Deploy { target }) => {
                 format!(
                     "deploy to {} ([container=]image:tag or @digest): ",
-                    sanitize(service)
+                    sanitize(&target.name)
                 )
             }
             InputKind::Prompt(PromptKind::AddNodes) => {

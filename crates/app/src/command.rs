@@ -1,39 +1,19 @@
 //! The `:` command line: `:scale web 5`, `:drain node-3`, `:deploy web app:2`, `:theme light`, `:q`.
 
 use crate::input::Pane;
-use crate::model::Availability;
+use crate::model::{Availability, NodeRole};
+use crate::ops::{InstanceAction, Op};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Quit {
         force: bool,
     },
-    Scale {
-        service: String,
-        replicas: u32,
-    },
-    Availability {
-        node: String,
-        availability: Availability,
-    },
-    Rollback {
-        service: String,
-    },
-    Role {
-        node: String,
-        role: crate::model::NodeRole,
-    },
-    Deploy {
-        service: String,
-        image: String,
-    },
-    Restart {
-        service: String,
-    },
-    /// start|stop|reboot|terminate INSTANCE-ID
-    Instance {
-        instance: String,
-        action: crate::ops::InstanceAction,
+    /// An operation on the object called `target` (resolved against the cluster at the gate;
+    /// `kind/name` picks one of several with the same name).
+    Act {
+        target: String,
+        op: Op,
     },
     AddNodes {
         count: u32,
@@ -92,58 +72,62 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "scale" => {
             // Both `scale web 5` and `scale web=5` (as docker service scale).
             let a = arg(1, "a service and a count")?;
-            if let Some((svc, n)) = a.split_once('=') {
-                extra(2)?;
-                Command::Scale {
-                    service: svc.into(),
-                    replicas: parse_replicas(n)?,
+            let (target, n) = match a.split_once('=') {
+                Some((svc, n)) => {
+                    extra(2)?;
+                    (svc.to_string(), n.to_string())
                 }
-            } else {
-                let n = arg(2, "a replica count")?;
-                extra(3)?;
-                Command::Scale {
-                    service: a,
-                    replicas: parse_replicas(&n)?,
+                None => {
+                    let n = arg(2, "a replica count")?;
+                    extra(3)?;
+                    (a, n)
                 }
-            }
-        }
-        "drain" | "pause" | "activate" => {
-            let node = arg(1, "a node name")?;
-            extra(2)?;
-            Command::Availability {
-                node,
-                availability: Availability::parse(first).unwrap_or(Availability::Active),
-            }
-        }
-        "promote" | "demote" => {
-            let node = arg(1, "a node name")?;
-            extra(2)?;
-            let role = if *first == "promote" {
-                crate::model::NodeRole::Manager
-            } else {
-                crate::model::NodeRole::Worker
             };
-            Command::Role { node, role }
+            let replicas = parse_replicas(&n)?;
+            Command::Act {
+                target,
+                op: Op::Scale { replicas },
+            }
         }
-        "rollback" => {
-            let service = arg(1, "a service name")?;
+        "drain" | "pause" | "activate" | "promote" | "demote" => {
+            let target = arg(1, "a node name")?;
             extra(2)?;
-            Command::Rollback { service }
+            let op = match *first {
+                "promote" => Op::SetRole {
+                    role: NodeRole::Manager,
+                },
+                "demote" => Op::SetRole {
+                    role: NodeRole::Worker,
+                },
+                other => Op::SetAvailability {
+                    availability: Availability::parse(other).unwrap_or(Availability::Active),
+                },
+            };
+            Command::Act { target, op }
         }
-        "restart" => {
-            let service = arg(1, "a service name")?;
+        "rollback" | "restart" => {
+            let target = arg(1, "a service name")?;
             extra(2)?;
-            Command::Restart { service }
+            let op = if *first == "restart" {
+                Op::Restart
+            } else {
+                Op::Rollback {
+                    from_revision: None,
+                }
+            };
+            Command::Act { target, op }
         }
         "deploy" => {
-            let service = arg(1, "a service and an image")?;
+            let target = arg(1, "a service and an image")?;
             let image = arg(2, "an image with an explicit tag or digest")?;
             extra(3)?;
-            Command::Deploy { service, image }
+            Command::Act {
+                target,
+                op: Op::Deploy { image },
+            }
         }
         "start" | "stop" | "reboot" | "terminate" => {
-            use crate::ops::InstanceAction;
-            let instance = arg(1, "an instance id (i-…)")?;
+            let target = arg(1, "an instance id (i-…)")?;
             extra(2)?;
             let action = match *first {
                 "start" => InstanceAction::Start,
@@ -151,7 +135,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "reboot" => InstanceAction::Reboot,
                 _ => InstanceAction::Terminate,
             };
-            Command::Instance { instance, action }
+            Command::Act {
+                target,
+                op: Op::Instance { action },
+            }
         }
         "add-nodes" => {
             let n = arg(1, "how many instances to launch")?;
@@ -187,23 +174,25 @@ mod tests {
     fn parses_commands() {
         assert_eq!(
             parse("scale web 5"),
-            Ok(Command::Scale {
-                service: "web".into(),
-                replicas: 5
+            Ok(Command::Act {
+                target: "web".into(),
+                op: Op::Scale { replicas: 5 }
             })
         );
         assert_eq!(
             parse("scale web=0"),
-            Ok(Command::Scale {
-                service: "web".into(),
-                replicas: 0
+            Ok(Command::Act {
+                target: "web".into(),
+                op: Op::Scale { replicas: 0 }
             })
         );
         assert_eq!(
             parse("drain wrk-03"),
-            Ok(Command::Availability {
-                node: "wrk-03".into(),
-                availability: Availability::Drain
+            Ok(Command::Act {
+                target: "wrk-03".into(),
+                op: Op::SetAvailability {
+                    availability: Availability::Drain
+                }
             })
         );
         assert_eq!(parse("q"), Ok(Command::Quit { force: false }));

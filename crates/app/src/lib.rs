@@ -1,16 +1,30 @@
 //! The app layer: the one owner of state (the store, the UI state, operations in flight), keys
 //! turned into actions, the configuration and its sources, themes, and the wall mode. No
 //! terminal I/O and no drawing here: the shell feeds it and the ui layer draws it.
+//!
+//! The `App` is split by concern: `state` (the struct, backend messages in), `dispatch` (keys
+//! in, actions routed), `requests` (action + selection → request), `operations` (plan,
+//! confirm, in flight, outcome), `prompt` (text inputs and the `:` line), `logs` (the log
+//! view), `select` (selection and navigation).
 
 pub mod command;
 pub mod config;
-mod core;
+mod dispatch;
 pub mod input;
+mod logs;
+mod operations;
+mod prompt;
+mod requests;
+mod select;
+mod state;
 pub mod theme;
 pub mod view;
 pub mod wall;
 
-pub use core::*;
+pub use logs::{LOG_LINES, LogView};
+pub use operations::{FinishedOp, InflightOp};
+pub use prompt::{Input, InputKind, PromptKind};
+pub use state::{App, Modal, Settings, UiState};
 
 use clusterdeck_model as model;
 use clusterdeck_ops as ops;

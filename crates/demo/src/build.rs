@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 
 use clusterdeck_model::{
-    Availability, EtcdMember, EtcdStatus, Instance, Node, NodeRole, NodeStatus, Reachability,
-    ServiceMode, Time, UpdateConfig, Workload,
+    Availability, EtcdMember, EtcdStatus, Instance, Node, NodeRole, NodeStatus, ObjectKind,
+    Reachability, ServiceMode, SourceKind, Time, UpdateConfig, Workload,
 };
 
 use crate::rng::Rng;
@@ -107,6 +107,7 @@ pub fn build(size: DemoSize, rng: &mut Rng, now: Time) -> Built {
         let mut labels = BTreeMap::new();
         labels.insert("zone".to_string(), az.to_string());
         nodes.push(Node {
+            source: SourceKind::Swarm,
             id: format!("nd{:05}{}", i, rng.hex(6)),
             hostname: hostname.clone(),
             role: if manager {
@@ -227,6 +228,7 @@ fn service(rng: &mut Rng, name: &str, stack: &str, global: bool, replicas: u32) 
     }
     Workload {
         id: format!("sv{}", rng.hex(10)),
+        kind: ObjectKind::Service,
         name: name.to_string(),
         mode: if global {
             ServiceMode::Global

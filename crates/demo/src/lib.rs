@@ -6,6 +6,7 @@ mod build;
 mod ops;
 mod rng;
 mod sim;
+mod start;
 
 use std::time::Duration;
 

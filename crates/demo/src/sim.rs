@@ -5,10 +5,11 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use clusterdeck_kit::{Change, OpUpdate, Snapshot};
 use clusterdeck_model::{
-    Availability, EtcdMember, Event, Instance, Node, NodeStatus, Origin, Reachability, Replica,
-    ServiceMode, Severity, SourceKind, TaskState, Time, UpdateState, UpdateStatus, Workload,
+    Availability, EtcdMember, Event, Instance, Node, NodeStatus, ObjectKind, Origin, Reachability,
+    Replica, ServiceMode, Severity, SourceKind, TaskState, Time, UpdateState, UpdateStatus,
+    Workload,
 };
-use clusterdeck_ops::{OpId, OpRequest};
+use clusterdeck_ops::OpId;
 
 use crate::build::{DemoSize, build};
 use crate::rng::Rng;
@@ -181,8 +182,11 @@ impl DemoCluster {
         self.tasks.len()
     }
 
-    pub(super) fn svc_by_name(&self, name: &str) -> Option<usize> {
-        self.services.iter().position(|s| s.w.name == name)
+    /// A service by its id (what operations carry) or its name.
+    pub(super) fn svc_by_name(&self, key: &str) -> Option<usize> {
+        self.services
+            .iter()
+            .position(|s| s.w.id == key || s.w.name == key)
     }
 
     pub(super) fn node_by_name(&self, name: &str) -> Option<usize> {
@@ -213,6 +217,7 @@ impl DemoCluster {
         let id = format!("t{:07}{}", self.task_seq, self.rng.hex(5));
         let t = Replica {
             id: id.clone(),
+            kind: ObjectKind::Task,
             workload_id: self.services[svc].w.id.clone(),
             slot,
             node_id: node.clone(),
@@ -546,161 +551,5 @@ impl DemoCluster {
             progress,
         });
         self.touched.insert(s);
-    }
-
-    /// Starts an operation the gate released; `Err` is an immediate refusal.
-    pub fn start_op(&mut self, id: OpId, req: &OpRequest) -> Result<(), String> {
-        match req {
-            OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => {
-                Err("the demo simulates no EC2 actions".into())
-            }
-            OpRequest::Scale {
-                service, replicas, ..
-            } => {
-                let s = self
-                    .svc_by_name(service)
-                    .ok_or_else(|| format!("no service {service}"))?;
-                if self.services[s].w.mode == ServiceMode::Global {
-                    return Err(format!("{service} is global"));
-                }
-                let from = self.services[s].w.desired;
-                self.services[s].w.desired = *replicas;
-                self.touched.insert(s);
-                self.event(
-                    Origin::Console,
-                    Severity::Info,
-                    "service",
-                    service,
-                    format!("scale {service} {from} → {replicas}"),
-                );
-                self.ops.push(RunningOp {
-                    id: Some(id),
-                    kind: OpKind::Scale {
-                        svc: s,
-                        target: *replicas,
-                    },
-                    started: self.elapsed,
-                });
-                Ok(())
-            }
-            OpRequest::SetAvailability {
-                node, availability, ..
-            } => {
-                let i = self
-                    .node_by_name(node)
-                    .ok_or_else(|| format!("no node {node}"))?;
-                self.nodes[i].availability = *availability;
-                self.emit_node(i);
-                self.event(
-                    Origin::Console,
-                    Severity::Info,
-                    "node",
-                    node,
-                    format!("{node} availability → {}", availability.label()),
-                );
-                if *availability == Availability::Drain {
-                    let nid = self.nodes[i].id.clone();
-                    let queue: VecDeque<String> = self
-                        .tasks
-                        .values()
-                        .filter(|t| {
-                            t.node_id.as_deref() == Some(nid.as_str()) && !t.desired.is_terminal()
-                        })
-                        .map(|t| t.id.clone())
-                        .collect();
-                    let total = queue.len() as u32;
-                    self.ops.push(RunningOp {
-                        id: Some(id),
-                        kind: OpKind::Drain {
-                            node: nid,
-                            queue,
-                            moved: Vec::new(),
-                            total,
-                        },
-                        started: self.elapsed,
-                    });
-                } else {
-                    self.op_out.push(OpUpdate {
-                        op_id: id,
-                        progress: None,
-                        message: String::new(),
-                        outcome: Some(Ok(format!("{node} is {}", availability.label()))),
-                    });
-                }
-                Ok(())
-            }
-            OpRequest::Deploy { service, image, .. } => {
-                let s = self
-                    .svc_by_name(service)
-                    .ok_or_else(|| format!("no service {service}"))?;
-                self.event(
-                    Origin::Console,
-                    Severity::Info,
-                    "service",
-                    service,
-                    format!("deploy {image} to {service}"),
-                );
-                self.start_deploy(Some(id), s, image.clone())
-            }
-            OpRequest::Rollback { service, .. } => {
-                let s = self
-                    .svc_by_name(service)
-                    .ok_or_else(|| format!("no service {service}"))?;
-                self.event(
-                    Origin::Console,
-                    Severity::Info,
-                    "service",
-                    service,
-                    format!("roll back {service}"),
-                );
-                self.start_rollout(Some(id), s, RolloutKind::Rollback)
-            }
-            OpRequest::SetRole { node, role, .. } => {
-                let i = self
-                    .node_by_name(node)
-                    .ok_or_else(|| format!("no node {node}"))?;
-                self.nodes[i].role = *role;
-                self.nodes[i].reachability = (*role == clusterdeck_model::NodeRole::Manager)
-                    .then_some(Reachability::Reachable);
-                if *role == clusterdeck_model::NodeRole::Worker {
-                    self.nodes[i].leader = false;
-                }
-                self.emit_node(i);
-                self.event(
-                    Origin::Console,
-                    Severity::Info,
-                    "node",
-                    node,
-                    format!(
-                        "{node} role → {}",
-                        if *role == clusterdeck_model::NodeRole::Manager {
-                            "manager"
-                        } else {
-                            "worker"
-                        }
-                    ),
-                );
-                self.op_out.push(OpUpdate {
-                    op_id: id,
-                    progress: None,
-                    message: String::new(),
-                    outcome: Some(Ok(format!("{node} role changed"))),
-                });
-                Ok(())
-            }
-            OpRequest::Restart { service, .. } => {
-                let s = self
-                    .svc_by_name(service)
-                    .ok_or_else(|| format!("no service {service}"))?;
-                self.event(
-                    Origin::Console,
-                    Severity::Info,
-                    "service",
-                    service,
-                    format!("restart {service}"),
-                );
-                self.start_rollout(Some(id), s, RolloutKind::Restart)
-            }
-        }
     }
 }

@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
 
 use clusterdeck_kit::{OpCommand, Step, Writer};
 use clusterdeck_model::{Instance, InstanceState, OpId};
-use clusterdeck_ops::{InstanceAction, LaunchConfig, OpRequest};
+use clusterdeck_ops::{InstanceAction, LaunchConfig, Op, OpRequest};
 
 use crate::{Backend, client};
 
@@ -93,12 +93,10 @@ impl Backend {
         req: &OpRequest,
     ) -> Result<Option<(Vec<String>, InstanceState)>, String> {
         let creds = self.s.credentials_via.clone();
-        match req {
-            OpRequest::Instance {
-                instance, action, ..
-            } => {
-                let c = self.client_for(Some(instance))?;
-                let id = instance.clone();
+        match &req.op {
+            Op::Instance { action } => {
+                let id = req.target.id().to_string();
+                let c = self.client_for(Some(&id))?;
                 if *action == InstanceAction::Terminate
                     && crate::read_protection(&c, &id).await == Some(true)
                 {
@@ -129,7 +127,7 @@ impl Backend {
                     InstanceAction::Reboot => None,
                 })
             }
-            OpRequest::AddNodes { count, launch, .. } => {
+            Op::AddNodes { count, launch } => {
                 let c = self.client_for(None)?;
                 let dry = c.run_instances();
                 let dry = launch_request(dry, *count, launch)
@@ -164,7 +162,7 @@ impl Backend {
                 .await;
                 Ok(Some((ids, InstanceState::Running)))
             }
-            other => Err(format!("{} is not an EC2 action", other.verb())),
+            _ => Err(format!("{} is not an EC2 action", req.verb())),
         }
     }
 

@@ -162,7 +162,7 @@ mod tests {
 
     use super::*;
     use clusterdeck_model::feed::OpUpdate;
-    use clusterdeck_ops::OpRequest;
+    use clusterdeck_ops::{Op, OpRequest};
 
     /// A backend that panics while it holds an operation: the source is reported failed with
     /// the panic's words, the operation gets an outcome, and the backend runs again.
@@ -185,10 +185,7 @@ mod tests {
         .expect("writable");
         let op = OpCommand {
             op_id: "op-1".into(),
-            request: OpRequest::Restart {
-                cluster: "c".into(),
-                service: "web".into(),
-            },
+            request: OpRequest::named("c", "web", Op::Restart),
         };
         handle.ops.send(op).await.expect("queued");
         let mut saw_outcome = false;

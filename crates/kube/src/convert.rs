@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::{Event as KubeEvent, Node as KubeNode, Pod, PodT
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use clusterdeck_model::{
-    Availability, Event, Node, NodeRole, NodeStatus, Origin, Replica, ServiceMode, Severity,
-    SourceKind, TaskState, Time, UpdateConfig, UpdateState, UpdateStatus, Workload,
+    Availability, Event, Node, NodeRole, NodeStatus, ObjectKind, Origin, Replica, ServiceMode,
+    Severity, SourceKind, TaskState, Time, UpdateConfig, UpdateState, UpdateStatus, Workload,
 };
 
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
@@ -25,6 +25,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The model's word for it.
+    pub fn object(self) -> ObjectKind {
+        match self {
+            Kind::Deployment => ObjectKind::Deployment,
+            Kind::StatefulSet => ObjectKind::StatefulSet,
+            Kind::DaemonSet => ObjectKind::DaemonSet,
+        }
+    }
+
     pub fn prefix(self) -> &'static str {
         match self {
             Kind::Deployment => "deployment",
@@ -125,6 +134,7 @@ pub fn node(n: &KubeNode) -> Option<Node> {
         .unwrap_or_default();
     Some(Node {
         id: node_id(&name),
+        source: SourceKind::Kubernetes,
         hostname: name,
         role: if control_plane {
             NodeRole::Manager
@@ -164,6 +174,7 @@ fn base(kind: Kind, m: &ObjectMeta, template: &PodTemplateSpec) -> Option<Worklo
     let (ns, name) = ns_name(m)?;
     Some(Workload {
         id: workload_id(kind, ns, name),
+        kind: kind.object(),
         name: format!("{ns}/{name}"),
         mode: ServiceMode::Replicated,
         desired: 0,
@@ -461,6 +472,7 @@ pub fn pod(p: &Pod) -> Option<Replica> {
         .unwrap_or_else(Utc::now);
     Some(Replica {
         id: pod_id(ns, name),
+        kind: ObjectKind::Pod,
         workload_id: owner_workload(p).unwrap_or_default(),
         slot: None,
         node_id: node.map(|n| node_id(&n)),

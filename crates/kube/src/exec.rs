@@ -17,7 +17,7 @@ use serde_json::json;
 
 use clusterdeck_kit::{OpCommand, Reporter, Step, Writer, follow_until};
 use clusterdeck_model::{Availability, UpdateState, Workload};
-use clusterdeck_ops::{OpRequest, split_container};
+use clusterdeck_ops::{Op, OpRequest, split_container};
 
 use crate::convert::{self, Kind, REVISION};
 
@@ -41,7 +41,7 @@ impl Executor {
     /// Starts one released operation in a task of its own; `_w` is the proof this backend may
     /// write.
     pub fn start(&self, _w: &Writer, cmd: OpCommand) {
-        let op = Op {
+        let op = Running {
             client: self.client.clone(),
             rep: self.rep.clone(),
             id: cmd.op_id.clone(),
@@ -53,7 +53,7 @@ impl Executor {
     }
 }
 
-struct Op {
+struct Running {
     client: Client,
     rep: Reporter,
     id: String,
@@ -77,7 +77,7 @@ fn node_name(id: &str) -> &str {
     id.strip_prefix("node/").unwrap_or(id)
 }
 
-impl Op {
+impl Running {
     async fn progress(&self, done: u32, total: u32, message: String) {
         self.rep
             .progress(&self.id, Some((done, total)), message)
@@ -85,25 +85,18 @@ impl Op {
     }
 
     async fn run(&self, req: &OpRequest) -> Result<String, String> {
-        match req {
-            OpRequest::Scale {
-                service, replicas, ..
-            } => self.scale(service, *replicas).await,
-            OpRequest::SetAvailability {
-                node, availability, ..
-            } => match availability {
-                Availability::Active => self.cordon(node_name(node), false).await,
-                Availability::Pause => self.cordon(node_name(node), true).await,
-                Availability::Drain => self.drain(node_name(node)).await,
+        let id = req.target.id();
+        match &req.op {
+            Op::Scale { replicas } => self.scale(id, *replicas).await,
+            Op::SetAvailability { availability } => match availability {
+                Availability::Active => self.cordon(node_name(id), false).await,
+                Availability::Pause => self.cordon(node_name(id), true).await,
+                Availability::Drain => self.drain(node_name(id)).await,
             },
-            OpRequest::Rollback {
-                service,
-                from_revision,
-                ..
-            } => self.undo(service, *from_revision).await,
-            OpRequest::Deploy { service, image, .. } => self.deploy(service, image).await,
-            OpRequest::Restart { service, .. } => self.restart(service).await,
-            other => Err(format!("{} is not a Kubernetes operation", other.verb())),
+            Op::Rollback { from_revision } => self.undo(id, *from_revision).await,
+            Op::Deploy { image } => self.deploy(id, image).await,
+            Op::Restart => self.restart(id).await,
+            _ => Err(format!("{} is not a Kubernetes operation", req.verb())),
         }
     }
 
@@ -112,7 +105,7 @@ impl Op {
     }
 
     async fn scale(&self, id: &str, replicas: u32) -> Result<String, String> {
-        let (kind, ns, name) = Op::target(id)?;
+        let (kind, ns, name) = Running::target(id)?;
         let patch = Patch::Merge(json!({ "spec": { "replicas": replicas } }));
         match kind {
             Kind::Deployment => {
@@ -262,7 +255,7 @@ impl Op {
     /// rollout undo: the ReplicaSet of the revision before the current one, its pod
     /// template put back into the Deployment (the `pod-template-hash` label removed).
     async fn undo(&self, id: &str, planned: Option<u64>) -> Result<String, String> {
-        let (kind, ns, name) = Op::target(id)?;
+        let (kind, ns, name) = Running::target(id)?;
         if kind != Kind::Deployment {
             return Err("rollout undo is for Deployments here; StatefulSets and DaemonSets keep their history in ControllerRevisions".into());
         }
@@ -347,7 +340,7 @@ impl Op {
 
     /// `CONTAINER=IMAGE`, or a bare image for a workload with one container.
     async fn deploy(&self, id: &str, image: &str) -> Result<String, String> {
-        let (kind, ns, name) = Op::target(id)?;
+        let (kind, ns, name) = Running::target(id)?;
         let (named, image) = split_container(image);
         let names = self.containers(kind, ns, name).await?;
         let container = match (named, names.as_slice()) {
@@ -377,7 +370,7 @@ impl Op {
     }
 
     async fn restart(&self, id: &str) -> Result<String, String> {
-        let (kind, ns, name) = Op::target(id)?;
+        let (kind, ns, name) = Running::target(id)?;
         let patch = Patch::Strategic(json!({
             "spec": { "template": { "metadata": { "annotations": {
                 "kubectl.kubernetes.io/restartedAt": Utc::now().to_rfc3339()
@@ -439,7 +432,7 @@ impl Op {
 
     /// Follows the workload until its rollout settles (or stalls), reporting progress.
     async fn follow(&self, id: &str, want: Option<u32>) -> Result<String, String> {
-        let (kind, ns, name) = Op::target(id)?;
+        let (kind, ns, name) = Running::target(id)?;
         follow_until(
             &self.rep,
             &self.id,

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use super::Time;
+use crate::{ObjectKind, SourceKind, Target, Time};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InstanceState {
@@ -108,6 +108,11 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// The instance as an operation's target (people name instances by id).
+    pub fn target(&self) -> Target {
+        Target::object(SourceKind::Ec2, ObjectKind::Instance, &self.id, &self.id)
+    }
+
     /// A running instance with only the given identity filled in (tests and the demo).
     pub fn sample(id: &str, name: &str, az: &str, private_ip: Option<&str>, at: Time) -> Instance {
         Instance {

@@ -17,7 +17,7 @@ mod workload;
 pub use event::{Event, Origin, Severity};
 pub use feed::{BackendMsg, Change, OpId, OpUpdate, Snapshot};
 pub use instance::{Instance, InstanceFlags, InstanceState};
-pub use kind::SourceKind;
+pub use kind::{ObjectKind, ObjectRef, SourceKind, Target};
 pub use node::{Availability, Health, Node, NodeRole, NodeStatus, Reachability};
 pub use quorum::{
     AzSpread, EtcdMember, EtcdStatus, Quorum, QuorumVerdict, fault_tolerance, quorum_size,

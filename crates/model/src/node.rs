@@ -1,5 +1,7 @@
 use std::collections::BTreeMap;
 
+use crate::{ObjectKind, SourceKind, Target};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NodeRole {
     Manager,
@@ -91,6 +93,8 @@ impl Health {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     pub id: String,
+    /// The orchestrator it belongs to (Swarm or Kubernetes).
+    pub source: SourceKind,
     pub hostname: String,
     pub role: NodeRole,
     pub availability: Availability,
@@ -109,6 +113,11 @@ pub struct Node {
 }
 
 impl Node {
+    /// The node as an operation's target.
+    pub fn target(&self) -> Target {
+        Target::object(self.source, ObjectKind::Node, &self.id, &self.hostname)
+    }
+
     pub fn is_manager(&self) -> bool {
         self.role == NodeRole::Manager
     }
@@ -144,6 +153,7 @@ impl Node {
     pub fn sample(role: NodeRole) -> Node {
         Node {
             id: "n1".into(),
+            source: SourceKind::Swarm,
             hostname: "h".into(),
             role,
             availability: Availability::Active,

@@ -1,4 +1,4 @@
-use super::Time;
+use crate::{ObjectKind, Time};
 
 /// Swarm task states, shown distinctly (product brief: preparing for long = image pull trouble).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,6 +56,8 @@ impl TaskState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Replica {
     pub id: String,
+    /// A Swarm task or a Kubernetes pod.
+    pub kind: ObjectKind,
     pub workload_id: String,
     pub slot: Option<u32>,
     pub node_id: Option<String>,

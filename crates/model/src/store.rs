@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use crate::feed::{BackendMsg, Change, Snapshot};
 use crate::{
     ControlCheck, EtcdMember, Event, Health, Instance, InstanceState, Node, Quorum, Replica,
-    SourceHealth, SourceKind, SourceState, Time, Workload,
+    SourceHealth, SourceKind, SourceState, Target, Time, Workload,
 };
 
 /// Events kept per cluster; older ones fall off (the audit log is the durable record).
@@ -120,6 +120,27 @@ impl ClusterState {
         self.workloads
             .get(name)
             .or_else(|| self.workloads.values().find(|w| w.name == name))
+    }
+
+    /// Every object called `name` (or with that id), as targets: nodes by hostname, workloads
+    /// by name, instances by id or Name tag.
+    pub fn targets_named(&self, name: &str) -> Vec<Target> {
+        let nodes = self
+            .nodes
+            .values()
+            .filter(|n| n.hostname == name || n.id == name)
+            .map(Node::target);
+        let workloads = self
+            .workloads
+            .values()
+            .filter(|w| w.name == name || w.id == name)
+            .map(Workload::target);
+        let instances = self
+            .instances
+            .values()
+            .filter(|i| i.id == name || i.name == name)
+            .map(Instance::target);
+        nodes.chain(workloads).chain(instances).collect()
     }
 
     pub fn node_by_name(&self, name: &str) -> Option<&Node> {
@@ -368,8 +389,6 @@ pub fn hostname_ip(hostname: &str) -> Option<String> {
 #[derive(Clone, Debug, Default)]
 pub struct Store {
     pub clusters: Vec<ClusterState>,
-    /// Bumped on every visible change; views cache derived rows against it.
-    pub version: u64,
 }
 
 impl Store {
@@ -391,7 +410,7 @@ impl Store {
     /// Applies a backend message; returns whether the screen needs redrawing.
     /// Operation updates are not store state and are handled by the app.
     pub fn apply(&mut self, msg: BackendMsg) -> bool {
-        let changed = match msg {
+        match msg {
             BackendMsg::Snapshot {
                 cluster,
                 source,
@@ -443,11 +462,7 @@ impl Store {
                 }
             }
             BackendMsg::Op(_) | BackendMsg::Tags { .. } | BackendMsg::Logs { .. } => false,
-        };
-        if changed {
-            self.version += 1;
         }
-        changed
     }
 }
 

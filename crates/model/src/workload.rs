@@ -1,4 +1,4 @@
-use super::Time;
+use crate::{ObjectKind, Target, Time};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServiceMode {
@@ -75,6 +75,8 @@ impl Default for UpdateConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
     pub id: String,
+    /// A Swarm service, or a Kubernetes Deployment, StatefulSet or DaemonSet.
+    pub kind: ObjectKind,
     pub name: String,
     pub mode: ServiceMode,
     pub desired: u32,
@@ -94,6 +96,16 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// The workload as an operation's target.
+    pub fn target(&self) -> Target {
+        let source = if self.kind == ObjectKind::Service {
+            crate::SourceKind::Swarm
+        } else {
+            crate::SourceKind::Kubernetes
+        };
+        Target::object(source, self.kind, &self.id, &self.name)
+    }
+
     pub fn is_degraded(&self) -> bool {
         self.running < self.desired
     }

@@ -36,14 +36,17 @@ impl Executor {
 
     pub(crate) fn send(&self, cmd: OpCommand) -> Result<(), String> {
         let req = &cmd.request;
+        let source = req
+            .source()
+            .ok_or_else(|| format!("{} is not resolved to an object", req.target()))?;
         let handle = self
             .handles
             .iter()
-            .find(|h| h.cluster == req.cluster() && h.source == req.backend())
+            .find(|h| h.cluster == req.cluster() && h.source == source)
             .ok_or_else(|| {
                 format!(
                     "no {} backend running for context {}",
-                    req.backend().label(),
+                    source.label(),
                     req.cluster()
                 )
             })?;

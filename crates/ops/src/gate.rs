@@ -134,7 +134,7 @@ impl Gate {
                 request.target()
             ));
         }
-        let request = request.resolved(cluster);
+        let request = request.resolve(cluster)?;
         let plan = plan(&request, cluster, in_flight)?;
         Ok(PendingOp { request, plan })
     }
@@ -233,12 +233,13 @@ impl Gate {
         written
     }
 
-    /// Records that the console is quitting with this operation still in flight.
+    /// Records that the console ended (`why`) with this operation still in flight.
     pub fn abandon(
         &mut self,
         op_id: &str,
         request: &OpRequest,
         duration: Duration,
+        why: &str,
     ) -> Result<AuditRecord, String> {
         let Gate::Live(g) = self else {
             return Err("read-only mode has no operations".into());
@@ -249,7 +250,9 @@ impl Gate {
             "outcome",
             request,
             Some("abandoned"),
-            Some("the console quit while the action was in flight; its result is unknown".into()),
+            Some(format!(
+                "the console ended ({why}) while the action was in flight; its result is unknown"
+            )),
             Some(duration.as_millis() as u64),
         );
         g.append(rec)
@@ -326,7 +329,7 @@ fn record(
         tty: op.tty.clone(),
         host: op.host.clone(),
         context: req.cluster().to_string(),
-        backend: req.backend().label().to_string(),
+        backend: req.source().map_or("?", |s| s.label()).to_string(),
         verb: req.verb().to_string(),
         target: req.target().to_string(),
         params: redact_value(&req.params()),

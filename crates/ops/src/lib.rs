@@ -4,7 +4,6 @@
 //! operations to a queue; which backend drains that queue is not its business.
 
 pub mod audit;
-mod ec2_plan;
 mod executor;
 mod gate;
 mod launch;
@@ -12,11 +11,10 @@ mod plan;
 mod request;
 
 pub use clusterdeck_model::OpId;
-pub use ec2_plan::MAX_LAUNCH;
 pub use executor::{BackendHandle, Executor, OpCommand};
 pub use gate::{ConfirmedOp, Gate, PendingOp, Released};
 pub use launch::LaunchConfig;
-pub use plan::{MAX_REPLICAS, Plan, Risk, plan};
-pub use request::{InstanceAction, OpRequest, kube_target, parse_image_ref, split_container};
+pub use plan::{MAX_LAUNCH, MAX_REPLICAS, Plan, Risk, plan};
+pub use request::{InstanceAction, Op, OpRequest, parse_image_ref, split_container};
 
 use clusterdeck_model as model;

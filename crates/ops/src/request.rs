@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use crate::LaunchConfig;
-use crate::model::{Availability, NodeRole, SourceKind};
+use crate::model::{Availability, ClusterState, NodeRole, ObjectKind, SourceKind, Target};
 
 /// What can be done to one EC2 instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,150 +23,155 @@ impl InstanceAction {
     }
 }
 
-/// A mutating request, as typed by the operator (key, prompt or `:` command).
+/// What a request does to its target.
 #[derive(Clone, Debug, PartialEq)]
-pub enum OpRequest {
+pub enum Op {
     Scale {
-        cluster: String,
-        service: String,
         replicas: u32,
     },
     SetAvailability {
-        cluster: String,
-        node: String,
         availability: Availability,
     },
     Rollback {
-        cluster: String,
-        service: String,
         /// Kubernetes: the revision the plan was made from (set at the gate); the undo refuses
         /// if the Deployment has moved on since, rather than restore a template not confirmed.
         from_revision: Option<u64>,
     },
     Deploy {
-        cluster: String,
-        service: String,
         image: String,
     },
-    Restart {
-        cluster: String,
-        service: String,
-    },
+    Restart,
     /// Promote to manager / demote to worker.
     SetRole {
-        cluster: String,
-        node: String,
         role: NodeRole,
     },
-    /// Start, stop, reboot or terminate one EC2 instance (by id).
+    /// Start, stop, reboot or terminate one EC2 instance.
     Instance {
-        cluster: String,
-        instance: String,
         action: InstanceAction,
     },
     /// Launch `count` instances as described by the context's `aws.launch`, tags included.
     AddNodes {
-        cluster: String,
         count: u32,
         launch: LaunchConfig,
     },
 }
 
+impl Op {
+    /// The kinds of object it applies to, in the order a typed name is looked up.
+    fn kinds(&self) -> &'static [ObjectKind] {
+        const WORKLOADS: &[ObjectKind] = &[
+            ObjectKind::Service,
+            ObjectKind::Deployment,
+            ObjectKind::StatefulSet,
+            ObjectKind::DaemonSet,
+        ];
+        match self {
+            Op::Scale { .. } | Op::Rollback { .. } | Op::Deploy { .. } | Op::Restart => WORKLOADS,
+            Op::SetAvailability { .. } | Op::SetRole { .. } => &[ObjectKind::Node],
+            Op::Instance { .. } => &[ObjectKind::Instance],
+            Op::AddNodes { .. } => &[ObjectKind::Launch],
+        }
+    }
+}
+
+/// A mutating request, as asked for by the operator (a key on a selected row, a prompt or a
+/// `:` command): which context, which object, what to do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpRequest {
+    pub cluster: String,
+    pub target: Target,
+    pub op: Op,
+}
+
 impl OpRequest {
+    pub fn new(cluster: impl Into<String>, target: Target, op: Op) -> OpRequest {
+        OpRequest {
+            cluster: cluster.into(),
+            target,
+            op,
+        }
+    }
+
+    /// A request naming its target the way the operator typed it; the gate resolves the name.
+    pub fn named(cluster: impl Into<String>, name: impl Into<String>, op: Op) -> OpRequest {
+        OpRequest::new(cluster, Target::named(name), op)
+    }
+
+    /// "Add nodes" to a context: its target is what the nodes are launched from.
+    pub fn add_nodes(cluster: impl Into<String>, count: u32, launch: LaunchConfig) -> OpRequest {
+        let from = launch
+            .template
+            .clone()
+            .or(launch.ami.clone())
+            .unwrap_or_else(|| "ec2".into());
+        let target = Target::object(SourceKind::Ec2, ObjectKind::Launch, &from, &from);
+        OpRequest::new(cluster, target, Op::AddNodes { count, launch })
+    }
+
     pub fn cluster(&self) -> &str {
-        match self {
-            OpRequest::Scale { cluster, .. }
-            | OpRequest::SetAvailability { cluster, .. }
-            | OpRequest::Rollback { cluster, .. }
-            | OpRequest::Deploy { cluster, .. }
-            | OpRequest::Restart { cluster, .. }
-            | OpRequest::SetRole { cluster, .. }
-            | OpRequest::Instance { cluster, .. }
-            | OpRequest::AddNodes { cluster, .. } => cluster,
-        }
+        &self.cluster
     }
 
+    /// The target's name, as people call it.
     pub fn target(&self) -> &str {
-        match self {
-            OpRequest::Scale { service, .. }
-            | OpRequest::Rollback { service, .. }
-            | OpRequest::Deploy { service, .. }
-            | OpRequest::Restart { service, .. } => service,
-            OpRequest::SetAvailability { node, .. } | OpRequest::SetRole { node, .. } => node,
-            OpRequest::Instance { instance, .. } => instance,
-            // What the nodes are launched from.
-            OpRequest::AddNodes { launch, .. } => launch
-                .template
-                .as_deref()
-                .or(launch.ami.as_deref())
-                .unwrap_or("ec2"),
-        }
+        &self.target.name
     }
 
-    /// What the operator types to confirm: the target as the panes show it (a Kubernetes
-    /// id without its kind: `web-1`, `default/web`).
-    pub fn typed_name(&self) -> &str {
-        let t = self.target();
-        match kube_target(t) {
-            Some(_) => t.split_once('/').map_or(t, |(_, rest)| rest),
-            None => t,
-        }
+    /// The backend that executes it, once the target is resolved.
+    pub fn source(&self) -> Option<SourceKind> {
+        self.target.source()
+    }
+
+    fn kind(&self) -> Option<ObjectKind> {
+        self.target.kind()
+    }
+
+    /// What the operator types to confirm a high-risk request: the target as the panes show it.
+    pub fn typed_name(&self) -> String {
+        self.target.name.clone()
     }
 
     pub fn verb(&self) -> &'static str {
-        match self {
-            OpRequest::Scale { .. } => "scale",
-            OpRequest::SetAvailability {
-                availability, node, ..
-            } => match (availability, node.starts_with("node/")) {
+        let kube = self.source() == Some(SourceKind::Kubernetes);
+        match &self.op {
+            Op::Scale { .. } => "scale",
+            Op::SetAvailability { availability } => match (availability, kube) {
                 (Availability::Active, false) => "activate",
                 (Availability::Pause, false) => "pause",
                 (Availability::Active, true) => "uncordon",
                 (Availability::Pause, true) => "cordon",
                 (Availability::Drain, _) => "drain",
             },
-            OpRequest::Rollback { .. } => "rollback",
-            OpRequest::Deploy { .. } => "deploy",
-            OpRequest::Restart { .. } => "restart",
-            OpRequest::SetRole {
+            Op::Rollback { .. } => "rollback",
+            Op::Deploy { .. } => "deploy",
+            Op::Restart => "restart",
+            Op::SetRole {
                 role: NodeRole::Manager,
-                ..
             } => "promote",
-            OpRequest::SetRole {
+            Op::SetRole {
                 role: NodeRole::Worker,
-                ..
             } => "demote",
-            OpRequest::Instance { action, .. } => action.verb(),
-            OpRequest::AddNodes { .. } => "add-nodes",
-        }
-    }
-
-    /// Which backend executes it.
-    pub fn backend(&self) -> SourceKind {
-        match self {
-            OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => SourceKind::Ec2,
-            _ if kube_target(self.target()).is_some() => SourceKind::Kubernetes,
-            _ => SourceKind::Swarm,
+            Op::Instance { action } => action.verb(),
+            Op::AddNodes { .. } => "add-nodes",
         }
     }
 
     pub fn params(&self) -> Value {
-        match self {
-            OpRequest::Scale { replicas, .. } => json!({ "replicas": replicas }),
-            OpRequest::SetAvailability { availability, .. } => {
+        match &self.op {
+            Op::Scale { replicas } => json!({ "replicas": replicas }),
+            Op::SetAvailability { availability } => {
                 json!({ "availability": availability.label() })
             }
-            OpRequest::Deploy { image, .. } => json!({ "image": image }),
-            OpRequest::SetRole { role, .. } => {
+            Op::Deploy { image } => json!({ "image": image }),
+            Op::SetRole { role } => {
                 json!({ "role": if *role == NodeRole::Manager { "manager" } else { "worker" } })
             }
-            OpRequest::Rollback {
+            Op::Rollback {
                 from_revision: Some(r),
-                ..
             } => json!({ "from_revision": r }),
-            OpRequest::Rollback { .. } | OpRequest::Restart { .. } => json!({}),
-            OpRequest::Instance { action, .. } => json!({ "action": action.verb() }),
-            OpRequest::AddNodes { count, launch, .. } => json!({
+            Op::Rollback { .. } | Op::Restart => json!({}),
+            Op::Instance { action } => json!({ "action": action.verb() }),
+            Op::AddNodes { count, launch } => json!({
                 "count": count,
                 "ami": launch.ami,
                 "template": launch.template,
@@ -179,140 +184,139 @@ impl OpRequest {
 
     /// The equivalent CLI command, shown in the plan and recorded in the audit log.
     pub fn cli(&self) -> String {
-        if let Some(k) = kube_target(self.target()) {
-            return self.kubectl(k);
+        if self.source() == Some(SourceKind::Kubernetes) {
+            return self.kubectl();
         }
-        match self {
-            OpRequest::Scale {
-                service, replicas, ..
-            } => format!("docker service scale {service}={replicas}"),
-            OpRequest::SetAvailability {
-                node, availability, ..
-            } => format!(
-                "docker node update --availability {} {node}",
+        let name = &self.target.name;
+        match &self.op {
+            Op::Scale { replicas } => format!("docker service scale {name}={replicas}"),
+            Op::SetAvailability { availability } => format!(
+                "docker node update --availability {} {name}",
                 availability.label()
             ),
-            OpRequest::Rollback { service, .. } => format!("docker service rollback {service}"),
-            OpRequest::Deploy { service, image, .. } => {
-                format!("docker service update --image {image} {service}")
-            }
-            OpRequest::Restart { service, .. } => {
-                format!("docker service update --force {service}")
-            }
-            OpRequest::SetRole {
-                node,
+            Op::Rollback { .. } => format!("docker service rollback {name}"),
+            Op::Deploy { image } => format!("docker service update --image {image} {name}"),
+            Op::Restart => format!("docker service update --force {name}"),
+            Op::SetRole {
                 role: NodeRole::Manager,
-                ..
-            } => format!("docker node promote {node}"),
-            OpRequest::SetRole {
-                node,
+            } => format!("docker node promote {name}"),
+            Op::SetRole {
                 role: NodeRole::Worker,
-                ..
-            } => format!("docker node demote {node}"),
-            OpRequest::Instance {
-                instance, action, ..
-            } => format!(
-                "aws ec2 {}-instances --instance-ids {instance}",
-                action.verb()
+            } => format!("docker node demote {name}"),
+            Op::Instance { action } => format!(
+                "aws ec2 {}-instances --instance-ids {}",
+                action.verb(),
+                self.target.id()
             ),
-            OpRequest::AddNodes { count, launch, .. } => launch_cli(*count, launch),
+            Op::AddNodes { count, launch } => launch_cli(*count, launch),
         }
     }
 
     /// Whether it changes a workload's rollout (one in flight per service).
     pub fn is_rollout(&self) -> bool {
         matches!(
-            self,
-            OpRequest::Deploy { .. } | OpRequest::Rollback { .. } | OpRequest::Restart { .. }
+            self.op,
+            Op::Deploy { .. } | Op::Rollback { .. } | Op::Restart
         )
     }
-}
 
-/// Kubernetes objects are named by id in requests: `node/NAME`, `deployment/NS/NAME`,
-/// `statefulset/NS/NAME`, `daemonset/NS/NAME`, `pod/NS/NAME`. Returns (kind/name, namespace).
-pub fn kube_target(target: &str) -> Option<(String, Option<String>)> {
-    let (kind, rest) = target.split_once('/')?;
-    match kind {
-        "node" => Some((target.to_string(), None)),
-        "deployment" | "statefulset" | "daemonset" | "pod" => {
-            let (ns, name) = rest.split_once('/')?;
-            Some((format!("{kind}/{name}"), Some(ns.to_string())))
+    /// The same request with its target resolved against the cluster's state: a target typed
+    /// by name becomes the one object of the kinds the operation applies to that has that name
+    /// (or `kind/name`, to choose between several). An unknown or ambiguous name is refused
+    /// with the candidates.
+    pub fn resolve(mut self, cluster: &ClusterState) -> Result<OpRequest, String> {
+        if self.target.object.is_none() {
+            self.target = resolve_name(cluster, &self.target.name, self.op.kinds())?;
         }
-        _ => None,
-    }
-}
-
-impl OpRequest {
-    /// The request with a Kubernetes object named by its id (`default/web` typed or
-    /// selected becomes `deployment/default/web`), which routes it to the Kubernetes backend.
-    pub fn resolved(mut self, cluster: &crate::model::ClusterState) -> OpRequest {
-        match &mut self {
-            OpRequest::Scale { service, .. } | OpRequest::Restart { service, .. } => {
-                if let Some(w) = cluster.workload_by_name(service)
-                    && kube_target(&w.id).is_some()
-                {
-                    *service = w.id.clone();
-                }
-            }
-            OpRequest::Rollback {
-                service,
-                from_revision,
-                ..
-            } => {
-                if let Some(w) = cluster.workload_by_name(service)
-                    && kube_target(&w.id).is_some()
-                {
-                    *service = w.id.clone();
-                    *from_revision = Some(w.spec_version);
-                }
-            }
-            OpRequest::Deploy { service, image, .. } => {
-                if let Some(w) = cluster.workload_by_name(service)
-                    && kube_target(&w.id).is_some()
-                {
-                    *service = w.id.clone();
-                    // One container: name it, so the plan, the audit and the patch all say
-                    // which image changes (as `kubectl set image web main=…` would).
+        if self.source() == Some(SourceKind::Kubernetes)
+            && let Some(w) = cluster.workloads.get(self.target.id())
+        {
+            match &mut self.op {
+                Op::Rollback { from_revision } => *from_revision = Some(w.spec_version),
+                // One container: name it, so the plan, the audit and the patch all say which
+                // image changes (as `kubectl set image web main=…` would).
+                Op::Deploy { image } => {
                     if let ([(name, _)], (None, _)) =
                         (w.containers.as_slice(), split_container(image))
                     {
                         *image = format!("{name}={image}");
                     }
                 }
+                _ => {}
             }
-            OpRequest::SetAvailability { node, .. } | OpRequest::SetRole { node, .. } => {
-                if let Some(n) = cluster.node_by_name(node)
-                    && kube_target(&n.id).is_some()
-                {
-                    *node = n.id.clone();
-                }
-            }
-            OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => {}
         }
-        self
+        Ok(self)
     }
 
-    fn kubectl(&self, (object, ns): (String, Option<String>)) -> String {
-        let ns = ns.map(|n| format!(" -n {n}")).unwrap_or_default();
-        let node = object.trim_start_matches("node/");
-        match self {
-            OpRequest::Scale { replicas, .. } => {
+    fn kubectl(&self) -> String {
+        let (kind, name) = (self.kind(), &self.target.name);
+        let (ns, short) = match name.split_once('/') {
+            Some((ns, n)) => (format!(" -n {ns}"), n),
+            None => (String::new(), name.as_str()),
+        };
+        let object = format!("{}/{short}", kind.map_or("", ObjectKind::label));
+        match &self.op {
+            Op::Scale { replicas } => {
                 format!("kubectl scale{ns} {object} --replicas={replicas}")
             }
-            OpRequest::SetAvailability { availability, .. } => match availability {
-                Availability::Active => format!("kubectl uncordon {node}"),
-                Availability::Pause => format!("kubectl cordon {node}"),
+            Op::SetAvailability { availability } => match availability {
+                Availability::Active => format!("kubectl uncordon {name}"),
+                Availability::Pause => format!("kubectl cordon {name}"),
                 Availability::Drain => {
-                    format!("kubectl drain {node} --ignore-daemonsets --delete-emptydir-data")
+                    format!("kubectl drain {name} --ignore-daemonsets --delete-emptydir-data")
                 }
             },
-            OpRequest::Rollback { .. } => format!("kubectl rollout undo{ns} {object}"),
-            OpRequest::Deploy { image, .. } => match split_container(image) {
+            Op::Rollback { .. } => format!("kubectl rollout undo{ns} {object}"),
+            Op::Deploy { image } => match split_container(image) {
                 (Some(_), _) => format!("kubectl set image{ns} {object} {image}"),
                 (None, _) => format!("kubectl set image{ns} {object} '*={image}'"),
             },
-            OpRequest::Restart { .. } => format!("kubectl rollout restart{ns} {object}"),
-            other => format!("kubectl ({}) {object}", other.verb()),
+            Op::Restart => format!("kubectl rollout restart{ns} {object}"),
+            _ => format!("kubectl ({}) {object}", self.verb()),
+        }
+    }
+}
+
+/// The one object of `kinds` called `name` (or `kind/name`).
+fn resolve_name(
+    cluster: &ClusterState,
+    name: &str,
+    kinds: &[ObjectKind],
+) -> Result<Target, String> {
+    let (want, bare) = match name.split_once('/') {
+        Some((k, rest)) => match ObjectKind::parse(k) {
+            Some(k) => (Some(k), rest),
+            None => (None, name),
+        },
+        None => (None, name),
+    };
+    let mut found: Vec<Target> = cluster
+        .targets_named(bare)
+        .into_iter()
+        .filter(|t| t.kind().is_some_and(|k| kinds.contains(&k)))
+        .filter(|t| want.is_none_or(|w| t.kind() == Some(w)))
+        .collect();
+    found.sort_by_key(|t| t.kind());
+    found.dedup();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => {
+            let what = kinds.first().map_or("object", |k| {
+                if k.is_workload() {
+                    "service"
+                } else {
+                    k.label()
+                }
+            });
+            Err(format!("no {what} named {bare}"))
+        }
+        _ => {
+            let names: Vec<String> = found.iter().map(Target::qualified).collect();
+            Err(format!(
+                "{bare} names {} objects: type one of {}",
+                found.len(),
+                names.join(", ")
+            ))
         }
     }
 }

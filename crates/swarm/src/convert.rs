@@ -8,8 +8,8 @@ use bollard::models::{
 use chrono::{DateTime, Utc};
 
 use clusterdeck_model::{
-    Availability, Node, NodeRole, NodeStatus, Reachability, Replica, ServiceMode, TaskState, Time,
-    UpdateConfig, UpdateState, UpdateStatus, Workload,
+    Availability, Node, NodeRole, NodeStatus, ObjectKind, Reachability, Replica, ServiceMode,
+    SourceKind, TaskState, Time, UpdateConfig, UpdateState, UpdateStatus, Workload,
 };
 
 pub const STACK_LABEL: &str = "com.docker.stack.namespace";
@@ -51,6 +51,7 @@ pub fn node(n: &m::Node) -> Option<Node> {
         .into_iter()
         .collect();
     Some(Node {
+        source: SourceKind::Swarm,
         hostname: desc
             .and_then(|d| d.hostname.clone())
             .unwrap_or_else(|| id.clone()),
@@ -97,6 +98,7 @@ pub fn replica(t: &m::Task) -> Option<Replica> {
     let error = status.and_then(|s| s.err.clone()).filter(|e| !e.is_empty());
     Some(Replica {
         id: t.id.clone()?,
+        kind: ObjectKind::Task,
         workload_id: t.service_id.clone()?,
         slot: t.slot.and_then(|s| u32::try_from(s).ok()),
         node_id: t.node_id.clone().filter(|n| !n.is_empty()),
@@ -191,6 +193,7 @@ pub fn workload(
     let labels: HashMap<String, String> = spec.labels.clone().unwrap_or_default();
     Some(Workload {
         id: s.id.clone()?,
+        kind: ObjectKind::Service,
         name: spec.name.clone().unwrap_or_default(),
         mode: if global {
             ServiceMode::Global

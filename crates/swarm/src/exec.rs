@@ -8,7 +8,7 @@ use bollard::query_parameters::{UpdateNodeOptions, UpdateServiceOptions};
 
 use clusterdeck_kit::{OpCommand, Step, Writer};
 use clusterdeck_model::{Availability, NodeRole, Reachability, ServiceMode, UpdateState};
-use clusterdeck_ops::OpRequest;
+use clusterdeck_ops::{Op, OpRequest};
 
 use crate::Backend;
 use crate::reconcile::Mirror;
@@ -55,21 +55,21 @@ impl Backend {
         }
     }
 
-    /// Sends the change to the engine; returns what to follow.
+    /// Sends the change to the engine; returns what to follow. The target is the engine's id.
     async fn execute(&mut self, w: &Writer, d: &Docker, req: &OpRequest) -> Result<Goal, String> {
-        match req {
-            OpRequest::Instance { .. } | OpRequest::AddNodes { .. } => {
+        let id = req.target.id();
+        let name = req.target();
+        match &req.op {
+            Op::Instance { .. } | Op::AddNodes { .. } => {
                 Err(format!("{} is an EC2 action, not a swarm one", req.verb()))
             }
-            OpRequest::Scale {
-                service, replicas, ..
-            } => {
-                let (id, _, _) = update_service(w, d, service, |spec, _| {
+            Op::Scale { replicas } => {
+                let (id, _, _) = update_service(w, d, id, |spec, _| {
                     let mode = spec.mode.get_or_insert_with(Default::default);
                     let rep = mode
                         .replicated
                         .as_mut()
-                        .ok_or_else(|| format!("{service} is not a replicated service"))?;
+                        .ok_or_else(|| format!("{name} is not a replicated service"))?;
                     rep.replicas = Some(i64::from(*replicas));
                     Ok(())
                 })
@@ -79,36 +79,31 @@ impl Backend {
                     target: *replicas,
                 })
             }
-            OpRequest::Restart { service, .. }
-            | OpRequest::Deploy { service, .. }
-            | OpRequest::Rollback { service, .. } => {
-                let (id, version_before, image_before) =
-                    update_service(w, d, service, |spec, opts| {
-                        let tt = spec.task_template.get_or_insert_with(Default::default);
-                        match req {
-                            OpRequest::Deploy { image, .. } => {
-                                tt.container_spec.get_or_insert_with(Default::default).image =
-                                    Some(image.clone());
-                            }
-                            OpRequest::Restart { .. } => {
-                                tt.force_update = Some(tt.force_update.unwrap_or(0) + 1);
-                            }
-                            _ => opts.rollback = Some("previous".into()),
+            Op::Restart | Op::Deploy { .. } | Op::Rollback { .. } => {
+                let (id, version_before, image_before) = update_service(w, d, id, |spec, opts| {
+                    let tt = spec.task_template.get_or_insert_with(Default::default);
+                    match &req.op {
+                        Op::Deploy { image } => {
+                            tt.container_spec.get_or_insert_with(Default::default).image =
+                                Some(image.clone());
                         }
-                        Ok(())
-                    })
-                    .await?;
+                        Op::Restart => {
+                            tt.force_update = Some(tt.force_update.unwrap_or(0) + 1);
+                        }
+                        _ => opts.rollback = Some("previous".into()),
+                    }
+                    Ok(())
+                })
+                .await?;
                 Ok(Goal::Rollout {
                     service: id,
-                    rollback: matches!(req, OpRequest::Rollback { .. }),
+                    rollback: matches!(req.op, Op::Rollback { .. }),
                     version_before,
                     image_before,
                 })
             }
-            OpRequest::SetAvailability {
-                node, availability, ..
-            } => {
-                let id = update_node(w, d, node, |spec| {
+            Op::SetAvailability { availability } => {
+                let id = update_node(w, d, id, |spec| {
                     spec.availability = Some(match availability {
                         Availability::Active => NodeSpecAvailabilityEnum::ACTIVE,
                         Availability::Pause => NodeSpecAvailabilityEnum::PAUSE,
@@ -125,8 +120,8 @@ impl Backend {
                     }
                 })
             }
-            OpRequest::SetRole { node, role, .. } => {
-                let id = update_node(w, d, node, |spec| {
+            Op::SetRole { role } => {
+                let id = update_node(w, d, id, |spec| {
                     spec.role = Some(match role {
                         NodeRole::Manager => NodeSpecRoleEnum::MANAGER,
                         NodeRole::Worker => NodeSpecRoleEnum::WORKER,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::locate::{clean_message, locate_error, locate_path};
+use super::sources::{aws, docker, etcd};
 use super::{
     AuditConfig, Config, ConfigError, ContextConfig, KeySpec, MODES, Paths, WallConfig, WallSet,
 };
@@ -54,14 +55,14 @@ struct PartialAudit {
 
 /// A validation failure: the dotted key, the message, and whether to point at the key's name
 /// (unknown names) rather than its value (bad values).
-struct Invalid {
+pub(crate) struct Invalid {
     path: String,
     message: String,
     at_key: bool,
 }
 
 impl Invalid {
-    fn value(path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn value(path: impl Into<String>, message: impl Into<String>) -> Self {
         Invalid {
             path: path.into(),
             message: message.into(),
@@ -400,78 +401,13 @@ fn validate_contexts(contexts: &[ContextConfig]) -> Result<(), Invalid> {
             ));
         }
         if let Some(d) = &ctx.docker {
-            for (j, host) in d.hosts.iter().enumerate() {
-                if !host.contains("://") {
-                    return Err(Invalid::value(
-                        format!("{base}.docker.hosts[{j}]"),
-                        format!(
-                            "`{host}` is not an endpoint URL, expected e.g. ssh://user@host, \
-                             tcp://host:2376 or unix:///var/run/docker.sock"
-                        ),
-                    ));
-                }
-            }
-            if d.context.as_ref().is_some_and(|c| c.trim().is_empty()) {
-                return Err(Invalid::value(
-                    format!("{base}.docker.context"),
-                    "must not be empty",
-                ));
-            }
+            docker::validate(d, &base)?;
         }
         if let Some(a) = &ctx.aws {
-            if let Some(j) = a.regions.iter().position(|r| r.trim().is_empty()) {
-                return Err(Invalid::value(
-                    format!("{base}.aws.regions[{j}]"),
-                    "empty region name",
-                ));
-            }
-            if a.profile.as_ref().is_some_and(|p| p.trim().is_empty()) {
-                return Err(Invalid::value(
-                    format!("{base}.aws.profile"),
-                    "must not be empty",
-                ));
-            }
-            if let Some(u) = &a.endpoint_url
-                && !(u.starts_with("http://") || u.starts_with("https://"))
-            {
-                return Err(Invalid::value(
-                    format!("{base}.aws.endpoint_url"),
-                    format!("`{u}` is not an http(s) URL"),
-                ));
-            }
-            if let Some(l) = &a.launch
-                && l.ami.is_none()
-                && l.template.is_none()
-            {
-                return Err(Invalid::value(
-                    format!("{base}.aws.launch"),
-                    "needs `ami` or `template` to know what to launch",
-                ));
-            }
+            aws::validate(a, &base)?;
         }
         if let Some(e) = &ctx.etcd {
-            if let Some(j) = e.endpoints.iter().position(|r| r.trim().is_empty()) {
-                return Err(Invalid::value(
-                    format!("{base}.etcd.endpoints[{j}]"),
-                    "empty endpoint",
-                ));
-            }
-            if let Some(j) = e
-                .endpoints
-                .iter()
-                .position(|r| !(r.starts_with("http://") || r.starts_with("https://")))
-            {
-                return Err(Invalid::value(
-                    format!("{base}.etcd.endpoints[{j}]"),
-                    "must start with http:// or https://",
-                ));
-            }
-            if e.cert.is_some() != e.key.is_some() {
-                return Err(Invalid::value(
-                    format!("{base}.etcd"),
-                    "`cert` and `key` go together (a client certificate needs its key)",
-                ));
-            }
+            etcd::validate(e, &base)?;
         }
     }
     Ok(())

@@ -6,6 +6,7 @@
 pub mod discovery;
 mod load;
 pub(crate) mod locate;
+pub mod sources;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use clusterdeck_ops::LaunchConfig;
+pub use sources::{AwsSource, DockerSource, EtcdSource, KubeSource};
 
 /// Environment variable naming the config file; `--config` wins over it.
 pub const CONFIG_ENV: &str = "CLUSTERDECK_CONFIG";
@@ -126,62 +128,6 @@ pub struct ContextConfig {
     pub aws: Option<AwsSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etcd: Option<EtcdSource>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct DockerSource {
-    /// Manager endpoints, tried in order for failover (`ssh://…`, `tcp://…`, `unix://…`).
-    #[serde(default)]
-    pub hosts: Vec<String>,
-    /// A `docker context` name, resolved from `~/.docker/contexts` when `hosts` is empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct KubeSource {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubeconfig: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<String>,
-    /// One namespace; absent: every namespace (falling back to the context's namespace when
-    /// the credentials may not list them all).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct AwsSource {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    #[serde(default)]
-    pub regions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_url: Option<String>,
-    /// EC2 DescribeInstances filters, e.g. `"tag:Role" = ["swarm-manager"]`.
-    #[serde(default)]
-    pub filters: BTreeMap<String, Vec<String>>,
-    /// What "add node" launches. Unset: the action explains what to configure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub launch: Option<LaunchConfig>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct EtcdSource {
-    #[serde(default)]
-    pub endpoints: Vec<String>,
-    /// CA bundle for `https://` endpoints (the system roots when absent); like `--cacert`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca: Option<PathBuf>,
-    /// Client certificate and key (PEM) for clusters with `--client-cert-auth`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<PathBuf>,
 }
 
 /// Where clusterdeck reads its config and keeps its state. Any may be unknown (no home dir).

@@ -71,161 +71,139 @@ pub enum Action {
     PauseRotation,
 }
 
-impl Action {
-    pub const ALL: [Action; 46] = [
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::NextPane,
-        Action::PrevPane,
-        Action::GoPane(Pane::Overview),
-        Action::GoPane(Pane::Nodes),
-        Action::GoPane(Pane::Services),
-        Action::GoPane(Pane::Replicas),
-        Action::GoPane(Pane::Instances),
-        Action::GoPane(Pane::Events),
-        Action::GoPane(Pane::Audit),
+/// One row of the action table.
+pub struct ActionInfo {
+    pub action: Action,
+    /// The name in the config file (`[keys.normal] scale = "s"`) and the help screen.
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Leads to a change on a cluster: hidden and refused in read-only mode.
+    pub mutating: bool,
+}
+
+const fn row(action: Action, name: &'static str, description: &'static str) -> ActionInfo {
+    ActionInfo {
+        action,
+        name,
+        description,
+        mutating: false,
+    }
+}
+
+/// An action that changes a cluster.
+const fn write(action: Action, name: &'static str, description: &'static str) -> ActionInfo {
+    ActionInfo {
+        action,
+        name,
+        description,
+        mutating: true,
+    }
+}
+
+/// Every action, in the order the help screen and `clusterdeck keys` list them. The default
+/// keys are in `src/config/default.toml`, with the key syntax beside them.
+pub const ACTIONS: &[ActionInfo] = &[
+    row(Action::Up, "up", "move up"),
+    row(Action::Down, "down", "move down"),
+    row(Action::PageUp, "page_up", "page up"),
+    row(Action::PageDown, "page_down", "page down"),
+    row(Action::Top, "top", "first row"),
+    row(Action::Bottom, "bottom", "last row"),
+    row(Action::NextPane, "next_pane", "next pane"),
+    row(Action::PrevPane, "prev_pane", "previous pane"),
+    row(Action::GoPane(Pane::Overview), "pane_overview", "overview / quorum"),
+    row(Action::GoPane(Pane::Nodes), "pane_nodes", "nodes"),
+    row(Action::GoPane(Pane::Services), "pane_services", "services"),
+    row(Action::GoPane(Pane::Replicas), "pane_replicas", "replicas"),
+    row(Action::GoPane(Pane::Instances), "pane_instances", "instances"),
+    row(Action::GoPane(Pane::Events), "pane_events", "events"),
+    row(Action::GoPane(Pane::Audit), "pane_audit", "audit log"),
+    row(
         Action::GoPane(Pane::Quorum),
-        Action::Drill,
-        Action::Back,
-        Action::Filter,
-        Action::Command,
-        Action::Help,
-        Action::Quit,
-        Action::Sort,
-        Action::SortReverse,
-        Action::History,
-        Action::NextContext,
-        Action::Theme,
-        Action::Scale,
-        Action::Drain,
-        Action::Pause,
-        Action::Activate,
-        Action::Rollback,
-        Action::Deploy,
-        Action::Restart,
-        Action::Promote,
-        Action::Demote,
+        "pane_quorum",
+        "quorum: swarm managers, etcd members",
+    ),
+    row(Action::Drill, "drill", "drill down (node/service → replicas)"),
+    row(Action::Back, "back", "back / close"),
+    row(Action::Filter, "filter", "filter rows"),
+    row(Action::Command, "command", "command line (:scale web 5)"),
+    row(Action::Help, "help", "this help"),
+    row(Action::Quit, "quit", "quit"),
+    row(Action::Sort, "sort", "sort by next column"),
+    row(Action::SortReverse, "sort_reverse", "reverse sort"),
+    row(Action::History, "history", "toggle task history rows"),
+    row(Action::NextContext, "next_context", "next context"),
+    row(Action::Theme, "theme", "next theme"),
+    write(Action::Scale, "scale", "scale service"),
+    write(Action::Drain, "drain", "drain node"),
+    write(Action::Pause, "pause", "pause node"),
+    write(Action::Activate, "activate", "activate node"),
+    write(Action::Rollback, "rollback", "roll back service"),
+    write(Action::Deploy, "deploy", "deploy image tag"),
+    write(Action::Restart, "restart", "restart service (force update)"),
+    write(Action::Promote, "promote", "promote node to manager"),
+    write(Action::Demote, "demote", "demote manager to worker"),
+    write(
         Action::StartInstance,
+        "start_instance",
+        "start the EC2 instance (instances pane, or a node's)",
+    ),
+    write(
         Action::StopInstance,
+        "stop_instance",
+        "stop the EC2 instance (instances pane, or a node's)",
+    ),
+    write(
         Action::RebootInstance,
+        "reboot_instance",
+        "reboot the EC2 instance (instances pane, or a node's)",
+    ),
+    write(
         Action::TerminateInstance,
+        "terminate_instance",
+        "terminate the EC2 instance (typed confirmation)",
+    ),
+    write(
         Action::AddNodes,
-        Action::Logs,
-        Action::Confirm,
-        Action::Cancel,
-        Action::SwitchButton,
+        "add_nodes",
+        "add nodes: launch instances from aws.launch",
+    ),
+    row(Action::Logs, "logs", "follow logs of the selected service or task"),
+    row(Action::Confirm, "confirm", "press the focused button"),
+    row(Action::Cancel, "cancel", "cancel"),
+    row(Action::SwitchButton, "switch_button", "switch button"),
+    row(
         Action::PauseRotation,
-    ];
+        "pause_rotation",
+        "pause / resume the rotation",
+    ),
+];
+
+impl Action {
+    /// Its row of the table. Every action has one (a unit test checks).
+    pub fn info(self) -> &'static ActionInfo {
+        ACTIONS
+            .iter()
+            .find(|i| i.action == self)
+            .unwrap_or(&ACTIONS[0])
+    }
+
+    /// Every action, in table order.
+    pub fn all() -> impl Iterator<Item = Action> {
+        ACTIONS.iter().map(|i| i.action)
+    }
 
     /// The name used in the config file and in the help screen.
     pub fn name(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page_up",
-            Action::PageDown => "page_down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::NextPane => "next_pane",
-            Action::PrevPane => "prev_pane",
-            Action::GoPane(Pane::Overview) => "pane_overview",
-            Action::GoPane(Pane::Nodes) => "pane_nodes",
-            Action::GoPane(Pane::Services) => "pane_services",
-            Action::GoPane(Pane::Replicas) => "pane_replicas",
-            Action::GoPane(Pane::Instances) => "pane_instances",
-            Action::GoPane(Pane::Events) => "pane_events",
-            Action::GoPane(Pane::Audit) => "pane_audit",
-            Action::GoPane(Pane::Quorum) => "pane_quorum",
-            Action::Drill => "drill",
-            Action::Back => "back",
-            Action::Filter => "filter",
-            Action::Command => "command",
-            Action::Help => "help",
-            Action::Quit => "quit",
-            Action::Sort => "sort",
-            Action::SortReverse => "sort_reverse",
-            Action::History => "history",
-            Action::NextContext => "next_context",
-            Action::Theme => "theme",
-            Action::Scale => "scale",
-            Action::Drain => "drain",
-            Action::Pause => "pause",
-            Action::Activate => "activate",
-            Action::Rollback => "rollback",
-            Action::Deploy => "deploy",
-            Action::Restart => "restart",
-            Action::Promote => "promote",
-            Action::Demote => "demote",
-            Action::StartInstance => "start_instance",
-            Action::StopInstance => "stop_instance",
-            Action::RebootInstance => "reboot_instance",
-            Action::TerminateInstance => "terminate_instance",
-            Action::AddNodes => "add_nodes",
-            Action::Logs => "logs",
-            Action::Confirm => "confirm",
-            Action::Cancel => "cancel",
-            Action::SwitchButton => "switch_button",
-            Action::PauseRotation => "pause_rotation",
-        }
+        self.info().name
     }
 
     pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == s)
+        ACTIONS.iter().find(|i| i.name == s).map(|i| i.action)
     }
 
     pub fn description(self) -> &'static str {
-        match self {
-            Action::Up => "move up",
-            Action::Down => "move down",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::NextPane => "next pane",
-            Action::PrevPane => "previous pane",
-            Action::GoPane(Pane::Overview) => "overview / quorum",
-            Action::GoPane(Pane::Nodes) => "nodes",
-            Action::GoPane(Pane::Services) => "services",
-            Action::GoPane(Pane::Replicas) => "replicas",
-            Action::GoPane(Pane::Instances) => "instances",
-            Action::GoPane(Pane::Events) => "events",
-            Action::GoPane(Pane::Audit) => "audit log",
-            Action::GoPane(Pane::Quorum) => "quorum: swarm managers, etcd members",
-            Action::Drill => "drill down (node/service → replicas)",
-            Action::Back => "back / close",
-            Action::Filter => "filter rows",
-            Action::Command => "command line (:scale web 5)",
-            Action::Help => "this help",
-            Action::Quit => "quit",
-            Action::Sort => "sort by next column",
-            Action::SortReverse => "reverse sort",
-            Action::History => "toggle task history rows",
-            Action::NextContext => "next context",
-            Action::Theme => "next theme",
-            Action::Scale => "scale service",
-            Action::Drain => "drain node",
-            Action::Pause => "pause node",
-            Action::Activate => "activate node",
-            Action::Rollback => "roll back service",
-            Action::Deploy => "deploy image tag",
-            Action::Restart => "restart service (force update)",
-            Action::Promote => "promote node to manager",
-            Action::Demote => "demote manager to worker",
-            Action::StartInstance => "start the EC2 instance (instances pane, or a node's)",
-            Action::StopInstance => "stop the EC2 instance (instances pane, or a node's)",
-            Action::RebootInstance => "reboot the EC2 instance (instances pane, or a node's)",
-            Action::TerminateInstance => "terminate the EC2 instance (typed confirmation)",
-            Action::AddNodes => "add nodes: launch instances from aws.launch",
-            Action::Logs => "follow logs of the selected service or task",
-            Action::Confirm => "press the focused button",
-            Action::Cancel => "cancel",
-            Action::SwitchButton => "switch button",
-            Action::PauseRotation => "pause / resume the rotation",
-        }
+        self.info().description
     }
 
     /// The description as it reads in `mode` (the wall gives a few actions its own meaning).
@@ -242,22 +220,27 @@ impl Action {
 
     /// Actions that lead to a change on a cluster; hidden and refused in read-only mode.
     pub fn is_mutating(self) -> bool {
-        matches!(
-            self,
-            Action::Scale
-                | Action::Drain
-                | Action::Pause
-                | Action::Activate
-                | Action::Rollback
-                | Action::Deploy
-                | Action::Restart
-                | Action::Promote
-                | Action::Demote
-                | Action::StartInstance
-                | Action::StopInstance
-                | Action::RebootInstance
-                | Action::TerminateInstance
-                | Action::AddNodes
-        )
+        self.info().mutating
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_one_row_with_a_unique_name() {
+        let names: std::collections::BTreeSet<&str> = ACTIONS.iter().map(|i| i.name).collect();
+        assert_eq!(names.len(), ACTIONS.len(), "duplicate names");
+        let panes = Pane::ALL.len();
+        // Every variant, with GoPane once per pane.
+        assert_eq!(ACTIONS.len(), 38 + panes);
+        for p in Pane::ALL {
+            assert!(ACTIONS.iter().any(|i| i.action == Action::GoPane(p)), "{p:?}");
+        }
+        for i in ACTIONS {
+            assert_eq!(i.action.info().name, i.name);
+            assert_eq!(Action::parse(i.name), Some(i.action));
+        }
     }
 }

@@ -110,7 +110,7 @@ impl Keymap {
             }
         }
         // Stable order for the help screen: by mode, then the order actions are declared.
-        bindings.sort_by_key(|b| (b.mode, Action::ALL.iter().position(|a| *a == b.action)));
+        bindings.sort_by_key(|b| (b.mode, Action::all().position(|a| a == b.action)));
         let mut lookup = HashMap::new();
         for b in &bindings {
             for k in &b.keys {

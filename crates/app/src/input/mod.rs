@@ -5,7 +5,7 @@ mod action;
 mod key;
 mod keymap;
 
-pub use action::{Action, Mode};
+pub use action::{ACTIONS, Action, ActionInfo, Mode};
 pub use key::{KeyChord, parse_key};
 pub use keymap::{Binding, Keymap, KeymapError};
 mod pane;

@@ -1,11 +1,10 @@
 //! Plans for EC2 actions: which states allow the action, termination protection, the quorum
 //! guard for a manager's machine, and what is lost (instance store) or replaced (autoscaling).
 
-use crate::LaunchConfig;
-use crate::model::ClusterState;
-use crate::model::{Instance, InstanceState, Quorum, QuorumVerdict};
+use crate::model::{ClusterState, Instance, InstanceState, Quorum, QuorumVerdict};
+use crate::{InstanceAction, LaunchConfig};
 
-use super::request::InstanceAction;
+use super::Draft;
 
 /// Most instances one "add node" launches; more is almost surely a typo.
 pub const MAX_LAUNCH: u32 = 20;
@@ -47,9 +46,9 @@ pub(super) fn instance(
     cluster: &ClusterState,
     id: &str,
     action: InstanceAction,
-    warnings: &mut Vec<String>,
-    high: &mut bool,
-) -> Result<Vec<String>, String> {
+    d: &mut Draft,
+) -> Result<(), String> {
+    let (warnings, high) = (&mut d.warnings, &mut d.high);
     let i = find(cluster, id)?;
     let after = transition(i, action)?;
     let takes_down = action != InstanceAction::Start;
@@ -114,7 +113,8 @@ pub(super) fn instance(
             _ => {}
         }
     }
-    Ok(delta)
+    d.delta.extend(delta);
+    Ok(())
 }
 
 /// Taking a manager's machine down removes its Raft vote (for a reboot, for a while).
@@ -152,8 +152,9 @@ pub(super) fn add_nodes(
     cluster: &ClusterState,
     count: u32,
     launch: &LaunchConfig,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<String>, String> {
+    d: &mut Draft,
+) -> Result<(), String> {
+    let warnings = &mut d.warnings;
     if count == 0 || count > MAX_LAUNCH {
         return Err(format!(
             "{count} instances: launch between 1 and {MAX_LAUNCH} at a time"
@@ -195,7 +196,8 @@ pub(super) fn add_nodes(
                    user data or AMI makes them"
             .into(),
     );
-    Ok(delta)
+    d.delta.extend(delta);
+    Ok(())
 }
 
 /// What the audit record keeps of the instance before the change.
@@ -222,7 +224,7 @@ mod tests {
     use crate::model::Store;
     use crate::model::{BackendMsg, Snapshot};
     use crate::model::{Node, NodeRole, Reachability};
-    use crate::{OpRequest, Risk, plan};
+    use crate::{Op, OpRequest, Risk, plan};
 
     /// Three managers on three instances (one AZ each) and a spare instance.
     fn cluster(reachable_managers: usize) -> ClusterState {
@@ -274,11 +276,16 @@ mod tests {
     }
 
     fn req(instance: &str, action: InstanceAction) -> OpRequest {
-        OpRequest::Instance {
-            cluster: "c".into(),
-            instance: instance.into(),
-            action,
-        }
+        OpRequest::new(
+            "c",
+            crate::model::Target::object(
+                crate::model::SourceKind::Ec2,
+                crate::model::ObjectKind::Instance,
+                instance,
+                instance,
+            ),
+            Op::Instance { action },
+        )
     }
 
     #[test]
@@ -319,12 +326,15 @@ mod tests {
         let p = plan(&req("i-1", InstanceAction::Start), &lost, &[]).expect("plan");
         assert_eq!(p.risk, Risk::Normal);
         // Swarm actions stay refused.
-        let scale = OpRequest::SetAvailability {
-            cluster: "c".into(),
-            node: "mgr0".into(),
-            availability: crate::model::Availability::Drain,
-        };
-        assert!(plan(&scale, &lost, &[]).is_err());
+        let drain = OpRequest::named(
+            "c",
+            "mgr0",
+            Op::SetAvailability {
+                availability: crate::model::Availability::Drain,
+            },
+        );
+        let drain = drain.resolve(&lost).expect("resolves");
+        assert!(plan(&drain, &lost, &[]).is_err());
     }
 
     #[test]
@@ -373,11 +383,7 @@ mod tests {
             ..LaunchConfig::default()
         };
         l.tags.insert("Role".into(), "swarm-worker".into());
-        let add = |count, launch: &LaunchConfig| OpRequest::AddNodes {
-            cluster: "c".into(),
-            count,
-            launch: launch.clone(),
-        };
+        let add = |count, launch: &LaunchConfig| OpRequest::add_nodes("c", count, launch.clone());
         let p = plan(&add(2, &l), &c, &[]).expect("plan");
         assert!(p.delta[0].contains("launch 2 × the default type from AMI ami-1"));
         assert!(

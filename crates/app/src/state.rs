@@ -1,0 +1,255 @@
+//! The `App`: the one owner of state (the store, the UI state, operations in flight) and the
+//! two ways in: a key (`on_key`) and a backend message (`on_backend`). No terminal I/O here;
+//! the shell's run loop feeds it and the ui layer draws it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+
+use crate::backends::{BackendMsg, LogHandle};
+use crate::config::LaunchConfig;
+use crate::config::discovery::DiscoveredSource;
+use crate::input::{Keymap, Mode, Pane};
+use crate::logs::LogView;
+use crate::model::Severity;
+use crate::model::store::{ClusterState, Store};
+use crate::operations::{FinishedOp, InflightOp};
+use crate::ops::audit::AuditRecord;
+use crate::ops::{Gate, OpId, PendingOp};
+use crate::prompt::Input;
+use crate::theme::Theme;
+use crate::view::{Drill, SortSpec};
+
+/// Audit records kept in memory for the pane.
+pub(crate) const AUDIT_IN_MEMORY: usize = 2000;
+
+// One modal exists at a time, so the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Modal {
+    Confirm {
+        pending: PendingOp,
+        typed: String,
+        /// Cancel is the default button.
+        on_confirm: bool,
+        error: Option<String>,
+    },
+    Help {
+        scroll: u16,
+    },
+    Message {
+        title: String,
+        body: String,
+        severity: Severity,
+    },
+    QuitConfirm {
+        on_quit: bool,
+    },
+    /// The log view (its lines live in `App::logs`).
+    Logs,
+    /// Everything known about one EC2 instance, live from the store.
+    Instance {
+        id: String,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UiState {
+    pub pane: Pane,
+    pub context: usize,
+    pub selected: HashMap<Pane, usize>,
+    pub drill: Option<Drill>,
+    pub back: Vec<(Pane, Option<Drill>)>,
+    pub filters: HashMap<Pane, String>,
+    pub sort: HashMap<Pane, SortSpec>,
+    pub history: bool,
+    pub input: Option<Input>,
+    pub modal: Option<Modal>,
+    pub status: Option<(String, Severity)>,
+}
+
+impl UiState {
+    pub fn selected(&self, pane: Pane) -> usize {
+        self.selected.get(&pane).copied().unwrap_or(0)
+    }
+    pub fn filter(&self, pane: Pane) -> &str {
+        self.filters.get(&pane).map_or("", String::as_str)
+    }
+    pub fn sort(&self, pane: Pane) -> SortSpec {
+        self.sort.get(&pane).copied().unwrap_or_default()
+    }
+}
+
+/// How the console was started; fixed for its life.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub read_only: bool,
+    /// `--wall`: panes show no selection; the wall's own key handler drives the app.
+    pub wall: bool,
+    pub demo: bool,
+    pub no_color: bool,
+    pub user_themes: Option<PathBuf>,
+    pub operator: String,
+}
+
+pub struct App {
+    pub store: Store,
+    pub ui: UiState,
+    pub gate: Gate,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub settings: Settings,
+    pub sources: Vec<DiscoveredSource>,
+    pub inflight: BTreeMap<OpId, InflightOp>,
+    pub finished: VecDeque<FinishedOp>,
+    pub audit: Vec<AuditRecord>,
+    /// Log followers, one per context and source that has one (independent of the executor).
+    pub log_handles: Vec<LogHandle>,
+    /// What "add node" launches, per context (`aws.launch`).
+    pub launch: HashMap<String, LaunchConfig>,
+    pub logs: LogView,
+    /// Where background lookups (registry tags) report back: the run loop's channel.
+    pub self_tx: Option<tokio::sync::mpsc::Sender<BackendMsg>>,
+    /// Tags offered for the image in the deploy prompt: (repository, tags).
+    pub tags: Option<(String, Vec<String>)>,
+    /// Size of the live log when `audit` was last read, to notice other consoles' records.
+    pub(crate) audit_len: u64,
+    pub should_quit: bool,
+}
+
+impl App {
+    pub fn new(gate: Gate, keymap: Keymap, theme: Theme, settings: Settings) -> App {
+        let mut gate = gate;
+        // Close the books of consoles that died mid-action before showing the log.
+        let recovered = gate.recover_abandoned();
+        let audit = gate
+            .audit_log()
+            .and_then(|l| l.read_tail(AUDIT_IN_MEMORY).ok())
+            .unwrap_or_default();
+        let status = (!recovered.is_empty()).then(|| {
+            (
+                format!(
+                    "{} action(s) of an earlier console were left without an outcome: recorded as abandoned (pane 7)",
+                    recovered.len()
+                ),
+                Severity::Warn,
+            )
+        });
+        App {
+            store: Store::default(),
+            ui: UiState {
+                status,
+                ..UiState::default()
+            },
+            gate,
+            keymap,
+            theme,
+            settings,
+            sources: Vec::new(),
+            inflight: BTreeMap::new(),
+            finished: VecDeque::new(),
+            audit,
+            audit_len: 0,
+            self_tx: None,
+            tags: None,
+            log_handles: Vec::new(),
+            launch: HashMap::new(),
+            logs: LogView::default(),
+            should_quit: false,
+        }
+    }
+
+    /// Re-reads the audit tail if the log grew (another console on this host acted, or a
+    /// rotation happened). Returns whether the pane changed.
+    pub fn refresh_audit(&mut self) -> bool {
+        let Some(log) = self.gate.audit_log() else {
+            return false;
+        };
+        let len = std::fs::metadata(log.path()).map_or(0, |m| m.len());
+        if len == self.audit_len {
+            return false;
+        }
+        self.audit_len = len;
+        match log.read_tail(AUDIT_IN_MEMORY) {
+            Ok(recs) if recs != self.audit => {
+                self.audit = recs;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn cluster(&self) -> Option<&ClusterState> {
+        self.store
+            .clusters
+            .get(self.ui.context)
+            .or(self.store.clusters.first())
+    }
+
+    /// Actions are refused here: `--read-only` / `--wall`, or a context marked `read_only`.
+    pub fn read_only_here(&self) -> bool {
+        self.gate.is_read_only() || self.cluster().is_some_and(|c| c.read_only)
+    }
+
+    pub fn cluster_name(&self) -> String {
+        self.cluster()
+            .map_or_else(|| "none".into(), |c| c.name.clone())
+    }
+
+    pub(crate) fn status(&mut self, msg: impl Into<String>, sev: Severity) {
+        self.ui.status = Some((msg.into(), sev));
+    }
+
+    /// Applies a backend message; returns whether a redraw is needed.
+    pub fn on_backend(&mut self, msg: BackendMsg) -> bool {
+        match msg {
+            BackendMsg::Op(u) => self.on_op_update(u),
+            BackendMsg::Logs {
+                cluster,
+                lines,
+                ended,
+            } => self.on_log_lines(&cluster, lines, ended),
+            BackendMsg::Tags { image, tags } => {
+                let (repo, _, _) = crate::ops::parse_image_ref(&image);
+                self.tags = Some((repo, tags));
+                true
+            }
+            BackendMsg::Changes {
+                cluster,
+                source,
+                at,
+                mut changes,
+            } => {
+                self.attribute_events(&cluster, &mut changes);
+                self.store.apply(BackendMsg::Changes {
+                    cluster,
+                    source,
+                    at,
+                    changes,
+                })
+            }
+            other => self.store.apply(other),
+        }
+    }
+
+    /// The current mode for key lookup.
+    pub fn mode(&self) -> Mode {
+        match self.ui.modal {
+            Some(Modal::Help { .. }) | Some(Modal::Logs) => Mode::Help,
+            Some(Modal::Confirm { .. }) | Some(Modal::QuitConfirm { .. }) => Mode::Confirm,
+            _ => Mode::Normal,
+        }
+    }
+
+    pub fn set_theme(&mut self, name: &str) -> Result<(), String> {
+        let t = Theme::load(
+            name,
+            self.settings.user_themes.as_deref(),
+            self.settings.no_color,
+        )
+        .map_err(|e| e.to_string())?;
+        self.theme = t;
+        self.ui.input = None;
+        self.status(format!("theme {name}"), Severity::Info);
+        Ok(())
+    }
+}
