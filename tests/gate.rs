@@ -319,6 +319,7 @@ fn with_deployment(containers: &[(&str, &str)]) -> ClusterState {
     let mut c = cluster();
     let mut w = c.workloads.values().next().expect("a workload").clone();
     w.id = "deployment/shop/web2".into();
+    w.kind = clusterdeck::model::ObjectKind::Deployment;
     w.name = "shop/web2".into();
     w.containers = containers
         .iter()
@@ -350,9 +351,14 @@ fn a_kubernetes_deploy_names_its_container() {
         .expect("planned");
     assert_eq!(
         p.request(),
-        &OpRequest::named(
+        &OpRequest::new(
             "demo",
-            "deployment/shop/web2",
+            clusterdeck::model::Target::object(
+                clusterdeck::model::SourceKind::Kubernetes,
+                clusterdeck::model::ObjectKind::Deployment,
+                "deployment/shop/web2",
+                "shop/web2"
+            ),
             Op::Deploy {
                 image: "main=reg/web:3".into()
             }
@@ -440,9 +446,14 @@ fn a_kubernetes_rollback_names_the_image_it_restores() {
     // The revision the plan saw goes with the request, so the undo can refuse a moved target.
     assert_eq!(
         p.request(),
-        &OpRequest::named(
+        &OpRequest::new(
             "demo",
-            "deployment/shop/web2",
+            clusterdeck::model::Target::object(
+                clusterdeck::model::SourceKind::Kubernetes,
+                clusterdeck::model::ObjectKind::Deployment,
+                "deployment/shop/web2",
+                "shop/web2"
+            ),
             Op::Rollback {
                 from_revision: Some(4)
             }

@@ -18,12 +18,19 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("demo", &["model", "ops", "kit"]),
     (
         "app",
-        &["model", "ops", "kit", "swarm", "kube", "ec2", "etcd", "demo"],
+        &[
+            "model", "ops", "kit", "swarm", "kube", "ec2", "etcd", "demo",
+        ],
     ),
 ];
 
 /// Modules of the root crate the ui may not use.
-const SHELL: &[&str] = &["crate::cli", "crate::run", "crate::terminal", "crate::audit_cli"];
+const SHELL: &[&str] = &[
+    "crate::cli",
+    "crate::run",
+    "crate::terminal",
+    "crate::audit_cli",
+];
 
 fn workspace_deps(manifest: &Path) -> BTreeSet<String> {
     let text = std::fs::read_to_string(manifest).expect("manifest");
@@ -52,7 +59,10 @@ fn crates_depend_only_on_the_layers_below() {
     assert_eq!(on_disk, listed, "every crate has a place in LAYERS");
     for (krate, allowed) in LAYERS {
         let deps = workspace_deps(&root.join("crates").join(krate).join("Cargo.toml"));
-        let extra: Vec<&String> = deps.iter().filter(|d| !allowed.contains(&d.as_str())).collect();
+        let extra: Vec<&String> = deps
+            .iter()
+            .filter(|d| !allowed.contains(&d.as_str()))
+            .collect();
         assert!(
             extra.is_empty(),
             "crates/{krate} depends on {extra:?}, above or beside it (allowed: {allowed:?})"

@@ -201,7 +201,9 @@ impl App {
     pub fn shutdown(&mut self, why: &str) {
         let ops = std::mem::take(&mut self.inflight);
         for (id, op) in ops {
-            let _ = self.gate.abandon(&id, &op.request, op.started.elapsed(), why);
+            let _ = self
+                .gate
+                .abandon(&id, &op.request, op.started.elapsed(), why);
         }
     }
 

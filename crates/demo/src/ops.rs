@@ -3,17 +3,11 @@
 
 use std::collections::VecDeque;
 
-use clusterdeck_kit::OpUpdate;
+use clusterdeck_kit::{OpUpdate, Step};
 use clusterdeck_model::{Origin, ServiceMode, Severity, TaskState, UpdateState};
 use clusterdeck_ops::OpId;
 
 use crate::sim::{DemoCluster, OpKind, RolloutKind, RunningOp};
-
-/// Where an operation stands after a step.
-enum Step {
-    Going(Option<(u32, u32)>, String),
-    Done(Result<String, String>),
-}
 
 impl DemoCluster {
     pub(super) fn start_deploy(
@@ -92,7 +86,7 @@ impl DemoCluster {
             let step = self.step(&mut op.kind);
             let _ = op.started;
             match step {
-                Step::Going(progress, message) => {
+                Step::Pending { progress, message } => {
                     if let Some(id) = &op.id {
                         self.op_out.push(OpUpdate {
                             op_id: id.clone(),
@@ -126,85 +120,13 @@ impl DemoCluster {
 
     fn step(&mut self, kind: &mut OpKind) -> Step {
         match kind {
-            OpKind::Scale { svc, target } => {
-                let s = *svc;
-                let live = self.services[s].live.len() as u32;
-                if live < *target {
-                    let used: Vec<u32> = self.services[s]
-                        .live
-                        .iter()
-                        .filter_map(|t| self.tasks.get(t).and_then(|r| r.slot))
-                        .collect();
-                    let slot = (1..).find(|n| !used.contains(n)).unwrap_or(live + 1);
-                    let node = self.pick_node();
-                    self.new_task(s, Some(slot), node);
-                } else if live > *target {
-                    let victim = self.services[s]
-                        .live
-                        .iter()
-                        .filter_map(|t| self.tasks.get(t))
-                        .max_by_key(|r| r.slot)
-                        .map(|r| r.id.clone());
-                    if let Some(v) = victim {
-                        self.end_task(&v, TaskState::Shutdown, None);
-                    }
-                }
-                let running = self.services[s]
-                    .live
-                    .iter()
-                    .filter(|t| self.running(t))
-                    .count() as u32;
-                let name = self.services[s].w.name.clone();
-                if self.services[s].live.len() as u32 == *target && running == *target {
-                    Step::Done(Ok(format!("{name}: {running}/{target} running")))
-                } else {
-                    Step::Going(
-                        Some((running.min(*target), *target)),
-                        format!("{name}: {running}/{target} running"),
-                    )
-                }
-            }
+            OpKind::Scale { svc, target } => self.step_scale(*svc, *target),
             OpKind::Drain {
                 node,
                 queue,
                 moved,
                 total,
-            } => {
-                if let Some(tid) = queue.pop_front()
-                    && let Some(t) = self.tasks.get(&tid).cloned()
-                    && !t.desired.is_terminal()
-                {
-                    self.end_task(&tid, TaskState::Shutdown, None);
-                    if let Some(s) = self.services.iter().position(|s| s.w.id == t.workload_id)
-                        && self.services[s].w.mode == ServiceMode::Replicated
-                    {
-                        let target = self.pick_node();
-                        moved.push(self.new_task(s, t.slot, target));
-                    }
-                }
-                let settled = moved.iter().filter(|t| self.running(t)).count() as u32;
-                let host = self
-                    .nodes
-                    .iter()
-                    .find(|n| &n.id == node)
-                    .map_or_else(|| node.clone(), |n| n.hostname.clone());
-                let stuck = moved.iter().any(|t| {
-                    self.tasks
-                        .get(t)
-                        .is_some_and(|r| r.node_id.is_none() || r.desired.is_terminal())
-                });
-                if queue.is_empty() && (settled as usize == moved.len() || stuck) {
-                    Step::Done(Ok(format!("{host} drained: {} tasks moved", moved.len())))
-                } else {
-                    Step::Going(
-                        Some((*total - queue.len() as u32, *total)),
-                        format!(
-                            "{host}: {} of {total} tasks moved",
-                            *total - queue.len() as u32
-                        ),
-                    )
-                }
-            }
+            } => self.step_drain(node, queue, moved, *total),
             OpKind::Rollout {
                 svc,
                 kind,
@@ -213,82 +135,173 @@ impl DemoCluster {
                 done,
                 total,
             } => {
-                let s = *svc;
-                let name = self.services[s].w.name.clone();
                 let rollback = matches!(kind, RolloutKind::Rollback);
-                if let Some(cur) = current.clone() {
-                    let Some(t) = self.tasks.get(&cur).cloned() else {
-                        *current = None;
-                        return Step::Going(Some((*done, *total)), String::new());
-                    };
-                    if t.state == TaskState::Failed {
-                        let err = t.error.clone().unwrap_or_default();
-                        let msg = format!(
-                            "update paused due to failure or early termination of task {cur}: {err}"
-                        );
-                        let state = if rollback {
-                            UpdateState::RollbackPaused
-                        } else {
-                            UpdateState::Paused
-                        };
-                        self.set_update(s, state, &msg, Some((*done, *total)));
-                        self.event(
-                            Origin::External,
-                            Severity::Critical,
-                            "service",
-                            &name,
-                            format!("{name}: {msg}"),
-                        );
-                        return Step::Done(Err(msg));
-                    }
-                    if !t.is_running() {
-                        return Step::Going(
-                            Some((*done, *total)),
-                            format!("{name}: starting {cur}"),
-                        );
-                    }
-                    *done += 1;
-                    *current = None;
-                }
-                while let Some(old) = queue.pop_front() {
-                    let Some(t) = self.tasks.get(&old).cloned() else {
-                        continue;
-                    };
-                    if t.desired.is_terminal() {
-                        continue;
-                    }
-                    self.end_task(&old, TaskState::Shutdown, None);
-                    let node = if self.services[s].w.mode == ServiceMode::Global {
-                        t.node_id.clone()
-                    } else {
-                        self.pick_node()
-                    };
-                    *current = Some(self.new_task(s, t.slot, node));
-                    let state = if rollback {
-                        UpdateState::RollbackStarted
-                    } else {
-                        UpdateState::Updating
-                    };
-                    self.set_update(s, state, "update in progress", Some((*done, *total)));
-                    return Step::Going(
-                        Some((*done, *total)),
-                        format!("{name}: {done}/{total} updated"),
-                    );
-                }
-                if current.is_some() {
-                    return Step::Going(
-                        Some((*done, *total)),
-                        format!("{name}: {done}/{total} updated"),
-                    );
-                }
-                let (state, msg) = if rollback {
-                    (UpdateState::RollbackCompleted, "rollback completed")
-                } else {
-                    (UpdateState::Completed, "update completed")
-                };
-                self.set_update(s, state, msg, Some((*total, *total)));
-                Step::Done(Ok(format!("{name}: {msg} ({total}/{total})")))
+                self.step_rollout(*svc, rollback, queue, current, done, *total)
             }
         }
+    }
+
+    fn step_scale(&mut self, s: usize, target: u32) -> Step {
+        let live = self.services[s].live.len() as u32;
+        if live < target {
+            let used: Vec<u32> = self.services[s]
+                .live
+                .iter()
+                .filter_map(|t| self.tasks.get(t).and_then(|r| r.slot))
+                .collect();
+            let slot = (1..).find(|n| !used.contains(n)).unwrap_or(live + 1);
+            let node = self.pick_node();
+            self.new_task(s, Some(slot), node);
+        } else if live > target {
+            let victim = self.services[s]
+                .live
+                .iter()
+                .filter_map(|t| self.tasks.get(t))
+                .max_by_key(|r| r.slot)
+                .map(|r| r.id.clone());
+            if let Some(v) = victim {
+                self.end_task(&v, TaskState::Shutdown, None);
+            }
+        }
+        let running = self.services[s]
+            .live
+            .iter()
+            .filter(|t| self.running(t))
+            .count() as u32;
+        let name = self.services[s].w.name.clone();
+        if self.services[s].live.len() as u32 == target && running == target {
+            Step::Done(Ok(format!("{name}: {running}/{target} running")))
+        } else {
+            Step::pending(
+                Some((running.min(target), target)),
+                format!("{name}: {running}/{target} running"),
+            )
+        }
+    }
+
+    fn step_drain(
+        &mut self,
+        node: &str,
+        queue: &mut VecDeque<String>,
+        moved: &mut Vec<String>,
+        total: u32,
+    ) -> Step {
+        if let Some(tid) = queue.pop_front()
+            && let Some(t) = self.tasks.get(&tid).cloned()
+            && !t.desired.is_terminal()
+        {
+            self.end_task(&tid, TaskState::Shutdown, None);
+            if let Some(s) = self.services.iter().position(|s| s.w.id == t.workload_id)
+                && self.services[s].w.mode == ServiceMode::Replicated
+            {
+                let target = self.pick_node();
+                moved.push(self.new_task(s, t.slot, target));
+            }
+        }
+        let settled = moved.iter().filter(|t| self.running(t)).count() as u32;
+        let host = self
+            .nodes
+            .iter()
+            .find(|n| n.id == node)
+            .map_or_else(|| node.to_string(), |n| n.hostname.clone());
+        let stuck = moved.iter().any(|t| {
+            self.tasks
+                .get(t)
+                .is_some_and(|r| r.node_id.is_none() || r.desired.is_terminal())
+        });
+        if queue.is_empty() && (settled as usize == moved.len() || stuck) {
+            Step::Done(Ok(format!("{host} drained: {} tasks moved", moved.len())))
+        } else {
+            Step::pending(
+                Some((total - queue.len() as u32, total)),
+                format!(
+                    "{host}: {} of {total} tasks moved",
+                    total - queue.len() as u32
+                ),
+            )
+        }
+    }
+
+    /// One task at a time: the current one must run before the next is replaced; a failed one
+    /// pauses the update, as Swarm's default failure action does.
+    fn step_rollout(
+        &mut self,
+        s: usize,
+        rollback: bool,
+        queue: &mut VecDeque<String>,
+        current: &mut Option<String>,
+        done: &mut u32,
+        total: u32,
+    ) -> Step {
+        let name = self.services[s].w.name.clone();
+        if let Some(cur) = current.clone() {
+            let Some(t) = self.tasks.get(&cur).cloned() else {
+                *current = None;
+                return Step::pending(Some((*done, total)), String::new());
+            };
+            if t.state == TaskState::Failed {
+                let err = t.error.clone().unwrap_or_default();
+                let msg = format!(
+                    "update paused due to failure or early termination of task {cur}: {err}"
+                );
+                let state = if rollback {
+                    UpdateState::RollbackPaused
+                } else {
+                    UpdateState::Paused
+                };
+                self.set_update(s, state, &msg, Some((*done, total)));
+                self.event(
+                    Origin::External,
+                    Severity::Critical,
+                    "service",
+                    &name,
+                    format!("{name}: {msg}"),
+                );
+                return Step::Done(Err(msg));
+            }
+            if !t.is_running() {
+                return Step::pending(Some((*done, total)), format!("{name}: starting {cur}"));
+            }
+            *done += 1;
+            *current = None;
+        }
+        while let Some(old) = queue.pop_front() {
+            let Some(t) = self.tasks.get(&old).cloned() else {
+                continue;
+            };
+            if t.desired.is_terminal() {
+                continue;
+            }
+            self.end_task(&old, TaskState::Shutdown, None);
+            let node = if self.services[s].w.mode == ServiceMode::Global {
+                t.node_id.clone()
+            } else {
+                self.pick_node()
+            };
+            *current = Some(self.new_task(s, t.slot, node));
+            let state = if rollback {
+                UpdateState::RollbackStarted
+            } else {
+                UpdateState::Updating
+            };
+            self.set_update(s, state, "update in progress", Some((*done, total)));
+            return Step::pending(
+                Some((*done, total)),
+                format!("{name}: {done}/{total} updated"),
+            );
+        }
+        if current.is_some() {
+            return Step::pending(
+                Some((*done, total)),
+                format!("{name}: {done}/{total} updated"),
+            );
+        }
+        let (state, msg) = if rollback {
+            (UpdateState::RollbackCompleted, "rollback completed")
+        } else {
+            (UpdateState::Completed, "update completed")
+        };
+        self.set_update(s, state, msg, Some((total, total)));
+        Step::Done(Ok(format!("{name}: {msg} ({total}/{total})")))
     }
 }

@@ -34,103 +34,8 @@ pub(crate) struct Aggregator {
 impl Aggregator {
     pub(crate) fn take(&mut self, m: Msg) {
         match m {
-            Msg::Listed(stream, objs) => {
-                self.listed.insert(stream);
-                if self
-                    .failing
-                    .remove(&stream)
-                    .is_some_and(|(_, forbidden)| forbidden)
-                {
-                    self.pending.push(Change::Denied {
-                        what: stream.resource().into(),
-                        reason: None,
-                    });
-                }
-                let mut objs = objs;
-                if stream == Stream::ReplicaSets {
-                    let sets = objs
-                        .into_iter()
-                        .filter_map(|o| match o {
-                            Obj::Revision(r) => Some(r),
-                            _ => None,
-                        })
-                        .collect();
-                    let changed = self.history.relist(sets);
-                    // Listed after a refusal (RBAC changed): the refusal is over.
-                    self.pending.push(Change::Denied {
-                        what: Stream::ReplicaSets.resource().into(),
-                        reason: None,
-                    });
-                    if self.sent_snapshot {
-                        self.pending
-                            .extend(changed.into_iter().map(Change::UpsertWorkload));
-                    }
-                    return;
-                }
-                if stream == Stream::Deployments {
-                    objs = objs.into_iter().map(|o| self.with_history(o)).collect();
-                }
-                if stream == Stream::Events {
-                    // Oldest first, so the store (newest on top) ends with the newest on top.
-                    objs.sort_by_key(|o| match o {
-                        Obj::Event(e) => e.at,
-                        _ => Utc::now(),
-                    });
-                    let skip = objs.len().saturating_sub(INITIAL_EVENTS);
-                    objs.drain(..skip);
-                }
-                let ids: HashSet<String> = objs
-                    .iter()
-                    .filter_map(|o| o.id().map(str::to_string))
-                    .collect();
-                let before = self.known.insert(stream, ids.clone()).unwrap_or_default();
-                if stream == Stream::Deployments {
-                    for gone in before.difference(&ids) {
-                        self.history.forget_deployment(gone);
-                    }
-                }
-                if self.sent_snapshot {
-                    for gone in before.difference(&ids) {
-                        self.pending.extend(stream.remove(gone.clone()));
-                    }
-                    self.pending
-                        .extend(objs.into_iter().filter_map(Obj::upsert));
-                } else {
-                    self.add_initial(objs);
-                }
-            }
-            Msg::Applied(obj) => {
-                let obj = match *obj {
-                    Obj::Revision(r) => {
-                        if let Some(w) = self.history.set(r)
-                            && self.sent_snapshot
-                        {
-                            self.pending.push(Change::UpsertWorkload(w));
-                        }
-                        return;
-                    }
-                    o => self.with_history(o),
-                };
-                let stream = match &obj {
-                    Obj::Node(_) => Stream::Nodes,
-                    Obj::Workload(w) => match convert::parse_workload_id(&w.id) {
-                        Some((convert::Kind::StatefulSet, ..)) => Stream::StatefulSets,
-                        Some((convert::Kind::DaemonSet, ..)) => Stream::DaemonSets,
-                        _ => Stream::Deployments,
-                    },
-                    Obj::Replica(_) => Stream::Pods,
-                    Obj::Event(_) => Stream::Events,
-                    Obj::Revision(_) => Stream::ReplicaSets,
-                };
-                if let Some(id) = obj.id() {
-                    self.known.entry(stream).or_default().insert(id.to_string());
-                }
-                if self.sent_snapshot {
-                    self.pending.extend(obj.upsert());
-                } else {
-                    self.add_initial(vec![obj]);
-                }
-            }
+            Msg::Listed(stream, objs) => self.on_list(stream, objs),
+            Msg::Applied(obj) => self.applied(*obj),
             Msg::Deleted(Stream::ReplicaSets, id) => {
                 if let Some(w) = self.history.remove_set(&id)
                     && self.sent_snapshot
@@ -138,42 +43,147 @@ impl Aggregator {
                     self.pending.push(Change::UpsertWorkload(w));
                 }
             }
-            Msg::Deleted(stream, id) => {
-                if let Some(k) = self.known.get_mut(&stream) {
-                    k.remove(&id);
-                }
-                if stream == Stream::Deployments {
-                    self.history.forget_deployment(&id);
-                }
-                if self.sent_snapshot {
-                    self.pending.extend(stream.remove(id));
-                } else {
-                    self.remove_initial(stream, &id);
-                }
+            Msg::Deleted(stream, id) => self.deleted(stream, id),
+            Msg::Failed(stream, text, forbidden) => self.failed(stream, text, forbidden),
+        }
+    }
+
+    /// A complete (re)list of one stream: what is gone is removed.
+    fn on_list(&mut self, stream: Stream, objs: Vec<Obj>) {
+        self.listed.insert(stream);
+        if self
+            .failing
+            .remove(&stream)
+            .is_some_and(|(_, forbidden)| forbidden)
+        {
+            self.pending.push(Change::Denied {
+                what: stream.resource().into(),
+                reason: None,
+            });
+        }
+        let mut objs = objs;
+        if stream == Stream::ReplicaSets {
+            let sets = objs
+                .into_iter()
+                .filter_map(|o| match o {
+                    Obj::Revision(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            let changed = self.history.relist(sets);
+            // Listed after a refusal (RBAC changed): the refusal is over.
+            self.pending.push(Change::Denied {
+                what: Stream::ReplicaSets.resource().into(),
+                reason: None,
+            });
+            if self.sent_snapshot {
+                self.pending
+                    .extend(changed.into_iter().map(Change::UpsertWorkload));
             }
-            // ReplicaSets only name the image a rollback restores: without them the console
-            // works as before, so they never make the source stale or hold up the snapshot.
-            Msg::Failed(Stream::ReplicaSets, text, forbidden) => {
-                self.listed.insert(Stream::ReplicaSets);
-                if forbidden {
-                    self.pending.push(Change::Denied {
-                        what: Stream::ReplicaSets.resource().into(),
-                        reason: Some(text),
-                    });
-                }
-            }
-            Msg::Failed(stream, text, forbidden) => {
-                if forbidden {
-                    // Refused is an answer: the snapshot does not wait for it.
-                    self.listed.insert(stream);
-                    self.pending.push(Change::Denied {
-                        what: stream.resource().into(),
-                        reason: Some(text.clone()),
-                    });
-                }
-                self.failing.insert(stream, (text, forbidden));
+            return;
+        }
+        if stream == Stream::Deployments {
+            objs = objs.into_iter().map(|o| self.with_history(o)).collect();
+        }
+        if stream == Stream::Events {
+            // Oldest first, so the store (newest on top) ends with the newest on top.
+            objs.sort_by_key(|o| match o {
+                Obj::Event(e) => e.at,
+                _ => Utc::now(),
+            });
+            let skip = objs.len().saturating_sub(INITIAL_EVENTS);
+            objs.drain(..skip);
+        }
+        let ids: HashSet<String> = objs
+            .iter()
+            .filter_map(|o| o.id().map(str::to_string))
+            .collect();
+        let before = self.known.insert(stream, ids.clone()).unwrap_or_default();
+        if stream == Stream::Deployments {
+            for gone in before.difference(&ids) {
+                self.history.forget_deployment(gone);
             }
         }
+        if self.sent_snapshot {
+            for gone in before.difference(&ids) {
+                self.pending.extend(stream.remove(gone.clone()));
+            }
+            self.pending
+                .extend(objs.into_iter().filter_map(Obj::upsert));
+        } else {
+            self.add_initial(objs);
+        }
+    }
+
+    fn applied(&mut self, obj: Obj) {
+        let obj = match obj {
+            Obj::Revision(r) => {
+                if let Some(w) = self.history.set(r)
+                    && self.sent_snapshot
+                {
+                    self.pending.push(Change::UpsertWorkload(w));
+                }
+                return;
+            }
+            o => self.with_history(o),
+        };
+        let stream = match &obj {
+            Obj::Node(_) => Stream::Nodes,
+            Obj::Workload(w) => match convert::parse_workload_id(&w.id) {
+                Some((convert::Kind::StatefulSet, ..)) => Stream::StatefulSets,
+                Some((convert::Kind::DaemonSet, ..)) => Stream::DaemonSets,
+                _ => Stream::Deployments,
+            },
+            Obj::Replica(_) => Stream::Pods,
+            Obj::Event(_) => Stream::Events,
+            Obj::Revision(_) => Stream::ReplicaSets,
+        };
+        if let Some(id) = obj.id() {
+            self.known.entry(stream).or_default().insert(id.to_string());
+        }
+        if self.sent_snapshot {
+            self.pending.extend(obj.upsert());
+        } else {
+            self.add_initial(vec![obj]);
+        }
+    }
+
+    fn deleted(&mut self, stream: Stream, id: String) {
+        if let Some(k) = self.known.get_mut(&stream) {
+            k.remove(&id);
+        }
+        if stream == Stream::Deployments {
+            self.history.forget_deployment(&id);
+        }
+        if self.sent_snapshot {
+            self.pending.extend(stream.remove(id));
+        } else {
+            self.remove_initial(stream, &id);
+        }
+    }
+
+    fn failed(&mut self, stream: Stream, text: String, forbidden: bool) {
+        // ReplicaSets only name the image a rollback restores: without them the console
+        // works as before, so they never make the source stale or hold up the snapshot.
+        if stream == Stream::ReplicaSets {
+            self.listed.insert(Stream::ReplicaSets);
+            if forbidden {
+                self.pending.push(Change::Denied {
+                    what: Stream::ReplicaSets.resource().into(),
+                    reason: Some(text),
+                });
+            }
+            return;
+        }
+        if forbidden {
+            // Refused is an answer: the snapshot does not wait for it.
+            self.listed.insert(stream);
+            self.pending.push(Change::Denied {
+                what: stream.resource().into(),
+                reason: Some(text.clone()),
+            });
+        }
+        self.failing.insert(stream, (text, forbidden));
     }
 
     /// A Deployment gets the image its previous revision ran.

@@ -148,6 +148,15 @@ impl Target {
         self.object.as_ref().map_or(&self.name, |o| &o.id)
     }
 
+    /// Whether both name the same object: by the engine's id when both are resolved, by name
+    /// otherwise.
+    pub fn same(&self, other: &Target) -> bool {
+        match (&self.object, &other.object) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.name == other.name || self.id() == other.id(),
+        }
+    }
+
     /// `kind/name` (`deployment/shop/web`, `node/mgr1`): what a typed confirmation asks for,
     /// so the kind is part of what the operator confirms.
     pub fn qualified(&self) -> String {

@@ -250,9 +250,13 @@ impl Gate {
             "outcome",
             request,
             Some("abandoned"),
-            Some(format!(
-                "the console ended ({why}) while the action was in flight; its result is unknown"
-            )),
+            Some(if why == "quit" {
+                "the console quit while the action was in flight; its result is unknown".into()
+            } else {
+                format!(
+                    "the console ended ({why}) while the action was in flight; its result is unknown"
+                )
+            }),
             Some(duration.as_millis() as u64),
         );
         g.append(rec)

@@ -1,9 +1,14 @@
 //! One renderer per pane. Tables build rows only for the visible window, so a pane over
 //! 10,000 replicas costs what a screenful costs.
 
+mod audit;
+mod events;
+mod instances;
+mod nodes;
 mod overview;
 pub mod quorum;
-mod tables;
+mod replicas;
+mod services;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -12,8 +17,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use crate::app::App;
-use crate::app::view::Drill;
-use crate::model::Time;
+use crate::app::view::{self, Drill};
+use crate::model::{Health, TaskState, Time};
+use crate::ui::sanitize::sanitize;
 
 use super::Pane;
 use super::theme::Role;
@@ -22,9 +28,9 @@ use super::widgets::age;
 pub fn render(f: &mut Frame, app: &App, pane: Pane, area: Rect, now: Time, focused: bool) {
     match pane {
         Pane::Overview => overview::render(f, app, area, now, focused),
-        Pane::Nodes => tables::nodes(f, app, area, now, focused),
-        Pane::Services => tables::services(f, app, area, now, focused),
-        Pane::Replicas => tables::replicas(
+        Pane::Nodes => nodes::render(f, app, area, now, focused),
+        Pane::Services => services::render(f, app, area, now, focused),
+        Pane::Replicas => replicas::render(
             f,
             app,
             area,
@@ -33,9 +39,9 @@ pub fn render(f: &mut Frame, app: &App, pane: Pane, area: Rect, now: Time, focus
             app.ui.drill.as_ref(),
             shown_selection(app, Pane::Replicas),
         ),
-        Pane::Instances => tables::instances(f, app, area, now, focused),
-        Pane::Events => tables::events(f, app, area, now, focused),
-        Pane::Audit => tables::audit(f, app, area, now, focused),
+        Pane::Instances => instances::render(f, app, area, now, focused),
+        Pane::Events => events::render(f, app, area, now, focused),
+        Pane::Audit => audit::render(f, app, area, now, focused),
         Pane::Quorum => quorum::render(f, app, area, now, focused),
     }
 }
@@ -54,7 +60,7 @@ pub fn render_preview(f: &mut Frame, app: &App, pane: Pane, area: Rect, now: Tim
         _ => None,
     };
     if let Some(d) = drill {
-        tables::replicas(f, app, area, now, false, Some(&d), usize::MAX);
+        replicas::render(f, app, area, now, false, Some(&d), usize::MAX);
     }
 }
 
@@ -168,4 +174,54 @@ pub(super) fn table<'a>(
 
 pub(super) fn styled<'a>(text: impl Into<std::borrow::Cow<'a, str>>, style: Style) -> Cell<'a> {
     Cell::from(Span::styled(text, style))
+}
+
+/// An empty pane says why when the credentials may not list what it shows (Kubernetes RBAC).
+pub(super) fn denied_or(
+    c: &crate::model::store::ClusterState,
+    kinds: &[&str],
+    empty: &str,
+) -> String {
+    let denied: Vec<String> = kinds
+        .iter()
+        .filter_map(|k| c.denied.get(*k))
+        .map(|r| sanitize(r).into_owned())
+        .collect();
+    if denied.is_empty() {
+        empty.to_string()
+    } else {
+        denied.join(" · ")
+    }
+}
+
+/// Below this width a table drops its least important columns.
+pub(super) const WIDE_TABLE: u16 = 110;
+
+pub(super) fn health_role(h: Health) -> Role {
+    match h {
+        Health::Ok => Role::Ok,
+        Health::Warn => Role::Warn,
+        Health::Critical => Role::Danger,
+        Health::Unknown => Role::Muted,
+    }
+}
+
+pub(super) fn task_role(s: TaskState) -> Role {
+    match s {
+        TaskState::Running | TaskState::Complete => Role::Ok,
+        TaskState::Failed | TaskState::Rejected | TaskState::Orphaned => Role::Danger,
+        TaskState::Shutdown | TaskState::Remove => Role::Muted,
+        _ => Role::Warn,
+    }
+}
+
+pub(super) fn title_with_filter(app: &App, pane: Pane, base: &str) -> String {
+    let f = app.ui.filter(pane);
+    let sort = app.ui.sort(pane);
+    let col = view::sort_columns(pane)[sort.column.min(view::sort_columns(pane).len() - 1)];
+    let mut t = format!("{base} · by {col}{}", if sort.reverse { " ↑" } else { "" });
+    if !f.is_empty() {
+        t.push_str(&format!(" · /{}", sanitize(f)));
+    }
+    t
 }

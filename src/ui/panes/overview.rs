@@ -69,166 +69,11 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
 }
 
 fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<Line<'a>>) {
+    stale_lines(app, c, now, lines);
+    quorum_lines(app, c, lines);
+    node_lines(app, c, lines);
+    service_lines(app, c, now, lines);
     let t = &app.theme;
-    // Stale data first: the operator must know that what follows is the last known state.
-    for (kind, h) in &c.sources {
-        if h.is_stale() {
-            let since = h
-                .stale_since
-                .map(|s| age(now, s))
-                .unwrap_or_else(|| "?".into());
-            lines.push(Line::styled(
-                format!(
-                    "✗ {} {} for {since}: {} · showing last known state",
-                    kind.label(),
-                    h.label(),
-                    sanitize(h.reason().unwrap_or("no reason given"))
-                ),
-                t.style(Role::Danger),
-            ));
-        }
-    }
-    let q = c.quorum();
-    let (sym, role) = verdict_mark(q.verdict);
-    let headline = match (&q.verdict, &q.leader) {
-        (QuorumVerdict::Lost | QuorumVerdict::Unknown, _) => q.summary(),
-        (_, Some(l)) => format!(
-            "{}/{} managers up · leader {}",
-            q.reachable,
-            q.managers,
-            sanitize(l)
-        ),
-        (_, None) => format!(
-            "{}/{} managers up · no leader seen",
-            q.reachable, q.managers
-        ),
-    };
-    lines.push(Line::from(vec![
-        Span::styled("Quorum    ", t.style(Role::Header)),
-        Span::styled(format!("{sym} {}  ", q.verdict.label()), t.style(role)),
-        Span::styled(headline, t.style(Role::Text)),
-    ]));
-    if q.managers > 0 {
-        lines.push(Line::styled(
-            format!(
-                "  quorum {} of {} · tolerates {} more ({} by design)",
-                q.quorum, q.managers, q.tolerates_now, q.tolerated
-            ),
-            t.style(if q.tolerates_now == 0 {
-                Role::Warn
-            } else {
-                Role::Muted
-            }),
-        ));
-        // The managers drawn: leader marked, unreachable crossed out.
-        let mut mgrs: Vec<_> = c.nodes.values().filter(|n| n.is_manager()).collect();
-        mgrs.sort_by(|a, b| a.hostname.cmp(&b.hostname));
-        let mut spans = vec![Span::raw("  ")];
-        for m in mgrs {
-            let name = sanitize(&m.hostname).into_owned();
-            let span = if !m.counts_for_quorum() {
-                Span::styled(
-                    format!("✗ {name}"),
-                    t.style(Role::Danger).add_modifier(Modifier::CROSSED_OUT),
-                )
-            } else if m.leader {
-                Span::styled(
-                    format!("★ {name} (leader)"),
-                    t.style(Role::Ok).add_modifier(Modifier::BOLD),
-                )
-            } else {
-                Span::styled(format!("● {name}"), t.style(Role::Ok))
-            };
-            spans.push(span);
-            spans.push(Span::raw("  "));
-        }
-        lines.push(Line::from(spans));
-        if q.even_warning {
-            lines.push(Line::styled(
-                format!(
-                    "  ▲ {} managers: an even count tolerates no more failures than {}",
-                    q.managers,
-                    q.managers - 1
-                ),
-                t.style(Role::Warn),
-            ));
-        }
-        if let Some(az) = &q.az {
-            let role = if az.survives_one_az {
-                Role::Ok
-            } else {
-                Role::Warn
-            };
-            lines.push(Line::styled(
-                format!("  AZ spread {}: {}", az.shape(), az.verdict()),
-                t.style(role),
-            ));
-        }
-    }
-
-    lines.push(count_line(
-        app,
-        "Nodes",
-        c.healthy_nodes(),
-        c.nodes.len(),
-        "healthy",
-    ));
-    let down: Vec<String> = {
-        let mut v: Vec<_> = c
-            .nodes
-            .values()
-            .filter(|n| n.health() == Health::Critical)
-            .collect();
-        v.sort_by(|a, b| a.hostname.cmp(&b.hostname));
-        v.iter()
-            .map(|n| sanitize(&n.hostname).into_owned())
-            .collect()
-    };
-    if !down.is_empty() {
-        lines.push(Line::styled(
-            format!("  ✗ down/unreachable: {}", down.join(", ")),
-            t.style(Role::Danger),
-        ));
-    }
-
-    lines.push(count_line(
-        app,
-        "Services",
-        c.workloads_at_desired(),
-        c.workloads.len(),
-        "at desired",
-    ));
-    let mut degraded: Vec<_> = c
-        .workloads
-        .values()
-        .filter(|w| w.is_degraded() || w.update.as_ref().is_some_and(|u| u.state.is_paused()))
-        .collect();
-    degraded.sort_by(|a, b| a.name.cmp(&b.name));
-    for w in degraded.iter().take(DEGRADED_LISTED) {
-        let since = c.short_since(&w.id);
-        let paused = w.update.as_ref().filter(|u| u.state.is_paused());
-        let mut text = format!("  ▲ {} {}/{}", sanitize(&w.name), w.running, w.desired);
-        if let Some(s) = since {
-            text.push_str(&format!(" since {}", age(now, s)));
-        }
-        if paused.is_some() {
-            text.push_str(" · update PAUSED");
-        }
-        lines.push(Line::styled(
-            text,
-            t.style(if paused.is_some() {
-                Role::Danger
-            } else {
-                Role::Warn
-            }),
-        ));
-    }
-    if degraded.len() > DEGRADED_LISTED {
-        lines.push(Line::styled(
-            format!("  and {} more", degraded.len() - DEGRADED_LISTED),
-            t.style(Role::Warn),
-        ));
-    }
     let running = c.running_total();
     let wanted = c
         .workloads
@@ -259,6 +104,181 @@ fn cluster_lines<'a>(app: &App, c: &'a ClusterState, now: Time, lines: &mut Vec<
                 t.style(Role::Text),
             ),
         ]));
+    }
+}
+
+/// Stale data first: the operator must know that what follows is the last known state.
+fn stale_lines(app: &App, c: &ClusterState, now: Time, lines: &mut Vec<Line<'_>>) {
+    for (kind, h) in &c.sources {
+        if h.is_stale() {
+            let since = h
+                .stale_since
+                .map(|s| age(now, s))
+                .unwrap_or_else(|| "?".into());
+            lines.push(Line::styled(
+                format!(
+                    "✗ {} {} for {since}: {} · showing last known state",
+                    kind.label(),
+                    h.label(),
+                    sanitize(h.reason().unwrap_or("no reason given"))
+                ),
+                app.theme.style(Role::Danger),
+            ));
+        }
+    }
+}
+
+/// The managers' quorum: verdict, tolerance, each manager, even counts, the AZ spread.
+fn quorum_lines(app: &App, c: &ClusterState, lines: &mut Vec<Line<'_>>) {
+    let t = &app.theme;
+    let q = c.quorum();
+    let (sym, role) = verdict_mark(q.verdict);
+    let headline = match (&q.verdict, &q.leader) {
+        (QuorumVerdict::Lost | QuorumVerdict::Unknown, _) => q.summary(),
+        (_, Some(l)) => format!(
+            "{}/{} managers up · leader {}",
+            q.reachable,
+            q.managers,
+            sanitize(l)
+        ),
+        (_, None) => format!(
+            "{}/{} managers up · no leader seen",
+            q.reachable, q.managers
+        ),
+    };
+    lines.push(Line::from(vec![
+        Span::styled("Quorum    ", t.style(Role::Header)),
+        Span::styled(format!("{sym} {}  ", q.verdict.label()), t.style(role)),
+        Span::styled(headline, t.style(Role::Text)),
+    ]));
+    if q.managers == 0 {
+        return;
+    }
+    lines.push(Line::styled(
+        format!(
+            "  quorum {} of {} · tolerates {} more ({} by design)",
+            q.quorum, q.managers, q.tolerates_now, q.tolerated
+        ),
+        t.style(if q.tolerates_now == 0 {
+            Role::Warn
+        } else {
+            Role::Muted
+        }),
+    ));
+    lines.push(managers_line(app, c));
+    if q.even_warning {
+        lines.push(Line::styled(
+            format!(
+                "  ▲ {} managers: an even count tolerates no more failures than {}",
+                q.managers,
+                q.managers - 1
+            ),
+            t.style(Role::Warn),
+        ));
+    }
+    if let Some(az) = &q.az {
+        let role = if az.survives_one_az {
+            Role::Ok
+        } else {
+            Role::Warn
+        };
+        lines.push(Line::styled(
+            format!("  AZ spread {}: {}", az.shape(), az.verdict()),
+            t.style(role),
+        ));
+    }
+}
+
+/// The managers drawn: leader marked, unreachable crossed out.
+fn managers_line<'a>(app: &App, c: &ClusterState) -> Line<'a> {
+    let t = &app.theme;
+    let mut mgrs: Vec<_> = c.nodes.values().filter(|n| n.is_manager()).collect();
+    mgrs.sort_by(|a, b| a.hostname.cmp(&b.hostname));
+    let mut spans = vec![Span::raw("  ")];
+    for m in mgrs {
+        let name = sanitize(&m.hostname).into_owned();
+        let span = if !m.counts_for_quorum() {
+            Span::styled(
+                format!("✗ {name}"),
+                t.style(Role::Danger).add_modifier(Modifier::CROSSED_OUT),
+            )
+        } else if m.leader {
+            Span::styled(
+                format!("★ {name} (leader)"),
+                t.style(Role::Ok).add_modifier(Modifier::BOLD),
+            )
+        } else {
+            Span::styled(format!("● {name}"), t.style(Role::Ok))
+        };
+        spans.push(span);
+        spans.push(Span::raw("  "));
+    }
+    Line::from(spans)
+}
+
+fn node_lines(app: &App, c: &ClusterState, lines: &mut Vec<Line<'_>>) {
+    lines.push(count_line(
+        app,
+        "Nodes",
+        c.healthy_nodes(),
+        c.nodes.len(),
+        "healthy",
+    ));
+    let mut down: Vec<_> = c
+        .nodes
+        .values()
+        .filter(|n| n.health() == Health::Critical)
+        .collect();
+    down.sort_by(|a, b| a.hostname.cmp(&b.hostname));
+    if !down.is_empty() {
+        let names: Vec<String> = down
+            .iter()
+            .map(|n| sanitize(&n.hostname).into_owned())
+            .collect();
+        lines.push(Line::styled(
+            format!("  ✗ down/unreachable: {}", names.join(", ")),
+            app.theme.style(Role::Danger),
+        ));
+    }
+}
+
+fn service_lines(app: &App, c: &ClusterState, now: Time, lines: &mut Vec<Line<'_>>) {
+    let t = &app.theme;
+    lines.push(count_line(
+        app,
+        "Services",
+        c.workloads_at_desired(),
+        c.workloads.len(),
+        "at desired",
+    ));
+    let mut degraded: Vec<_> = c
+        .workloads
+        .values()
+        .filter(|w| w.is_degraded() || w.update.as_ref().is_some_and(|u| u.state.is_paused()))
+        .collect();
+    degraded.sort_by(|a, b| a.name.cmp(&b.name));
+    for w in degraded.iter().take(DEGRADED_LISTED) {
+        let since = c.short_since(&w.id);
+        let paused = w.update.as_ref().filter(|u| u.state.is_paused());
+        let mut text = format!("  ▲ {} {}/{}", sanitize(&w.name), w.running, w.desired);
+        if let Some(s) = since {
+            text.push_str(&format!(" since {}", age(now, s)));
+        }
+        if paused.is_some() {
+            text.push_str(" · update PAUSED");
+        }
+        let role = if paused.is_some() {
+            Role::Danger
+        } else {
+            Role::Warn
+        };
+        lines.push(Line::styled(text, t.style(role)));
+    }
+    if degraded.len() > DEGRADED_LISTED {
+        lines.push(Line::styled(
+            format!("  and {} more", degraded.len() - DEGRADED_LISTED),
+            t.style(Role::Warn),
+        ));
     }
 }
 

@@ -7,7 +7,6 @@
 
 use std::path::PathBuf;
 
-
 pub use clusterdeck_model::SourceKind;
 
 use super::sources::{aws, docker, etcd, kubernetes};
@@ -28,9 +27,12 @@ pub struct DiscoveredSource {
     pub discovery: Discovery,
 }
 
+/// Reads one environment variable.
+pub type VarFn<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
 /// The outside world as discovery sees it.
 pub struct Env<'a> {
-    pub var: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    pub var: VarFn<'a>,
     pub home: Option<PathBuf>,
     /// Prefix for well-known system paths (`/var/run/docker.sock`); `/` outside tests.
     pub root: PathBuf,

@@ -111,11 +111,19 @@ pub const ACTIONS: &[ActionInfo] = &[
     row(Action::Bottom, "bottom", "last row"),
     row(Action::NextPane, "next_pane", "next pane"),
     row(Action::PrevPane, "prev_pane", "previous pane"),
-    row(Action::GoPane(Pane::Overview), "pane_overview", "overview / quorum"),
+    row(
+        Action::GoPane(Pane::Overview),
+        "pane_overview",
+        "overview / quorum",
+    ),
     row(Action::GoPane(Pane::Nodes), "pane_nodes", "nodes"),
     row(Action::GoPane(Pane::Services), "pane_services", "services"),
     row(Action::GoPane(Pane::Replicas), "pane_replicas", "replicas"),
-    row(Action::GoPane(Pane::Instances), "pane_instances", "instances"),
+    row(
+        Action::GoPane(Pane::Instances),
+        "pane_instances",
+        "instances",
+    ),
     row(Action::GoPane(Pane::Events), "pane_events", "events"),
     row(Action::GoPane(Pane::Audit), "pane_audit", "audit log"),
     row(
@@ -123,7 +131,11 @@ pub const ACTIONS: &[ActionInfo] = &[
         "pane_quorum",
         "quorum: swarm managers, etcd members",
     ),
-    row(Action::Drill, "drill", "drill down (node/service → replicas)"),
+    row(
+        Action::Drill,
+        "drill",
+        "drill down (node/service → replicas)",
+    ),
     row(Action::Back, "back", "back / close"),
     row(Action::Filter, "filter", "filter rows"),
     row(Action::Command, "command", "command line (:scale web 5)"),
@@ -168,7 +180,11 @@ pub const ACTIONS: &[ActionInfo] = &[
         "add_nodes",
         "add nodes: launch instances from aws.launch",
     ),
-    row(Action::Logs, "logs", "follow logs of the selected service or task"),
+    row(
+        Action::Logs,
+        "logs",
+        "follow logs of the selected service or task",
+    ),
     row(Action::Confirm, "confirm", "press the focused button"),
     row(Action::Cancel, "cancel", "cancel"),
     row(Action::SwitchButton, "switch_button", "switch button"),
@@ -236,7 +252,10 @@ mod tests {
         // Every variant, with GoPane once per pane.
         assert_eq!(ACTIONS.len(), 38 + panes);
         for p in Pane::ALL {
-            assert!(ACTIONS.iter().any(|i| i.action == Action::GoPane(p)), "{p:?}");
+            assert!(
+                ACTIONS.iter().any(|i| i.action == Action::GoPane(p)),
+                "{p:?}"
+            );
         }
         for i in ACTIONS {
             assert_eq!(i.action.info().name, i.name);

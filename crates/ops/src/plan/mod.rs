@@ -78,7 +78,7 @@ pub fn plan(
     }
     if req.is_rollout()
         && let Some((_, who)) = in_flight.iter().find(|(r, _)| {
-            r.is_rollout() && r.target.id() == req.target.id() && r.cluster() == req.cluster()
+            r.is_rollout() && r.target.same(&req.target) && r.cluster() == req.cluster()
         })
     {
         return Err(format!(

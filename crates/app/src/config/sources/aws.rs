@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ec2")]
+use crate::config::discovery::{DEFAULT_CONTEXT, DiscoveredSource};
 use crate::config::discovery::{Discovery, Env, configured, not_configured, redact};
 use crate::config::load::Invalid;
 use crate::config::{Config, LaunchConfig};
-#[cfg(feature = "ec2")]
-use crate::config::discovery::{DEFAULT_CONTEXT, DiscoveredSource};
 #[cfg(feature = "ec2")]
 use crate::model::SourceKind;
 #[cfg(feature = "ec2")]
@@ -104,7 +104,9 @@ pub(crate) fn settings(
         .iter()
         .filter_map(|c| {
             let a = c.aws.as_ref()?;
-            let profile = cli_profile.map(str::to_string).or_else(|| a.profile.clone());
+            let profile = cli_profile
+                .map(str::to_string)
+                .or_else(|| a.profile.clone());
             let credentials_via = match (cli_profile, via(&c.name)) {
                 (Some(p), _) => from_cli(p),
                 (None, Some(v)) => v,
@@ -143,7 +145,6 @@ pub fn launch_configs(cfg: &Config) -> HashMap<String, LaunchConfig> {
         })
         .collect()
 }
-
 
 const AWS_CREDS_HINT: &str = "set AWS_PROFILE or AWS_ACCESS_KEY_ID, create ~/.aws/credentials, \
      or add [[contexts]] aws = { profile = \"…\", regions = [\"…\"] } to config.toml";
@@ -270,7 +271,6 @@ fn profile_region(text: &str, profile: &str) -> Option<String> {
     }
     None
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,8 @@ use clusterdeck_swarm::SwarmSettings;
 
 use crate::config::Config;
 use crate::config::discovery::{
-    DEFAULT_CONTEXT, DiscoveredSource, Discovery, Env, configured, join_endpoints,
-    not_configured, redact,
+    DEFAULT_CONTEXT, DiscoveredSource, Discovery, Env, configured, join_endpoints, not_configured,
+    redact,
 };
 use crate::config::load::Invalid;
 use crate::model::SourceKind;
@@ -54,12 +54,14 @@ pub(crate) fn validate(d: &DockerSource, base: &str) -> Result<(), Invalid> {
 /// what discovery found (DOCKER_HOST, docker contexts).
 pub(crate) fn settings(cfg: &Config, sources: &[DiscoveredSource]) -> Vec<SwarmSettings> {
     let found = |ctx: &str| {
-        sources.iter().find_map(|s| match (&s.discovery, s.kind, s.context == ctx) {
-            (Discovery::Configured { endpoint, .. }, SourceKind::Swarm, true) => {
-                Some(endpoint.clone())
-            }
-            _ => None,
-        })
+        sources
+            .iter()
+            .find_map(|s| match (&s.discovery, s.kind, s.context == ctx) {
+                (Discovery::Configured { endpoint, .. }, SourceKind::Swarm, true) => {
+                    Some(endpoint.clone())
+                }
+                _ => None,
+            })
     };
     let reconcile = Duration::from_secs(cfg.refresh.reconcile_secs);
     let make = |cluster: &str, endpoints: Vec<String>| SwarmSettings {
@@ -85,7 +87,6 @@ pub(crate) fn settings(cfg: &Config, sources: &[DiscoveredSource]) -> Vec<SwarmS
         })
         .collect()
 }
-
 
 const DOCKER_HINT: &str = "set DOCKER_HOST or add [[contexts]] docker.hosts to config.toml";
 pub(crate) const DOCKER_SOCKET: &str = "var/run/docker.sock";
@@ -181,7 +182,6 @@ fn docker_context(env: &Env, name: &str, via: &str) -> Discovery {
         )),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

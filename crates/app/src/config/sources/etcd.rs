@@ -84,7 +84,11 @@ pub fn settings(cfg: &Config, env: &Env) -> Vec<EtcdSettings> {
         if eps.is_empty() {
             return Vec::new();
         }
-        return vec![EtcdSettings::new(DEFAULT_CONTEXT.to_string(), eps, env_tls(env))];
+        return vec![EtcdSettings::new(
+            DEFAULT_CONTEXT.to_string(),
+            eps,
+            env_tls(env),
+        )];
     }
     cfg.contexts
         .iter()

@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "kube")]
 use clusterdeck_kube::KubeSettings;
 
-use crate::config::discovery::{Discovery, Env, configured, not_configured};
-#[cfg(feature = "kube")]
-use crate::config::discovery::{DEFAULT_CONTEXT, DiscoveredSource};
 #[cfg(feature = "kube")]
 use crate::config::Config;
+#[cfg(feature = "kube")]
+use crate::config::discovery::{DEFAULT_CONTEXT, DiscoveredSource};
+use crate::config::discovery::{Discovery, Env, configured, not_configured};
 #[cfg(feature = "kube")]
 use crate::model::SourceKind;
 
@@ -66,7 +66,6 @@ pub(crate) fn settings(
         })
         .collect()
 }
-
 
 pub(crate) fn discover(env: &Env, src: &KubeSource) -> Discovery {
     // KUBECONFIG is a list merged in order, missing files skipped, as kubectl does.
@@ -137,7 +136,6 @@ fn current_context(text: &str) -> Option<String> {
         (!value.is_empty()).then(|| value.to_owned())
     })
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,153 @@
+//! The replicas pane: Swarm tasks and Kubernetes pods, of everything or of the node or service
+//! drilled into, with history rows on request.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::widgets::{Cell, Row};
+
+use crate::app::App;
+use crate::app::view::{self, Drill};
+use crate::model::store::ClusterState;
+use crate::model::{Replica, SourceKind, SourceState, Time};
+use crate::ui::Pane;
+use crate::ui::sanitize::sanitize;
+use crate::ui::theme::Role;
+
+use super::{TableSpec, styled, table};
+use super::{denied_or, task_role, title_with_filter};
+use crate::ui::widgets::{age, elide_middle};
+
+pub fn render(
+    f: &mut Frame,
+    app: &App,
+    area: Rect,
+    now: Time,
+    focused: bool,
+    drill: Option<&Drill>,
+    selected: usize,
+) {
+    let Some(c) = app.cluster() else { return };
+    let t = &app.theme;
+    // Only the visible window is resolved; `table` computes the same window from the total.
+    let height = area.height.saturating_sub(3) as usize;
+    let sel = if selected == usize::MAX { 0 } else { selected };
+    let (total, offset, rows) = view::replica_window(
+        c,
+        drill,
+        app.ui.history,
+        app.ui.filter(Pane::Replicas),
+        app.ui.sort(Pane::Replicas),
+        |total| {
+            let (from, to) = super::window(total, sel.min(total.saturating_sub(1)), height);
+            (from, to - from)
+        },
+    );
+    let scope = match drill {
+        Some(Drill::Service(id)) => c
+            .workloads
+            .get(id)
+            .map(|w| format!("Replicas of {}", sanitize(&w.name))),
+        Some(Drill::Node(id)) => c
+            .nodes
+            .get(id)
+            .map(|n| format!("Replicas on {}", sanitize(&n.hostname))),
+        None => None,
+    }
+    .unwrap_or_else(|| "Replicas".into());
+    let scope = if app.ui.history {
+        format!("{scope} + history")
+    } else {
+        scope
+    };
+    // Pod names are long and differ at the end: a wider column when there is room.
+    let task_width: u16 = if area.width >= 110 { 32 } else { 18 };
+    // Only Kubernetes counts restarts (a Swarm task that dies is replaced by a new one).
+    let restarts = c
+        .sources
+        .get(&SourceKind::Kubernetes)
+        .is_some_and(|h| !matches!(h.state, SourceState::NotConfigured { .. }));
+    let mut widths = vec![
+        Constraint::Length(2),
+        Constraint::Length(task_width),
+        Constraint::Length(11),
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(5),
+    ];
+    let mut header = vec!["", "TASK", "NODE", "DESIRED", "STATE", "SINCE"];
+    if restarts {
+        widths.push(Constraint::Length(4));
+        header.push("RST");
+    }
+    widths.push(Constraint::Min(12));
+    header.push("ERROR / IMAGE");
+    let spec = TableSpec {
+        title: title_with_filter(app, Pane::Replicas, &scope),
+        header: &header,
+        widths: &widths,
+        total,
+        selected,
+        empty: &denied_or(c, &["pods"], "no replicas here"),
+    };
+    table(f, app, area, now, focused, spec, |i| {
+        let Some(r) = i.checked_sub(offset).and_then(|k| rows.get(k)).copied() else {
+            return Row::new(Vec::<Cell>::new());
+        };
+        let row = Row::new(replica_cells(app, c, r, now, task_width, restarts));
+        if r.is_current() {
+            row
+        } else {
+            row.style(t.style(Role::Muted))
+        }
+    });
+}
+
+fn replica_cells<'a>(
+    app: &App,
+    c: &ClusterState,
+    r: &Replica,
+    now: Time,
+    task_width: u16,
+    restarts: bool,
+) -> Vec<Cell<'a>> {
+    let t = &app.theme;
+    let svc = c
+        .workloads
+        .get(&r.workload_id)
+        .map_or("?", |w| w.name.as_str());
+    let name = elide_middle(&sanitize(&r.label(svc)), usize::from(task_width));
+    let node = r
+        .node_id
+        .as_ref()
+        .and_then(|n| c.nodes.get(n))
+        .map_or_else(|| "-".to_string(), |n| sanitize(&n.hostname).into_owned());
+    let role = task_role(r.state);
+    let sym = match role {
+        Role::Ok => "●",
+        Role::Danger => "✗",
+        Role::Muted => "·",
+        _ => "◌",
+    };
+    let last = match &r.error {
+        Some(e) => styled(sanitize(e).into_owned(), t.style(Role::Danger)),
+        None => styled(sanitize(&r.image).into_owned(), t.style(Role::Muted)),
+    };
+    let mut cells = vec![
+        styled(sym, t.style(role)),
+        Cell::from(name),
+        Cell::from(node),
+        Cell::from(r.desired.label()),
+        styled(r.state.label(), t.style(role)),
+        Cell::from(age(now, r.since)),
+    ];
+    if restarts {
+        cells.push(match r.restarts {
+            Some(0) => Cell::from("0"),
+            Some(n) if n > 999 => styled("999+", t.style(Role::Warn)),
+            Some(n) => styled(n.to_string(), t.style(Role::Warn)),
+            None => Cell::from("-"),
+        });
+    }
+    cells.push(last);
+    cells
+}
