@@ -335,7 +335,7 @@ fn record(
         context: req.cluster().to_string(),
         backend: req.source().map_or("?", |s| s.label()).to_string(),
         verb: req.verb().to_string(),
-        target: req.target().to_string(),
+        target: req.target(),
         params: redact_value(&req.params()),
         cli: redact_text(&req.cli()),
         result: result.map(str::to_string),

@@ -112,9 +112,14 @@ impl OpRequest {
         &self.cluster
     }
 
-    /// The target's name, as people call it.
-    pub fn target(&self) -> &str {
-        &self.target.name
+    /// The target as plans, messages and the audit log name it: a Kubernetes object with its
+    /// kind (`deployment/shop/web`, `node/kwok-1`, as kubectl names it), others by name.
+    pub fn target(&self) -> String {
+        if self.source() == Some(SourceKind::Kubernetes) {
+            self.target.qualified()
+        } else {
+            self.target.name.clone()
+        }
     }
 
     /// The backend that executes it, once the target is resolved.

@@ -58,7 +58,7 @@ impl Backend {
     /// Sends the change to the engine; returns what to follow. The target is the engine's id.
     async fn execute(&mut self, w: &Writer, d: &Docker, req: &OpRequest) -> Result<Goal, String> {
         let id = req.target.id();
-        let name = req.target();
+        let name = &req.target.name;
         match &req.op {
             Op::Instance { .. } | Op::AddNodes { .. } => {
                 Err(format!("{} is an EC2 action, not a swarm one", req.verb()))

@@ -358,7 +358,7 @@ fn ops_lines(app: &App, now: Time, lines: &mut Vec<Line<'_>>) {
             format!(
                 "  ◌ {} {}{prog} · {} · {}",
                 op.request.verb(),
-                sanitize(op.request.target()),
+                sanitize(&op.request.target()),
                 sanitize(&op.message),
                 age(now, op.started_at)
             ),
@@ -374,7 +374,7 @@ fn ops_lines(app: &App, now: Time, lines: &mut Vec<Line<'_>>) {
             format!(
                 "  {sym} {} {} · {} · {}",
                 op.request.verb(),
-                sanitize(op.request.target()),
+                sanitize(&op.request.target()),
                 sanitize(msg),
                 ago(now, op.at)
             ),
