@@ -1,8 +1,6 @@
 //! The action gate: read-only refusal, confirmation required, fail-closed audit, one rollout
 //! per service, refusals on lost quorum — checked at the gate and through the app's keys.
 
-mod support;
-
 use std::path::Path;
 
 use chrono::Utc;
@@ -17,7 +15,7 @@ use clusterdeck::ops::audit::AuditLog;
 use clusterdeck::ops::{Executor, Gate, Op, OpRequest, Risk};
 use clusterdeck::ui::Pane;
 
-use support::*;
+use crate::support::*;
 
 fn cluster() -> ClusterState {
     demo_app().store.clusters[0].clone()

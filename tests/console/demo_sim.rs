@@ -1,8 +1,6 @@
 //! The demo cluster behaves like a swarm: every action progresses and settles the way the real
 //! engine's would. (The demo serves `--demo` and benchmarks; backend tests use real engines.)
 
-mod support;
-
 use chrono::Duration;
 
 use clusterdeck::backends::demo::{DemoCluster, DemoSize};
@@ -11,7 +9,7 @@ use clusterdeck::model::store::Store;
 use clusterdeck::model::{Availability, SourceKind, TaskState, UpdateState};
 use clusterdeck::ops::{Op, OpRequest};
 
-use support::*;
+use crate::support::*;
 
 /// Runs ticks into a store until the operation settles; returns its outcome and the store.
 fn run(

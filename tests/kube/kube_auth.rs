@@ -8,21 +8,16 @@
 //!   skipped) and no context in its config, connects and lists the nodes;
 //! - a plugin allowed to be interactive does not write over the console's screen.
 
-mod kube_support;
-#[path = "support/pty.rs"]
-mod pty;
-mod swarm_support;
-
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::kube_support::{apply, env, kubectl, kubectl_with};
+use crate::swarm_support::{Console, eventually};
 use clusterdeck::backends::kube::{self, KubeSettings};
 use clusterdeck::model::{SourceKind, SourceState};
-use kube_support::{apply, env, kubectl, kubectl_with};
 use serde_json::{Value, json};
-use swarm_support::{Console, eventually};
 
 const CLUSTER: &str = "k8s";
 /// The deployment the restricted identity gets to see, in its namespace.
@@ -477,11 +472,11 @@ fn connects_through_kubeconfig_env(files: &[PathBuf]) {
         assert!(nodes.iter().any(|x| x == n), "{n} missing in {nodes:?}");
     }
 
-    let world = pty::World::new();
+    let world = crate::pty::World::new();
     assert!(!world.path().join("home/.kube/config").exists());
     let mut env: Vec<(&str, Option<&std::ffi::OsStr>)> = vec![("KUBECONFIG", Some(&list))];
     env.extend(OTHER_SOURCES.iter().map(|v| (*v, None)));
-    let mut s = pty::Session::spawn_with_env(&world, &[], &env);
+    let mut s = crate::pty::Session::spawn_with_env(&world, &[], &env);
     // Either way the answer comes at once: connected, or not configured with the reason.
     let screen = s.wait_secs("the Kubernetes source to connect or fail", 60, |t| {
         t.contains("kubernetes ● connected") || t.contains("kubernetes not configured")
@@ -581,11 +576,11 @@ fn an_exec_plugin_does_not_write_over_the_screen() {
     json["users"][0]["user"]["exec"]["interactiveMode"] = json!("IfAvailable");
     std::fs::write(&kc, serde_json::to_vec_pretty(&json).expect("json")).expect("write");
 
-    let world = pty::World::with_config(&format!(
+    let world = crate::pty::World::with_config(&format!(
         "[[contexts]]\nname = \"{CLUSTER}\"\nkube = {{ kubeconfig = \"{}\" }}\n",
         kc.display()
     ));
-    let mut s = pty::Session::spawn(&world, &[]);
+    let mut s = crate::pty::Session::spawn(&world, &[]);
     s.wait_secs("the viewer's view: nodes forbidden", 60, |t| {
         t.contains("forbidden to list") && t.contains("nodes")
     });

@@ -1,8 +1,6 @@
 //! Rendering: TestBackend + insta snapshots of every pane and state at 80x24 and 200x50, with
 //! per-cell colour checks where colour carries meaning.
 
-mod support;
-
 use chrono::Duration;
 use insta::assert_snapshot;
 use ratatui::style::{Color, Modifier};
@@ -20,7 +18,7 @@ use clusterdeck::ops::{Op, OpRequest};
 use clusterdeck::ui::Pane;
 use clusterdeck::ui::theme::{Role, Theme};
 
-use support::*;
+use crate::support::*;
 
 const PANES: [Pane; 8] = Pane::ALL;
 

@@ -4,8 +4,6 @@
 //! The writers are this test binary re-run as child processes (env `CD_AUDIT_CHILD`), so each
 //! is a separate process with its own file descriptors and locks, as real consoles are.
 
-mod support;
-
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
@@ -17,7 +15,7 @@ use clusterdeck::model::SourceKind;
 use clusterdeck::ops::audit::{AuditLog, verify};
 use clusterdeck::ops::{Executor, Gate, Op, OpRequest};
 
-use support::*;
+use crate::support::*;
 
 const WRITERS: usize = 8;
 const ACTIONS: usize = 500;
@@ -75,7 +73,7 @@ fn eight_writers_one_chain() {
             Command::new(&exe)
                 .args([
                     "--exact",
-                    "child_writer",
+                    "audit_concurrency::child_writer",
                     "--nocapture",
                     "--test-threads",
                     "1",

@@ -3,19 +3,16 @@
 //! (`scripts/engines/kube.sh up`). Every check of the cluster's state goes through kubectl,
 //! never through the console's own model.
 
-mod kube_support;
-mod swarm_support;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use crate::kube_support::{apply, env, kubectl, kubectl_as, kubectl_json};
+use crate::swarm_support::{Console, eventually};
 use chrono::{DateTime, Utc};
 use clusterdeck::backends::kube::{self, KubeSettings};
 use clusterdeck::model::{Availability, Event, Severity, SourceKind, UpdateState};
 use clusterdeck::ops::{Op, OpRequest};
-use kube_support::{apply, env, kubectl, kubectl_as, kubectl_json};
 use serde_json::Value;
-use swarm_support::{Console, eventually};
 
 const CLUSTER: &str = "k8s";
 

@@ -2,10 +2,9 @@
 //! the screen (through a vt100 emulator) and the audit file, quits, and checks that the
 //! terminal was given back (main screen, cursor shown).
 
-#[path = "support/pty.rs"]
-mod pty;
-
-use pty::{BACKSPACE, ENTER, Session, TAB, World, audit_lines, line_with, parse, wait_audit_lines};
+use crate::pty::{
+    BACKSPACE, ENTER, Session, TAB, World, audit_lines, line_with, parse, wait_audit_lines,
+};
 
 /// Whether the services table shows `name` with `running/desired` on one row.
 fn service_row_shows(screen: &str, name: &str, ratio: &str) -> bool {

@@ -2,8 +2,6 @@
 //! manager stopped; every key of the keyboard reaching nothing but rotate / pause / quit; the
 //! read-only construction; hostile strings; sizes that never panic.
 
-mod support;
-
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
@@ -20,7 +18,7 @@ use clusterdeck::ops::Gate;
 use clusterdeck::ui::theme::{Role, Theme};
 use clusterdeck::wall::{PaneSet, Wall};
 
-use support::{demo_sim, find, now, t0, text};
+use crate::support::{demo_sim, find, now, t0, text};
 
 const SIZES: [(u16, u16); 3] = [(80, 24), (200, 50), (300, 80)];
 

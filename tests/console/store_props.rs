@@ -1,8 +1,6 @@
 //! Property: applying a snapshot equals applying the same state as a stream of changes, so a
 //! backend may send either and the console shows the same thing.
 
-mod support;
-
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -11,7 +9,7 @@ use clusterdeck::backends::{BackendMsg, Change, Snapshot};
 use clusterdeck::model::store::Store;
 use clusterdeck::model::{ObjectKind, Replica, SourceKind, TaskState};
 
-use support::*;
+use crate::support::*;
 
 const STATES: [TaskState; 5] = [
     TaskState::Pending,

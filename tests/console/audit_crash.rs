@@ -3,14 +3,11 @@
 //! console that is still alive keeps its in-flight intent open whoever else starts, and writes
 //! its own `abandoned` outcome when it quits with the action still running.
 
-#[path = "support/pty.rs"]
-mod pty;
-
 use std::time::Instant;
 
 use serde_json::Value;
 
-use pty::*;
+use crate::pty::*;
 
 fn demo_args(world: &World) -> Vec<String> {
     vec![

@@ -4,8 +4,6 @@
 //!
 //! Needs root (it mounts a small tmpfs), as the test command runs.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -19,7 +17,7 @@ use clusterdeck::model::store::Store;
 use clusterdeck::ops::audit::AuditLog;
 use clusterdeck::ops::{Executor, Gate, Op, OpRequest};
 
-use support::*;
+use crate::support::*;
 
 struct Tmpfs(PathBuf);
 

@@ -3,14 +3,10 @@
 //! control plane's etcd (over TLS) and its readiness checks. A context the config marks
 //! `read_only` refuses the same keys and the command line, and sends nothing.
 
-mod kube_support;
-#[path = "support/pty.rs"]
-mod pty;
-
 use std::process::Command;
 
-use kube_support::{env, kubectl};
-use pty::{Session, World, audit_lines, parse};
+use crate::kube_support::{env, kubectl};
+use crate::pty::{Session, World, audit_lines, parse};
 
 #[test]
 fn cordon_a_node_by_keys() {

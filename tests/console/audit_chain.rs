@@ -2,8 +2,6 @@
 //! flipped byte, a deleted line, two swapped lines and a truncated last line are each reported
 //! at the right line; rotation keeps one verifiable chain across files.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
