@@ -10,7 +10,7 @@ use color_eyre::eyre::{Result, eyre};
 use crate::ops::audit::{AuditFilter, AuditLog, AuditRecord, verify};
 use crate::ui::sanitize::sanitize;
 
-#[derive(Debug, Subcommand)]
+#[derive(Clone, Debug, Subcommand)]
 pub enum AuditCmd {
     /// Check the hash chain (following rotated files); report the first bad line and why.
     Verify {
@@ -32,7 +32,7 @@ pub enum AuditCmd {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ShowArgs {
     /// Audit log (default: the configured one).
     pub file: Option<PathBuf>,

@@ -11,7 +11,7 @@ use crate::app::{App, Settings};
 use crate::run::{self, Ended};
 use std::time::Duration;
 
-use crate::backends::{BackendMsg, demo};
+use crate::backends::{BackendHandle, BackendMsg, LogHandle, demo};
 use crate::config::sources::{self, Overrides};
 use crate::config::{Config, Paths, discovery};
 use crate::input::{Keymap, Mode};
@@ -129,84 +129,30 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     let theme =
         Theme::load(&theme_name, user_themes.as_deref(), no_color()).map_err(|e| eyre!("{e}"))?;
     let read_only = cli.read_only || cfg.read_only || cli.wall;
-    let demo = cli.demo || cli.demo_scale.is_some();
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-
-    let mut handles = Vec::new();
-    let mut contexts: Vec<(String, bool)> = Vec::new();
-    let mut log_handles = Vec::new();
-    let env = discovery::Env::process(cli.context.as_deref());
-    let sources = if demo {
-        Vec::new()
-    } else {
-        discovery::discover(&env, &cfg)
-    };
-    if demo {
-        let size = match cli.demo_scale {
-            Some(n) => demo::DemoSize::scaled(n),
-            None => demo::DemoSize::standard(),
-        };
-        handles.extend(demo::spawn(size, cli.demo_seed, !read_only, tx.clone()));
-    } else {
-        let overrides = Overrides {
-            profile: cli.profile.clone(),
-            namespace: cli.namespace.clone(),
-        };
-        for spec in sources::backends(&cfg, &sources, &overrides, &env) {
-            add_context(&mut contexts, &cfg, spec.cluster());
-            // The wall follows no logs: it shows summaries and opens nothing.
-            if !cli.wall {
-                log_handles.extend(spec.logs(&tx));
-            }
-            // A context marked `read_only` gets backends without a write side, like
-            // `--read-only`.
-            let writable = !(read_only || cfg.context_read_only(spec.cluster()));
-            handles.extend(spec.spawn(writable, tx.clone()));
-        }
-    }
+    let b = start_backends(cli, &cfg, read_only, &tx);
     let operator = Operator::current();
+    // Read-only: no executor is built and the backends have no write side, so nothing can
+    // reach a cluster, whatever a view forgets to check.
     let gate = if read_only {
-        // No executor is built and the backends have no write side: nothing can reach a
-        // cluster, whatever a view forgets to check.
         Gate::read_only()
     } else {
-        let path = cli
-            .audit_log
-            .clone()
-            .or_else(|| cfg.audit_path(paths))
-            .unwrap_or_default();
-        let gid = match &cfg.audit.group {
-            Some(g) => {
-                Some(group_id(g).ok_or_else(|| eyre!("[audit] group `{g}`: no such group"))?)
-            }
-            None => None,
-        };
-        let log = AuditLog::new(path)
-            .with_rotation(cfg.audit.rotate_bytes.unwrap_or(DEFAULT_ROTATE_BYTES))
-            .with_group(gid);
-        let gate = Gate::live(log.clone(), Executor::new(handles), operator.clone());
-        match &cfg.audit.syslog {
-            Some(t) => {
-                let target = SyslogTarget::parse(t).map_err(|e| eyre!("[audit] syslog: {e}"))?;
-                gate.with_shipper(Shipper::spawn(log, target))
-            }
-            None => gate,
-        }
+        live_gate(cli, &cfg, paths, Executor::new(b.handles), operator.clone())?
     };
     let settings = Settings {
         read_only,
         wall: cli.wall,
-        demo,
+        demo: cli.demo || cli.demo_scale.is_some(),
         no_color: no_color(),
         user_themes,
         operator: operator.user.clone(),
     };
     let mut app = App::new(gate, keymap, theme, settings);
-    app.sources = sources;
+    app.sources = b.sources;
     app.self_tx = Some(tx.clone());
-    app.log_handles = log_handles;
+    app.log_handles = b.logs;
     app.launch = sources::aws::launch_configs(&cfg);
-    for (name, production) in contexts {
+    for (name, production) in b.contexts {
         let read_only = cfg.context_read_only(&name);
         let c = app.store.cluster_mut(&name);
         c.production = production;
@@ -214,6 +160,87 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     }
     let fps = cfg.refresh.fps;
     Ok(Started { app, rx, fps })
+}
+
+/// The backends started, and what the app needs to know of them.
+struct Backends {
+    sources: Vec<discovery::DiscoveredSource>,
+    handles: Vec<BackendHandle>,
+    logs: Vec<LogHandle>,
+    /// (context, production) in the order they first appear.
+    contexts: Vec<(String, bool)>,
+}
+
+/// Starts the demo, or every backend the config and the environment name; watch-only where
+/// the console or the context is read-only.
+fn start_backends(
+    cli: &Cli,
+    cfg: &Config,
+    read_only: bool,
+    tx: &mpsc::Sender<BackendMsg>,
+) -> Backends {
+    let mut b = Backends {
+        sources: Vec::new(),
+        handles: Vec::new(),
+        logs: Vec::new(),
+        contexts: Vec::new(),
+    };
+    if cli.demo || cli.demo_scale.is_some() {
+        let size = match cli.demo_scale {
+            Some(n) => demo::DemoSize::scaled(n),
+            None => demo::DemoSize::standard(),
+        };
+        b.handles
+            .extend(demo::spawn(size, cli.demo_seed, !read_only, tx.clone()));
+        return b;
+    }
+    let env = discovery::Env::process(cli.context.as_deref());
+    b.sources = discovery::discover(&env, cfg);
+    let overrides = Overrides {
+        profile: cli.profile.clone(),
+        namespace: cli.namespace.clone(),
+    };
+    for spec in sources::backends(cfg, &b.sources, &overrides, &env) {
+        add_context(&mut b.contexts, cfg, spec.cluster());
+        // The wall follows no logs: it shows summaries and opens nothing.
+        if !cli.wall {
+            b.logs.extend(spec.logs(tx));
+        }
+        // A context marked `read_only` gets backends without a write side, like `--read-only`.
+        let writable = !(read_only || cfg.context_read_only(spec.cluster()));
+        b.handles.extend(spec.spawn(writable, tx.clone()));
+    }
+    b
+}
+
+/// The gate with the audit log (and its syslog copy) and the executor.
+fn live_gate(
+    cli: &Cli,
+    cfg: &Config,
+    paths: &Paths,
+    executor: Executor,
+    operator: Operator,
+) -> Result<Gate> {
+    let path = cli
+        .audit_log
+        .clone()
+        .or_else(|| cfg.audit_path(paths))
+        .unwrap_or_default();
+    let gid = match &cfg.audit.group {
+        Some(g) => Some(group_id(g).ok_or_else(|| eyre!("[audit] group `{g}`: no such group"))?),
+        None => None,
+    };
+    let log = AuditLog::new(path)
+        .with_rotation(cfg.audit.rotate_bytes.unwrap_or(DEFAULT_ROTATE_BYTES))
+        .with_group(gid);
+    let gate = Gate::live(log.clone(), executor, operator);
+    Ok(match &cfg.audit.syslog {
+        Some(t) => {
+            let target = SyslogTarget::parse(t).map_err(|e| eyre!("[audit] syslog: {e}"))?;
+            gate.with_shipper(Shipper::spawn(log, target))
+        }
+        None => gate,
+    })
 }
 
 /// `--wall`: the same start-up with the write side never built, then the wall around the app.
@@ -283,58 +310,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             std::process::exit(2);
         }
     };
-    match cli.command {
-        Some(Sub::Keys) => {
-            let km = Keymap::from_config(&cfg.keys).map_err(|e| eyre!("key bindings: {e}"))?;
-            print!("{}", keys_markdown(&km));
-            return Ok(());
-        }
-        Some(Sub::Themes) => {
-            for t in Theme::available(paths.user_themes_dir().as_deref()) {
-                println!("{t}");
-            }
-            return Ok(());
-        }
-        Some(Sub::Audit { cmd }) => {
-            let default = cli.audit_log.clone().or_else(|| cfg.audit_path(&paths));
-            let code = crate::audit_cli::run(cmd, default)?;
-            std::process::exit(code);
-        }
-        Some(Sub::Config) => {
-            println!(
-                "config file: {}",
-                file.map_or_else(
-                    || "(none; embedded defaults)".into(),
-                    |f| f.display().to_string()
-                )
-            );
-            println!(
-                "config dir:  {}",
-                paths
-                    .config_dir
-                    .as_ref()
-                    .map_or_else(|| "-".into(), |d| d.display().to_string())
-            );
-            println!(
-                "audit log:   {}",
-                cfg.audit_path(&paths)
-                    .map_or_else(|| "-".into(), |d| d.display().to_string())
-            );
-            for s in discovery::discover_from_process(&cfg) {
-                println!("{:<10} {:<10} {:?}", s.context, s.kind.label(), s.discovery);
-            }
-            return Ok(());
-        }
-        None => {}
+    if let Some(sub) = &cli.command {
+        return subcommand(sub, &cli, &cfg, file, &paths);
     }
     if cli.wall {
-        let StartedWall { mut wall, rx } = match start_wall(&cli, cfg, &paths) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("clusterdeck: {e}");
-                std::process::exit(2);
-            }
-        };
+        let StartedWall { mut wall, rx } = start_wall(&cli, cfg, &paths).unwrap_or_else(|e| {
+            eprintln!("clusterdeck: {e}");
+            std::process::exit(2);
+        });
         // One frame a second at most: the wall is read from across a room, not typed at.
         let ended = run::run(&mut wall, rx, Duration::from_secs(1))
             .await
@@ -344,13 +327,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         return Ok(());
     }
-    let Started { mut app, rx, fps } = match start(&cli, cfg, &paths) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("clusterdeck: {e}");
-            std::process::exit(2);
-        }
-    };
+    let Started { mut app, rx, fps } = start(&cli, cfg, &paths).unwrap_or_else(|e| {
+        eprintln!("clusterdeck: {e}");
+        std::process::exit(2);
+    });
     let budget = Duration::from_secs(1) / fps.clamp(1, 60);
     let ended = run::run(&mut app, rx, budget).await;
     // Operations still in flight get their outcome, however the console ended.
@@ -359,4 +339,43 @@ pub async fn run(cli: Cli) -> Result<()> {
         eprintln!("clusterdeck: ended by {}", e.reason());
     }
     ended.map(|_| ()).wrap_err("console failed")
+}
+
+fn subcommand(
+    sub: &Sub,
+    cli: &Cli,
+    cfg: &Config,
+    file: Option<PathBuf>,
+    paths: &Paths,
+) -> Result<()> {
+    let shown = |p: Option<PathBuf>| p.map_or_else(|| "-".into(), |d| d.display().to_string());
+    match sub {
+        Sub::Keys => {
+            let km = Keymap::from_config(&cfg.keys).map_err(|e| eyre!("key bindings: {e}"))?;
+            print!("{}", keys_markdown(&km));
+        }
+        Sub::Themes => {
+            for t in Theme::available(paths.user_themes_dir().as_deref()) {
+                println!("{t}");
+            }
+        }
+        Sub::Audit { cmd } => {
+            let default = cli.audit_log.clone().or_else(|| cfg.audit_path(paths));
+            let code = crate::audit_cli::run(cmd.clone(), default)?;
+            std::process::exit(code);
+        }
+        Sub::Config => {
+            let file = file.map_or_else(
+                || "(none; embedded defaults)".into(),
+                |f| f.display().to_string(),
+            );
+            println!("config file: {file}");
+            println!("config dir:  {}", shown(paths.config_dir.clone()));
+            println!("audit log:   {}", shown(cfg.audit_path(paths)));
+            for s in discovery::discover_from_process(cfg) {
+                println!("{:<10} {:<10} {:?}", s.context, s.kind.label(), s.discovery);
+            }
+        }
+    }
+    Ok(())
 }

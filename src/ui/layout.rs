@@ -64,7 +64,7 @@ pub fn draw(f: &mut Frame, app: &App, now: Time) {
         panes::render(f, app, app.ui.pane, rows[2], now, true);
     }
     footer(f, app, rows[3]);
-    popups::render(f, app, area);
+    popups::render(f, app, area, now);
 }
 
 /// Whether the screen is big enough for the multi-pane dashboard.

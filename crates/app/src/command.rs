@@ -69,6 +69,52 @@ pub fn parse(line: &str) -> Result<Command, String> {
     let cmd = match *first {
         "q" | "quit" | "exit" => Command::Quit { force: false },
         "q!" | "quit!" => Command::Quit { force: true },
+        "scale" | "drain" | "pause" | "activate" | "promote" | "demote" | "rollback"
+        | "restart" | "deploy" | "start" | "stop" | "reboot" | "terminate" => {
+            parse_act(first, &words[1..])?
+        }
+        "add-nodes" => {
+            let n = arg(1, "how many instances to launch")?;
+            extra(2)?;
+            Command::AddNodes {
+                count: parse_count(&n, crate::ops::MAX_LAUNCH)?,
+            }
+        }
+        "theme" => {
+            let name = arg(1, "a theme name")?;
+            extra(2)?;
+            Command::Theme(name)
+        }
+        "context" | "ctx" => {
+            let name = arg(1, "a context name")?;
+            extra(2)?;
+            Command::Context(name)
+        }
+        "help" | "h" => Command::Help,
+        other => match Pane::ALL.into_iter().find(|p| p.command() == other) {
+            Some(p) => Command::Pane(p),
+            None => return Err(format!("unknown command `{other}` — {USAGE}")),
+        },
+    };
+    Ok(cmd)
+}
+
+/// An operation on a named object: `scale web 5`, `drain wrk1`, `deploy web app:2`, `stop i-…`.
+fn parse_act(verb: &str, args: &[&str]) -> Result<Command, String> {
+    let arg = |i: usize, what: &str| -> Result<String, String> {
+        args.get(i - 1)
+            .map(|s| s.to_string())
+            .ok_or_else(|| format!("{verb} needs {what}"))
+    };
+    let extra = |n: usize| -> Result<(), String> {
+        if args.len() >= n {
+            Err(format!("unexpected `{}`", args[n - 1..].join(" ")))
+        } else {
+            Ok(())
+        }
+    };
+    let first = &verb;
+    let cmd = match verb {
         "scale" => {
             // Both `scale web 5` and `scale web=5` (as docker service scale).
             let a = arg(1, "a service and a count")?;
@@ -140,28 +186,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 op: Op::Instance { action },
             }
         }
-        "add-nodes" => {
-            let n = arg(1, "how many instances to launch")?;
-            extra(2)?;
-            Command::AddNodes {
-                count: parse_count(&n, crate::ops::MAX_LAUNCH)?,
-            }
-        }
-        "theme" => {
-            let name = arg(1, "a theme name")?;
-            extra(2)?;
-            Command::Theme(name)
-        }
-        "context" | "ctx" => {
-            let name = arg(1, "a context name")?;
-            extra(2)?;
-            Command::Context(name)
-        }
-        "help" | "h" => Command::Help,
-        other => match Pane::ALL.into_iter().find(|p| p.command() == other) {
-            Some(p) => Command::Pane(p),
-            None => return Err(format!("unknown command `{other}` — {USAGE}")),
-        },
+        _ => return Err(format!("unknown command `{verb}` — {USAGE}")),
     };
     Ok(cmd)
 }

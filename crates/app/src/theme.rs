@@ -159,6 +159,7 @@ impl Default for Theme {
 }
 
 impl Theme {
+    #[inline]
     pub fn style(&self, role: Role) -> Style {
         self.styles[role.index()]
     }

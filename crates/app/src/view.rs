@@ -187,52 +187,15 @@ pub fn replica_rows<'a>(
     sort: SortSpec,
 ) -> Vec<&'a Replica> {
     let f = filter.to_ascii_lowercase();
-    let keep = |r: &&Replica| {
-        (history || r.is_current())
-            && (f.is_empty() || {
-                let svc = c
-                    .workloads
-                    .get(&r.workload_id)
-                    .map_or("", |w| w.name.as_str());
-                let node = r
-                    .node_id
-                    .as_ref()
-                    .and_then(|n| c.nodes.get(n))
-                    .map_or("", |n| n.hostname.as_str());
-                matches(
-                    &f,
-                    &[
-                        svc,
-                        r.name.as_deref().unwrap_or(""),
-                        node,
-                        r.state.label(),
-                        r.error.as_deref().unwrap_or(""),
-                    ],
-                )
-            })
-    };
+    let keep = |r: &&Replica| (history || r.is_current()) && replica_matches(c, r, &f);
     let rows: Vec<&Replica> = match drill {
         Some(Drill::Service(id)) => c.replicas_of_workload(id).filter(keep).collect(),
         Some(Drill::Node(id)) => c.replicas_on_node(id).filter(keep).collect(),
         None => c.replicas.values().filter(keep).collect(),
     };
     let rank = service_ranks(c);
-    let svc_rank = |r: &Replica| {
-        rank.get(r.workload_id.as_str())
-            .copied()
-            .unwrap_or(u32::MAX)
-    };
-    let node_rank: HashMap<&str, u32> = if sort.column == 1 {
-        let mut ns: Vec<(&str, &str)> = c
-            .nodes
-            .values()
-            .map(|n| (n.hostname.as_str(), n.id.as_str()))
-            .collect();
-        ns.sort_unstable();
-        ns.iter()
-            .enumerate()
-            .map(|(i, (_, id))| (*id, i as u32))
-            .collect()
+    let node_rank = if sort.column == 1 {
+        node_ranks(c)
     } else {
         HashMap::new()
     };
@@ -240,38 +203,17 @@ pub fn replica_rows<'a>(
     let mut keyed: Vec<(ReplicaKey<'a>, &Replica)> = rows
         .into_iter()
         .map(|r| {
-            let slot = r.slot.unwrap_or(u32::MAX);
-            let age = -r.since.timestamp_millis();
-            let key = match sort.column {
-                1 => {
-                    let n = r
-                        .node_id
-                        .as_deref()
-                        .and_then(|n| node_rank.get(n))
-                        .copied()
-                        .unwrap_or(u32::MAX);
-                    (n, svc_rank(r), slot, 0, r.id.as_str())
-                }
-                2 => (r.state as u32, svc_rank(r), slot, 0, r.id.as_str()),
-                3 => (0, 0, 0, age, r.id.as_str()),
-                // Most restarts first: the crash-looping pods an operator is looking for.
-                4 => (
-                    u32::MAX - r.restarts.unwrap_or(0),
-                    svc_rank(r),
-                    slot,
-                    0,
-                    r.id.as_str(),
-                ),
-                // Within a slot, the live task first, then history newest first.
-                _ => (
-                    svc_rank(r),
-                    slot,
-                    u32::from(!r.is_current()),
-                    age,
-                    r.id.as_str(),
-                ),
-            };
-            (key, r)
+            let svc = rank
+                .get(r.workload_id.as_str())
+                .copied()
+                .unwrap_or(u32::MAX);
+            let node = r
+                .node_id
+                .as_deref()
+                .and_then(|n| node_rank.get(n))
+                .copied()
+                .unwrap_or(u32::MAX);
+            (replica_key(r, sort.column, svc, node), r)
         })
         .collect();
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -280,6 +222,62 @@ pub fn replica_rows<'a>(
         rows.reverse();
     }
     rows
+}
+
+/// Whether a replica matches the (lowercased) filter: its service, name, node, state or error.
+fn replica_matches(c: &ClusterState, r: &Replica, f: &str) -> bool {
+    if f.is_empty() {
+        return true;
+    }
+    let svc = c
+        .workloads
+        .get(&r.workload_id)
+        .map_or("", |w| w.name.as_str());
+    let node = r
+        .node_id
+        .as_ref()
+        .and_then(|n| c.nodes.get(n))
+        .map_or("", |n| n.hostname.as_str());
+    matches(
+        f,
+        &[
+            svc,
+            r.name.as_deref().unwrap_or(""),
+            node,
+            r.state.label(),
+            r.error.as_deref().unwrap_or(""),
+        ],
+    )
+}
+
+/// Node id → its position by hostname.
+fn node_ranks(c: &ClusterState) -> HashMap<&str, u32> {
+    let mut ns: Vec<(&str, &str)> = c
+        .nodes
+        .values()
+        .map(|n| (n.hostname.as_str(), n.id.as_str()))
+        .collect();
+    ns.sort_unstable();
+    ns.iter()
+        .enumerate()
+        .map(|(i, (_, id))| (*id, i as u32))
+        .collect()
+}
+
+/// The sort key of a replica for the sort column, given its service's and node's ranks.
+fn replica_key(r: &Replica, column: usize, svc: u32, node: u32) -> ReplicaKey<'_> {
+    let slot = r.slot.unwrap_or(u32::MAX);
+    let age = -r.since.timestamp_millis();
+    let id = r.id.as_str();
+    match column {
+        1 => (node, svc, slot, 0, id),
+        2 => (r.state as u32, svc, slot, 0, id),
+        3 => (0, 0, 0, age, id),
+        // Most restarts first: the crash-looping pods an operator is looking for.
+        4 => (u32::MAX - r.restarts.unwrap_or(0), svc, slot, 0, id),
+        // Within a slot, the live task first, then history newest first.
+        _ => (svc, slot, u32::from(!r.is_current()), age, id),
+    }
 }
 
 pub fn instance_rows<'a>(c: &'a ClusterState, filter: &str, sort: SortSpec) -> Vec<&'a Instance> {
@@ -322,6 +320,11 @@ pub fn event_rows<'a>(c: &'a ClusterState, filter: &str) -> Vec<&'a Event> {
 
 /// Newest first. The filter takes the same terms as `clusterdeck audit show`
 /// (`user:alice verb:scale since:2h web`); a term that does not parse is matched as text.
+/// Why the audit pane's filter is not understood (it then matches as plain words).
+pub fn audit_filter_error(filter: &str, now: crate::model::Time) -> Option<String> {
+    AuditFilter::from_query(filter, now).err()
+}
+
 pub fn audit_rows<'a>(
     records: &'a [AuditRecord],
     filter: &str,

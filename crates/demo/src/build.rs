@@ -90,6 +90,20 @@ fn node_ip(i: usize) -> String {
 }
 
 pub fn build(size: DemoSize, rng: &mut Rng, now: Time) -> Built {
+    // The order of the random draws is the demo's identity: nodes, services, etcd.
+    let (nodes, instances) = machines(size, rng, now);
+    let services = services(size, rng);
+    let etcd = etcd_members(rng);
+    Built {
+        nodes,
+        services,
+        instances,
+        etcd,
+    }
+}
+
+/// The swarm's nodes, each on an instance, and spare instances beyond them.
+fn machines(size: DemoSize, rng: &mut Rng, now: Time) -> (Vec<Node>, Vec<Instance>) {
     let total = size.managers + size.workers;
     let wide = total > 99;
     let mut nodes = Vec::with_capacity(total);
@@ -150,6 +164,10 @@ pub fn build(size: DemoSize, rng: &mut Rng, now: Time) -> Built {
         ));
     }
 
+    (nodes, instances)
+}
+
+fn services(size: DemoSize, rng: &mut Rng) -> Vec<Workload> {
     let mut services = Vec::new();
     if size.is_standard() {
         for (name, stack, global, replicas) in SERVICES {
@@ -163,7 +181,11 @@ pub fn build(size: DemoSize, rng: &mut Rng, now: Time) -> Built {
         }
     }
 
-    let etcd = (1..=3)
+    services
+}
+
+fn etcd_members(rng: &mut Rng) -> Vec<EtcdMember> {
+    (1..=3)
         .map(|i| EtcdMember {
             id: format!("{:016x}", rng.next()),
             name: format!("etcd-{i}"),
@@ -185,14 +207,7 @@ pub fn build(size: DemoSize, rng: &mut Rng, now: Time) -> Built {
             problem: None,
             alarms: Vec::new(),
         })
-        .collect();
-    let _ = Duration::zero();
-    Built {
-        nodes,
-        services,
-        instances,
-        etcd,
-    }
+        .collect()
 }
 
 fn instance(

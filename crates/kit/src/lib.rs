@@ -20,6 +20,11 @@ mod supervise;
 pub use clusterdeck_model::feed::{BackendMsg, Change, OpUpdate, Snapshot};
 pub use clusterdeck_ops::{BackendHandle, OpCommand};
 pub use follow::{Follows, Step, follow_until};
-pub use logs::{LogCommand, LogHandle};
+pub use logs::{LogCommand, LogHandle, LogItem};
+
+/// The log followers' shared loop.
+pub mod log_pump {
+    pub use crate::logs::{ended, pump};
+}
 pub use report::Reporter;
 pub use supervise::{Writer, next_op, spawn};

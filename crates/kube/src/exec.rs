@@ -166,69 +166,8 @@ impl Running {
                 todo.push((ns.clone(), n.clone()));
             }
         }
-        let total = todo.len() as u32;
         let started = Instant::now();
-        let mut blocked: BTreeMap<String, String> = BTreeMap::new();
-        let ep = EvictParams {
-            post_options: PostParams {
-                field_manager: Some(FIELD_MANAGER.into()),
-                ..PostParams::default()
-            },
-            ..EvictParams::default()
-        };
-        let mut evicted = 0u32;
-        while !todo.is_empty() {
-            let mut still = Vec::new();
-            for (ns, name) in todo {
-                let api = Api::<Pod>::namespaced(self.client.clone(), &ns);
-                match api.evict(&name, &ep).await {
-                    Ok(_) => {
-                        evicted += 1;
-                        blocked.remove(&format!("{ns}/{name}"));
-                        self.progress(evicted, total, format!("evicted {ns}/{name}"))
-                            .await;
-                    }
-                    Err(kube::Error::Api(s)) if s.code == 404 => {
-                        evicted += 1;
-                    }
-                    // The namespace is being deleted: so is the pod, and the wait below sees it
-                    // go (kubectl's drain does the same).
-                    Err(kube::Error::Api(s))
-                        if s.code == 403 && s.message.contains("being terminated") =>
-                    {
-                        evicted += 1;
-                    }
-                    // 429: a PodDisruptionBudget allows no more disruptions right now.
-                    Err(kube::Error::Api(s)) if s.code == 429 => {
-                        blocked.insert(format!("{ns}/{name}"), s.message.clone());
-                        still.push((ns, name));
-                    }
-                    Err(e) => return Err(err(&format!("evicting {ns}/{name}"), e)),
-                }
-            }
-            todo = still;
-            if todo.is_empty() {
-                break;
-            }
-            if started.elapsed() > DRAIN_LIMIT {
-                let pods: Vec<String> = blocked.keys().cloned().collect();
-                let why = blocked.values().next().cloned().unwrap_or_default();
-                return Err(format!(
-                    "{node} cordoned, {evicted} of {total} pods evicted; blocked by a PodDisruptionBudget: {} ({why})",
-                    pods.join(", ")
-                ));
-            }
-            self.progress(
-                evicted,
-                total,
-                format!(
-                    "{} pods blocked by a PodDisruptionBudget, retrying",
-                    todo.len()
-                ),
-            )
-            .await;
-            tokio::time::sleep(Duration::from_secs(5)).await;
-        }
+        let evicted = self.evict_all(node, todo, started).await?;
         // Evicted pods terminate; the drain is done when they are gone.
         loop {
             let left = pods_api
@@ -250,6 +189,73 @@ impl Running {
         Ok(format!(
             "{node} drained: {evicted} pods evicted, {skipped} DaemonSet/mirror pods left"
         ))
+    }
+
+    /// Evicts every pod of `todo` through the Eviction API, retrying those a
+    /// PodDisruptionBudget protects until DRAIN_LIMIT; returns how many went.
+    async fn evict_all(
+        &self,
+        node: &str,
+        mut todo: Vec<(String, String)>,
+        started: Instant,
+    ) -> Result<u32, String> {
+        let total = todo.len() as u32;
+        let mut blocked: BTreeMap<String, String> = BTreeMap::new();
+        let ep = EvictParams {
+            post_options: PostParams {
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..PostParams::default()
+            },
+            ..EvictParams::default()
+        };
+        let mut evicted = 0u32;
+        while !todo.is_empty() {
+            let mut still = Vec::new();
+            for (ns, name) in todo {
+                let api = Api::<Pod>::namespaced(self.client.clone(), &ns);
+                match api.evict(&name, &ep).await {
+                    Ok(_) => {
+                        evicted += 1;
+                        blocked.remove(&format!("{ns}/{name}"));
+                        self.progress(evicted, total, format!("evicted {ns}/{name}"))
+                            .await;
+                    }
+                    Err(kube::Error::Api(s)) if s.code == 404 => evicted += 1,
+                    // The namespace is being deleted: so is the pod, and the wait after sees it
+                    // go (kubectl's drain does the same).
+                    Err(kube::Error::Api(s))
+                        if s.code == 403 && s.message.contains("being terminated") =>
+                    {
+                        evicted += 1
+                    }
+                    // 429: a PodDisruptionBudget allows no more disruptions right now.
+                    Err(kube::Error::Api(s)) if s.code == 429 => {
+                        blocked.insert(format!("{ns}/{name}"), s.message.clone());
+                        still.push((ns, name));
+                    }
+                    Err(e) => return Err(err(&format!("evicting {ns}/{name}"), e)),
+                }
+            }
+            todo = still;
+            if todo.is_empty() {
+                break;
+            }
+            if started.elapsed() > DRAIN_LIMIT {
+                let pods: Vec<String> = blocked.keys().cloned().collect();
+                let why = blocked.values().next().cloned().unwrap_or_default();
+                return Err(format!(
+                    "{node} cordoned, {evicted} of {total} pods evicted; blocked by a PodDisruptionBudget: {} ({why})",
+                    pods.join(", ")
+                ));
+            }
+            let msg = format!(
+                "{} pods blocked by a PodDisruptionBudget, retrying",
+                todo.len()
+            );
+            self.progress(evicted, total, msg).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        Ok(evicted)
     }
 
     /// rollout undo: the ReplicaSet of the revision before the current one, its pod

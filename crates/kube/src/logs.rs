@@ -5,7 +5,6 @@
 //! mode too; it connects on the first follow.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
@@ -14,12 +13,11 @@ use kube::{Api, Client};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::{KubeSettings, connect, convert};
-use clusterdeck_kit::{BackendMsg, LogHandle};
+use clusterdeck_kit::{BackendMsg, LogHandle, LogItem, log_pump};
 use clusterdeck_model::SourceKind;
 
 /// Lines asked for per stream when a follow starts.
 const TAIL: i64 = 200;
-const BATCH_EVERY: Duration = Duration::from_millis(100);
 /// A workload's pods followed at most: more would be a firehose, not something to read (the
 /// view says so when there are more).
 const MAX_PODS: usize = 10;
@@ -39,16 +37,6 @@ pub fn spawn_logs(settings: KubeSettings, tx: mpsc::Sender<BackendMsg>) -> LogHa
             tx.clone(),
         )
     })
-}
-
-async fn ended(tx: &mpsc::Sender<BackendMsg>, cluster: &str, lines: Vec<String>, why: String) {
-    let _ = tx
-        .send(BackendMsg::Logs {
-            cluster: cluster.to_string(),
-            lines,
-            ended: Some(why),
-        })
-        .await;
 }
 
 /// `pod/NS/NAME` (a task) or a workload id: the (namespace, pod, containers) to follow.
@@ -114,22 +102,20 @@ async fn follow(
                 Ok(conn) => c.insert(conn.client).clone(),
                 Err(
                     connect::ConnectError::NotConfigured(why) | connect::ConnectError::Failed(why),
-                ) => return ended(&tx, &cluster, Vec::new(), why).await,
+                ) => return log_pump::ended(&tx, &cluster, why).await,
             },
         }
     };
     let (pods, total) = match targets(&client, &workload, pod.as_deref()).await {
         Ok(p) => p,
-        Err(e) => return ended(&tx, &cluster, Vec::new(), e).await,
+        Err(e) => return log_pump::ended(&tx, &cluster, e).await,
     };
-    // Problems are lines too, said as they happen: a forbidden pod among nine readable ones
-    // must not go unnoticed until every stream ends.
-    let mut batch: Vec<String> = Vec::new();
+    let mut first: Vec<LogItem> = Vec::new();
     if pods.len() < total {
-        batch.push(format!(
+        first.push(LogItem::Lines(vec![format!(
             "── following {} of the {total} pods of {workload} (the first by name) ──",
             pods.len()
-        ));
+        )]));
     }
     let streams: Vec<(String, String, String)> = pods
         .into_iter()
@@ -138,7 +124,6 @@ async fn follow(
     let labelled = streams.len() > 1;
     // All streams live in this task, so stopping the follow (abort) closes every one.
     let mut opened = Vec::new();
-    let mut problems = 0usize;
     for (ns, pod, container) in streams {
         let lp = LogParams {
             container: Some(container.clone()),
@@ -158,46 +143,17 @@ async fn follow(
                 let source = format!("{pod}/{container}");
                 opened.push(lossy_lines(Box::pin(r), prefix, source).boxed());
             }
-            Err(e) => {
-                problems += 1;
-                batch.push(format!("── {pod}/{container}: cannot follow: {e} ──"));
-            }
+            Err(e) => first.push(LogItem::Problem(format!(
+                "{pod}/{container}: cannot follow: {e}"
+            ))),
         }
     }
-    let mut lines = futures_util::stream::select_all(opened);
-    let mut tick = tokio::time::interval(BATCH_EVERY);
-    loop {
-        tokio::select! {
-            item = lines.next() => match item {
-                Some(Ok(l)) => batch.push(l),
-                // One stream failing leaves the others.
-                Some(Err(e)) => {
-                    problems += 1;
-                    batch.push(format!("── {e} ──"));
-                }
-                None => {
-                    let why = if problems == 0 {
-                        "the log stream ended".to_string()
-                    } else {
-                        format!("the log streams ended ({problems} with a problem, shown above)")
-                    };
-                    return ended(&tx, &cluster, batch, why).await;
-                }
-            },
-            _ = tick.tick() => {
-                if !batch.is_empty() {
-                    let msg = BackendMsg::Logs {
-                        cluster: cluster.clone(),
-                        lines: std::mem::take(&mut batch),
-                        ended: None,
-                    };
-                    if tx.send(msg).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    }
+    // One stream failing leaves the others.
+    let items = futures_util::stream::select_all(opened).map(|item| match item {
+        Ok(l) => LogItem::Lines(vec![l]),
+        Err(e) => LogItem::Problem(e),
+    });
+    log_pump::pump(&tx, &cluster, first, items).await;
 }
 
 /// The lines of one stream, each with `prefix`. Bytes that are not UTF-8 are shown replaced

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 /// Removes escape sequences, C0/C1 controls, DEL and bidi controls; line breaks and tabs become
 /// one space. Returns the input borrowed when it was already clean.
+#[inline]
 pub fn sanitize(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs_work) {
         return Cow::Borrowed(s);
@@ -17,6 +18,7 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     Cow::Owned(clean(s))
 }
 
+#[inline]
 fn needs_work(c: char) -> bool {
     c.is_control() || is_bidi_control(c) || is_line_break(c)
 }

@@ -8,12 +8,13 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::app::{App, Modal};
 use crate::input::Mode;
-use crate::model::Severity;
+use crate::model::{Instance, Severity, Time};
 use crate::ops::Risk;
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::{Role, Theme};
+use crate::ui::widgets::age;
 
-pub fn render(f: &mut Frame, app: &App, area: Rect) {
+pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time) {
     match &app.ui.modal {
         None => {}
         Some(Modal::Confirm {
@@ -24,7 +25,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         }) => confirm(f, app, area, pending, typed, *on_confirm, error.as_deref()),
         Some(Modal::Help { scroll }) => help(f, app, area, *scroll),
         Some(Modal::Logs) => logs(f, app, area),
-        Some(Modal::Instance { id }) => instance(f, app, area, id),
+        Some(Modal::Instance { id }) => instance(f, app, area, id, now),
         Some(Modal::Message {
             title,
             body,
@@ -277,9 +278,8 @@ fn help(f: &mut Frame, app: &App, area: Rect, scroll: u16) {
 }
 
 /// Every field of one instance, live: the popup follows the store while it is open.
-fn instance(f: &mut Frame, app: &App, area: Rect, id: &str) {
+fn instance(f: &mut Frame, app: &App, area: Rect, id: &str, now: Time) {
     let t = &app.theme;
-    let now = chrono::Utc::now();
     let Some(i) = app.cluster().and_then(|c| c.instances.get(id)) else {
         let lines = vec![Line::styled(
             format!("{} is no longer listed", sanitize(id)),
@@ -288,28 +288,54 @@ fn instance(f: &mut Frame, app: &App, area: Rect, id: &str) {
         popup(f, t, area, "Instance", Role::Border, lines, 60, 5);
         return;
     };
+    let mut lines: Vec<Line> = instance_fields(app, i, now)
+        .into_iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>22}  "), t.style(Role::Muted)),
+                Span::styled(sanitize(&v).into_owned(), t.style(Role::Text)),
+            ])
+        })
+        .collect();
+    for w in instance_warnings(i) {
+        lines.push(Line::styled(
+            format!("  ▲ {}", sanitize(&w)),
+            t.style(Role::Warn),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("press any key", t.style(Role::Muted)));
+    let h = lines.len() as u16 + 2;
+    popup(f, t, area, "Instance", Role::Border, lines, 90, h);
+}
+
+/// Everything known about an instance, as (label, value).
+fn instance_fields(app: &App, i: &Instance, now: Time) -> Vec<(&'static str, String)> {
     let node = i
         .node_id
         .as_deref()
         .and_then(|n| app.cluster().and_then(|c| c.nodes.get(n)));
-    let opt = |o: &Option<String>| {
-        o.as_deref()
-            .map_or("-".to_string(), |s| sanitize(s).into_owned())
-    };
+    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".to_string());
     let ami = match &i.ami_name {
         Some(n) => format!("{} ({})", i.ami, n),
         None => i.ami.clone(),
     };
-    let mut rows: Vec<(&str, String)> = vec![
+    let role = node.map_or("none (no swarm node at this address)".to_string(), |n| {
+        let r = if n.is_manager() { "manager" } else { "worker" };
+        format!("{r} {}", n.hostname)
+    });
+    let protection = match i.flags.termination_protection {
+        Some(true) => "on (terminate is refused)",
+        Some(false) => "off",
+        None => "not read yet",
+    };
+    let tags: Vec<String> = i.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    vec![
         ("id", i.id.clone()),
         ("name", i.name.clone()),
         (
             "state",
-            format!(
-                "{} for {}",
-                i.state.label(),
-                crate::ui::widgets::age(now, i.state_since)
-            ),
+            format!("{} for {}", i.state.label(), age(now, i.state_since)),
         ),
         ("type", i.instance_type.clone()),
         ("region / AZ", format!("{} / {}", i.region, i.az)),
@@ -326,26 +352,14 @@ fn instance(f: &mut Frame, app: &App, area: Rect, id: &str) {
             format!("{} / {}", opt(&i.vpc_id), opt(&i.subnet_id)),
         ),
         ("security groups", i.security_groups.join(", ")),
-        (
-            "cluster role",
-            node.map_or("none (no swarm node at this address)".to_string(), |n| {
-                format!(
-                    "{} {}",
-                    if n.is_manager() { "manager" } else { "worker" },
-                    n.hostname
-                )
-            }),
-        ),
-        (
-            "termination protection",
-            match i.flags.termination_protection {
-                Some(true) => "on (terminate is refused)".into(),
-                Some(false) => "off".into(),
-                None => "not read yet".into(),
-            },
-        ),
-    ];
-    let mut warn: Vec<String> = Vec::new();
+        ("cluster role", role),
+        ("termination protection", protection.to_string()),
+        ("tags", tags.join(", ")),
+    ]
+}
+
+fn instance_warnings(i: &Instance) -> Vec<String> {
+    let mut warn = Vec::new();
     if !i.flags.ssh_open_to_world.is_empty() {
         warn.push(format!(
             "port 22 open to the world via {}",
@@ -360,27 +374,7 @@ fn instance(f: &mut Frame, app: &App, area: Rect, id: &str) {
             "in autoscaling group {g}: a terminated member is replaced"
         ));
     }
-    let tags: Vec<String> = i.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    rows.push(("tags", tags.join(", ")));
-    let mut lines: Vec<Line> = rows
-        .into_iter()
-        .map(|(k, v)| {
-            Line::from(vec![
-                Span::styled(format!("{k:>22}  "), t.style(Role::Muted)),
-                Span::styled(sanitize(&v).into_owned(), t.style(Role::Text)),
-            ])
-        })
-        .collect();
-    for w in warn {
-        lines.push(Line::styled(
-            format!("  ▲ {}", sanitize(&w)),
-            t.style(Role::Warn),
-        ));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("press any key", t.style(Role::Muted)));
-    let h = lines.len() as u16 + 2;
-    popup(f, t, area, "Instance", Role::Border, lines, 90, h);
+    warn
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -150,78 +150,20 @@ const AWS_CREDS_HINT: &str = "set AWS_PROFILE or AWS_ACCESS_KEY_ID, create ~/.aw
      or add [[contexts]] aws = { profile = \"…\", regions = [\"…\"] } to config.toml";
 
 pub(crate) fn discover(env: &Env, src: Option<&AwsSource>) -> Discovery {
-    let credentials_file = env
-        .get("AWS_SHARED_CREDENTIALS_FILE")
-        .map(PathBuf::from)
-        .or_else(|| env.home_join(".aws/credentials"));
     let config_file = env
         .get("AWS_CONFIG_FILE")
         .map(PathBuf::from)
         .or_else(|| env.home_join(".aws/config"));
-
-    let profile = src
-        .and_then(|s| s.profile.clone())
-        .or_else(|| env.get("AWS_PROFILE"));
-    // Only the names of credential sources are reported, never their values.
-    let creds = if let Some(p) = src.and_then(|s| s.profile.as_deref()) {
-        Some(format!("profile {p} (config.toml aws.profile)"))
-    } else if env.get("AWS_ACCESS_KEY_ID").is_some() {
-        Some("AWS_ACCESS_KEY_ID".to_owned())
-    } else if let Some(p) = env.get("AWS_PROFILE") {
-        Some(format!("AWS_PROFILE={p}"))
-    } else if env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
-        Some("AWS_WEB_IDENTITY_TOKEN_FILE".to_owned())
-    } else if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
-        || env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
-    {
-        Some("container credentials".to_owned())
-    } else if let Some(f) = [&credentials_file, &config_file]
-        .into_iter()
-        .flatten()
-        .find(|f| f.is_file())
-    {
-        Some(f.display().to_string())
-    } else if src.is_some() {
-        // An aws section without a profile trusts the SDK's chain (e.g. an instance profile).
-        Some("default credential chain (config.toml aws)".to_owned())
-    } else {
-        None
-    };
-    let Some(creds) = creds else {
+    let Some(creds) = credentials(env, src, config_file.as_deref()) else {
         return not_configured(AWS_CREDS_HINT);
     };
-
-    let profile_name = profile.as_deref().unwrap_or("default");
-    let regions: Vec<String> = match src.map(|s| &s.regions).filter(|r| !r.is_empty()) {
-        Some(r) => r.clone(),
-        None => env
-            .get("AWS_REGION")
-            .or_else(|| env.get("AWS_DEFAULT_REGION"))
-            .or_else(|| {
-                config_file
-                    .as_deref()
-                    .and_then(|f| std::fs::read_to_string(f).ok())
-                    .and_then(|t| profile_region(&t, profile_name))
-            })
-            .into_iter()
-            .collect(),
-    };
-    let region_via = if src.is_some_and(|s| !s.regions.is_empty()) {
-        "config.toml aws.regions"
-    } else if env.get("AWS_REGION").is_some() {
-        "AWS_REGION"
-    } else if env.get("AWS_DEFAULT_REGION").is_some() {
-        "AWS_DEFAULT_REGION"
-    } else {
-        "AWS config file"
-    };
+    let (regions, region_via) = regions(env, src, config_file.as_deref());
     if regions.is_empty() {
         return not_configured(format!(
             "AWS credentials found ({creds}) but no region: set AWS_REGION or add \
              [[contexts]] aws.regions to config.toml"
         ));
     }
-
     let custom = src
         .and_then(|s| s.endpoint_url.clone())
         .map(|u| (u, "config.toml aws.endpoint_url"))
@@ -245,6 +187,66 @@ pub(crate) fn discover(env: &Env, src: Option<&AwsSource>) -> Discovery {
             format!("{creds}, region {region_list} ({region_via})"),
         ),
     }
+}
+
+/// Where the credentials come from, by name only, never their values.
+fn credentials(
+    env: &Env,
+    src: Option<&AwsSource>,
+    config_file: Option<&std::path::Path>,
+) -> Option<String> {
+    let credentials_file = env
+        .get("AWS_SHARED_CREDENTIALS_FILE")
+        .map(PathBuf::from)
+        .or_else(|| env.home_join(".aws/credentials"));
+    if let Some(p) = src.and_then(|s| s.profile.as_deref()) {
+        Some(format!("profile {p} (config.toml aws.profile)"))
+    } else if env.get("AWS_ACCESS_KEY_ID").is_some() {
+        Some("AWS_ACCESS_KEY_ID".to_owned())
+    } else if let Some(p) = env.get("AWS_PROFILE") {
+        Some(format!("AWS_PROFILE={p}"))
+    } else if env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
+        Some("AWS_WEB_IDENTITY_TOKEN_FILE".to_owned())
+    } else if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
+        || env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+    {
+        Some("container credentials".to_owned())
+    } else if let Some(f) = [credentials_file.as_deref(), config_file]
+        .into_iter()
+        .flatten()
+        .find(|f| f.is_file())
+    {
+        Some(f.display().to_string())
+    } else if src.is_some() {
+        // An aws section without a profile trusts the SDK's chain (e.g. an instance profile).
+        Some("default credential chain (config.toml aws)".to_owned())
+    } else {
+        None
+    }
+}
+
+/// The regions to poll and which setting named them.
+fn regions(
+    env: &Env,
+    src: Option<&AwsSource>,
+    config_file: Option<&std::path::Path>,
+) -> (Vec<String>, &'static str) {
+    if let Some(r) = src.map(|s| &s.regions).filter(|r| !r.is_empty()) {
+        return (r.clone(), "config.toml aws.regions");
+    }
+    if let Some(r) = env.get("AWS_REGION") {
+        return (vec![r], "AWS_REGION");
+    }
+    if let Some(r) = env.get("AWS_DEFAULT_REGION") {
+        return (vec![r], "AWS_DEFAULT_REGION");
+    }
+    let profile = src
+        .and_then(|s| s.profile.clone())
+        .or_else(|| env.get("AWS_PROFILE"));
+    let from_file = config_file
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|t| profile_region(&t, profile.as_deref().unwrap_or("default")));
+    (from_file.into_iter().collect(), "AWS config file")
 }
 
 /// `region = …` of a profile in an AWS config file (`[default]` or `[profile NAME]`).
