@@ -37,7 +37,8 @@ impl QuorumVerdict {
     }
 }
 
-/// How the managers spread over availability zones, and which AZ losses they survive.
+/// How the managers spread over availability zones, and which AZ losses the managers reachable
+/// now survive (a manager already down does not vote, wherever it is).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AzSpread {
     /// Managers per AZ, largest first.
@@ -47,18 +48,30 @@ pub struct AzSpread {
 }
 
 impl AzSpread {
-    pub fn from_counts(mut counts: Vec<(String, usize)>) -> Option<AzSpread> {
-        if counts.is_empty() {
+    /// Every manager reachable: the spread by design.
+    pub fn from_counts(counts: Vec<(String, usize)>) -> Option<AzSpread> {
+        AzSpread::from_managers(counts.into_iter().map(|(az, n)| (az, n, n)).collect())
+    }
+
+    /// (AZ, managers, reachable managers) per AZ.
+    pub fn from_managers(per_az: Vec<(String, usize, usize)>) -> Option<AzSpread> {
+        if per_az.is_empty() {
             return None;
         }
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let total: usize = counts.iter().map(|c| c.1).sum();
+        let total: usize = per_az.iter().map(|c| c.1).sum();
+        let reachable: usize = per_az.iter().map(|c| c.2).sum();
         let q = quorum_size(total);
-        let worst_one = counts.first().map_or(0, |c| c.1);
-        let worst_two = counts.iter().take(2).map(|c| c.1).sum::<usize>();
+        let mut up: Vec<usize> = per_az.iter().map(|c| c.2).collect();
+        up.sort_unstable_by(|a, b| b.cmp(a));
+        let worst_one = up.first().copied().unwrap_or(0);
+        let worst_two = up.iter().take(2).sum::<usize>();
+        let azs = per_az.len();
+        let mut counts: Vec<(String, usize)> =
+            per_az.into_iter().map(|(az, n, _)| (az, n)).collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         Some(AzSpread {
-            survives_one_az: counts.len() > 1 && total - worst_one >= q,
-            survives_two_azs: counts.len() > 2 && total - worst_two >= q,
+            survives_one_az: azs > 1 && reachable.saturating_sub(worst_one) >= q,
+            survives_two_azs: azs > 2 && reachable.saturating_sub(worst_two) >= q,
             counts,
         })
     }
@@ -101,21 +114,22 @@ impl Quorum {
         let mut managers = 0;
         let mut reachable = 0;
         let mut leader = None;
-        let mut per_az: BTreeMap<String, usize> = BTreeMap::new();
+        let mut per_az: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for n in nodes.into_iter().filter(|n| n.is_manager()) {
             managers += 1;
-            if n.counts_for_quorum() {
-                reachable += 1;
-            }
-            if n.leader && n.counts_for_quorum() {
+            let up = n.counts_for_quorum();
+            reachable += usize::from(up);
+            if n.leader && up {
                 leader = Some(n.hostname.clone());
             }
             if let Some(az) = &n.az {
-                *per_az.entry(az.clone()).or_default() += 1;
+                let e = per_az.entry(az.clone()).or_default();
+                e.0 += 1;
+                e.1 += usize::from(up);
             }
         }
-        let az = if per_az.values().sum::<usize>() == managers {
-            AzSpread::from_counts(per_az.into_iter().collect())
+        let az = if per_az.values().map(|c| c.0).sum::<usize>() == managers {
+            AzSpread::from_managers(per_az.into_iter().map(|(az, (n, r))| (az, n, r)).collect())
         } else {
             None
         };
@@ -138,6 +152,8 @@ impl Quorum {
         } else {
             QuorumVerdict::Healthy
         };
+        // Without a majority there is no leader, whatever a node last claimed.
+        let leader = leader.filter(|_| verdict != QuorumVerdict::Lost);
         Quorum {
             managers,
             reachable,
@@ -366,5 +382,73 @@ mod tests {
         assert!(!spread(&[2, 1, 1, 1]).survives_two_azs);
         assert!(spread(&[1, 1, 1, 1, 1]).survives_two_azs);
         assert_eq!(spread(&[1, 2, 2]).shape(), "2-2-1");
+    }
+
+    #[test]
+    fn the_spread_counts_only_managers_that_are_up() {
+        // 1-1-1 with one manager down: the two left hold quorum, but either AZ failing loses it.
+        let s = AzSpread::from_managers(vec![
+            ("a".into(), 1, 1),
+            ("b".into(), 1, 1),
+            ("c".into(), 1, 0),
+        ])
+        .expect("spread");
+        assert_eq!(s.shape(), "1-1-1");
+        assert!(!s.survives_one_az);
+        assert_eq!(s.verdict(), "an AZ failure loses quorum");
+    }
+
+    fn manager(i: usize, az: &str, up: bool, leader: bool) -> Node {
+        let mut n = Node::sample(crate::NodeRole::Manager);
+        n.id = format!("m{i}");
+        n.hostname = format!("mgr{i}");
+        n.az = Some(az.to_string());
+        n.leader = leader;
+        if !up {
+            n.reachability = Some(crate::Reachability::Unreachable);
+            n.status = crate::NodeStatus::Down;
+        }
+        n
+    }
+
+    proptest::proptest! {
+        /// Whatever the managers, their AZs and which are up, the verdict never claims more
+        /// than Raft gives: the failures it says are survivable leave a majority of all
+        /// managers, and a lost quorum names no leader.
+        #[test]
+        fn the_verdict_never_claims_more_tolerance_than_raft_gives(
+            managers in proptest::collection::vec((0usize..4, proptest::bool::ANY), 1..8),
+            leader in 0usize..8,
+        ) {
+            let azs = ["a", "b", "c", "d"];
+            let nodes: Vec<Node> = managers
+                .iter()
+                .enumerate()
+                .map(|(i, (az, up))| manager(i, azs[*az], *up, i == leader))
+                .collect();
+            let q = Quorum::from_nodes(&nodes);
+            let n = managers.len();
+            let up = managers.iter().filter(|m| m.1).count();
+            let need = n / 2 + 1;
+            proptest::prop_assert_eq!(q.quorum, need);
+            proptest::prop_assert_eq!(q.tolerates_now, up.saturating_sub(need));
+            if up < need {
+                proptest::prop_assert_eq!(q.verdict, QuorumVerdict::Lost);
+                proptest::prop_assert!(q.leader.is_none());
+            }
+            let up_in = |az: &str| managers.iter().filter(|m| azs[m.0] == az && m.1).count();
+            if let Some(s) = &q.az {
+                for a in azs {
+                    if s.survives_one_az {
+                        proptest::prop_assert!(up - up_in(a) >= need, "losing {} leaves no quorum", a);
+                    }
+                    for b in azs {
+                        if a != b && s.survives_two_azs {
+                            proptest::prop_assert!(up - up_in(a) - up_in(b) >= need);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -32,8 +32,12 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, _now: Time, focused: bool) {
         Constraint::Length(9),
         Constraint::Min(20),
     ];
+    let title = match view::audit_filter_error(app.ui.filter(Pane::Audit), _now) {
+        Some(e) => format!("Audit · {path} · ✗ {}", sanitize(&e)),
+        None => format!("Audit · {path}"),
+    };
     let spec = TableSpec {
-        title: format!("Audit · {path}"),
+        title,
         header: &[
             if wide { "TIME (UTC)" } else { "UTC" },
             "PHASE",

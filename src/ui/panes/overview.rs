@@ -165,7 +165,7 @@ fn quorum_lines(app: &App, c: &ClusterState, lines: &mut Vec<Line<'_>>) {
             Role::Muted
         }),
     ));
-    lines.push(managers_line(app, c));
+    lines.push(managers_line(app, c, q.leader.as_deref()));
     if q.even_warning {
         lines.push(Line::styled(
             format!(
@@ -189,8 +189,8 @@ fn quorum_lines(app: &App, c: &ClusterState, lines: &mut Vec<Line<'_>>) {
     }
 }
 
-/// The managers drawn: leader marked, unreachable crossed out.
-fn managers_line<'a>(app: &App, c: &ClusterState) -> Line<'a> {
+/// The managers drawn: the leader (if there is one) marked, unreachable crossed out.
+fn managers_line<'a>(app: &App, c: &ClusterState, leader: Option<&str>) -> Line<'a> {
     let t = &app.theme;
     let mut mgrs: Vec<_> = c.nodes.values().filter(|n| n.is_manager()).collect();
     mgrs.sort_by(|a, b| a.hostname.cmp(&b.hostname));
@@ -202,7 +202,7 @@ fn managers_line<'a>(app: &App, c: &ClusterState) -> Line<'a> {
                 format!("✗ {name}"),
                 t.style(Role::Danger).add_modifier(Modifier::CROSSED_OUT),
             )
-        } else if m.leader {
+        } else if leader == Some(m.hostname.as_str()) {
             Span::styled(
                 format!("★ {name} (leader)"),
                 t.style(Role::Ok).add_modifier(Modifier::BOLD),

@@ -25,18 +25,22 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> 
     {
         return Ok(t.and_utc());
     }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num.parse().map_err(|_| {
-        format!("`{s}` is not a time: use RFC 3339, YYYY-MM-DD or an age like 30m, 2h, 7d")
-    })?;
-    let d = match unit {
-        "s" => Duration::seconds(n),
-        "m" => Duration::minutes(n),
-        "h" => Duration::hours(n),
-        "d" => Duration::days(n),
+    let not_a_time =
+        || format!("`{s}` is not a time: use RFC 3339, YYYY-MM-DD or an age like 30m, 2h, 7d");
+    // The unit is the last character, whatever its width (`1é` must not split a character).
+    let unit = s.chars().last().ok_or_else(not_a_time)?;
+    let num = &s[..s.len() - unit.len_utf8()];
+    let n: i64 = num.parse().map_err(|_| not_a_time())?;
+    let secs = match unit {
+        's' => Some(n),
+        'm' => n.checked_mul(60),
+        'h' => n.checked_mul(3600),
+        'd' => n.checked_mul(86_400),
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (s, m, h, d)")),
     };
-    Ok(now - d)
+    secs.and_then(Duration::try_seconds)
+        .and_then(|d| now.checked_sub_signed(d))
+        .ok_or_else(|| format!("`{s}` reaches further back than a date can"))
 }
 
 impl AuditFilter {
@@ -96,5 +100,34 @@ mod tests {
         assert!(AuditFilter::from_query("since:yesterday", now).is_err());
         assert!(parse_time("2026-11-21", now).is_ok());
         assert!(parse_time("2026-11-21T10:00:00Z", now).is_ok());
+    }
+
+    #[test]
+    fn odd_input_is_an_error_not_a_crash() {
+        let now = Utc::now();
+        for bad in [
+            "1é",
+            "é",
+            "99999999999999d",
+            "-99999999999999d",
+            "9223372036854775807s",
+            "",
+            "5",
+        ] {
+            assert!(parse_time(bad, now).is_err(), "{bad}");
+        }
+        assert!(AuditFilter::from_query("since:1é", now).is_err());
+        assert!(parse_time("99999999d", now).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any text at all: a filter or a clear message, never a panic.
+        #[test]
+        fn any_query_parses_or_says_why(q in "\\PC*", since in "\\PC{0,12}") {
+            let now = Utc::now();
+            let _ = AuditFilter::from_query(&q, now);
+            let _ = AuditFilter::from_query(&format!("since:{since}"), now);
+            let _ = parse_time(&since, now);
+        }
     }
 }
