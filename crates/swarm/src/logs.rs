@@ -1,7 +1,6 @@
 //! Following a service's or a task's logs. A task of its own, separate from the executor, so
 //! logs work in read-only mode too. Lines are sent in batches; the UI keeps a bounded ring.
 
-
 use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptions;
 use futures_util::{Stream, StreamExt};
