@@ -166,7 +166,9 @@ fn act(
         .expect("scale is planned")
         .confirm("")
         .expect("normal risk needs no typing");
-    let rel = gate.release(confirmed).expect("released");
+    let rel = gate
+        .release(confirmed, Some(cluster), &[])
+        .expect("released");
     let cmd = rx.try_recv().expect("the command reached the backend");
     assert_eq!(cmd.op_id, rel.op_id);
     let result = if n.is_multiple_of(5) {
@@ -174,7 +176,7 @@ fn act(
     } else {
         Ok(format!("web: {replicas}/{replicas} running"))
     };
-    gate.outcome(&rel.op_id, &rel.request, &result, t.elapsed())
+    gate.outcome(&rel.op_id, &rel.request, &result, None, t.elapsed())
         .expect("outcome written");
     t.elapsed()
 }

@@ -51,12 +51,15 @@ fn child_writer() {
             .expect("plan")
             .confirm("")
             .expect("confirm");
-        let rel = gate.release(confirmed).expect("release");
+        let rel = gate
+            .release(confirmed, Some(&cluster), &[])
+            .expect("release");
         assert!(rx.try_recv().is_ok());
         gate.outcome(
             &rel.op_id,
             &rel.request,
             &Ok("done".into()),
+            None,
             Duration::from_millis(1),
         )
         .expect("outcome");

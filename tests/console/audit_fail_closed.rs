@@ -84,7 +84,9 @@ fn scale_web(log: &Path) -> (Result<String, String>, u32) {
             .expect("plan")
             .confirm("")
             .expect("confirm");
-        let result = gate.release(confirmed).map(|r| r.op_id);
+        let result = gate
+            .release(confirmed, Some(&cluster), &[])
+            .map(|r| r.op_id);
         let until = tokio::time::Instant::now() + Duration::from_secs(2);
         while let Ok(Some(m)) = tokio::time::timeout_at(until, rx.recv()).await {
             if !matches!(m, BackendMsg::Op(_)) {

@@ -61,7 +61,7 @@ fn released_op_is_audited_then_sent() {
     assert_eq!(pending.plan().risk, Risk::Normal);
     assert_eq!(pending.plan().cli, "docker service scale web=5");
     let confirmed = pending.confirm("").expect("normal risk needs no typing");
-    let rel = gate.release(confirmed).expect("released");
+    let rel = gate.release(confirmed, Some(&c), &[]).expect("released");
     let cmd = rx.try_recv().expect("sent to the backend");
     assert_eq!(cmd.op_id, rel.op_id);
     let records = AuditLog::new(&path).read_all().expect("readable");
@@ -87,7 +87,9 @@ fn audit_that_cannot_be_written_means_nothing_runs() {
         .expect("planned")
         .confirm("")
         .expect("confirmed");
-    let err = gate.release(confirmed).expect_err("fail closed");
+    let err = gate
+        .release(confirmed, Some(&c), &[])
+        .expect_err("fail closed");
     assert!(
         err.contains("audit log") && err.contains("cannot be written"),
         "{err}"
@@ -259,6 +261,7 @@ fn keys_to_audit_through_the_app() {
             progress: None,
             message: String::new(),
             outcome: Some(Ok("mgr-1 is pause".into())),
+            drift: None,
         },
     ));
     assert!(app.inflight.is_empty());

@@ -376,12 +376,15 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
     });
     let released = c
         .gate
-        .release(pending.confirm("").expect("confirmed"))
+        .release(pending.confirm("").expect("confirmed"), Some(&cluster), &[])
         .expect("released");
     let err = c
         .outcome(&released.op_id, 60)
         .expect_err("the plan is out of date");
-    assert!(err.contains("not 3 as planned"), "{err}");
+    assert!(
+        err.contains("t-roll/web changed since you confirmed") && err.contains("nothing done"),
+        "{err}"
+    );
     let d = kubectl_json(&["-n", "t-roll", "get", "deployment", "web"]);
     assert_eq!(
         image(&d),

@@ -12,7 +12,7 @@ use clusterdeck::backends::swarm::{self, SwarmSettings};
 use clusterdeck::backends::{BackendHandle, BackendMsg};
 use clusterdeck::model::store::{ClusterState, Store};
 use clusterdeck::ops::audit::{AuditLog, Operator};
-use clusterdeck::ops::{Executor, Gate, OpRequest};
+use clusterdeck::ops::{Executor, Gate, OpRequest, PendingOp};
 
 pub const CLUSTER: &str = "lab";
 
@@ -213,7 +213,7 @@ impl Console {
                 self.outcomes.push((u.op_id.clone(), o.clone()));
                 if let Some((_, req, at)) = self.released.iter().find(|(id, _, _)| *id == u.op_id) {
                     self.gate
-                        .outcome(&u.op_id, req, o, at.elapsed())
+                        .outcome(&u.op_id, req, o, u.drift.as_ref(), at.elapsed())
                         .expect("audit outcome");
                 }
             }
@@ -248,19 +248,42 @@ impl Console {
 
     /// Plans, confirms (typing `typed` when asked) and releases; returns the op id.
     pub fn act(&mut self, req: OpRequest, typed: &str) -> String {
+        let pending = self.plan(req);
+        self.confirm(pending, typed)
+            .unwrap_or_else(|e| panic!("refused at release: {e}"))
+    }
+
+    /// Plans on the state shown now (the confirm modal opening).
+    pub fn plan(&mut self, req: OpRequest) -> PendingOp {
         self.pump();
         let cluster = self.cluster().expect("cluster").clone();
-        let pending = self
-            .gate
+        self.gate
             .check(req, Some(&cluster), &[])
-            .unwrap_or_else(|e| panic!("refused: {e}"));
+            .unwrap_or_else(|e| panic!("refused: {e}"))
+    }
+
+    /// Confirms a plan (typing `typed` when asked) and releases it, on the state shown when
+    /// the plan was made (nothing pumped in between, as a console whose backend has not
+    /// reported an outside change yet): the op id, or the gate's refusal.
+    pub fn confirm(&mut self, pending: PendingOp, typed: &str) -> Result<String, String> {
+        let cluster = self.cluster().cloned();
         let confirmed = pending
             .confirm(typed)
             .unwrap_or_else(|e| panic!("confirm: {}", e.1));
-        let released = self.gate.release(confirmed).expect("released");
+        let released = self.gate.release(confirmed, cluster.as_ref(), &[])?;
         self.released
             .push((released.op_id.clone(), released.request, Instant::now()));
-        released.op_id
+        Ok(released.op_id)
+    }
+
+    /// The audit records of one operation.
+    pub fn records(&self, op: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.audit)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["op_id"] == op)
+            .collect()
     }
 
     /// Waits for the outcome of `op`.

@@ -99,7 +99,7 @@ impl App {
                             error: Some(msg),
                         });
                     }
-                    Ok(confirmed) => match self.gate.release(confirmed) {
+                    Ok(confirmed) => match self.release(confirmed) {
                         Ok(rel) => {
                             let msg =
                                 format!("{} {} started", rel.request.verb(), rel.request.target());
@@ -129,6 +129,27 @@ impl App {
         }
     }
 
+    /// The gate plans again on the state shown now (it may have moved while the modal was
+    /// open) and releases the operation, or refuses it.
+    fn release(
+        &mut self,
+        confirmed: crate::ops::ConfirmedOp,
+    ) -> Result<crate::ops::Released, String> {
+        let in_flight = self.in_flight_list();
+        let cluster = self.store.cluster(confirmed.request().cluster());
+        let r = self.gate.release(confirmed, cluster, &in_flight);
+        if r.is_err()
+            && let Some(log) = self.gate.audit_log()
+            && let Ok(tail) = log.read_tail(2)
+        {
+            // The intent and its refusal were written: show them in the audit pane too.
+            for rec in tail {
+                self.push_audit(rec);
+            }
+        }
+        r
+    }
+
     /// Progress or the outcome of an operation in flight.
     pub(crate) fn on_op_update(&mut self, u: OpUpdate) -> bool {
         let Some(op) = self.inflight.get_mut(&u.op_id) else {
@@ -144,13 +165,20 @@ impl App {
             return false;
         };
         let elapsed = op.started.elapsed();
-        match self.gate.outcome(&u.op_id, &op.request, &result, elapsed) {
+        match self
+            .gate
+            .outcome(&u.op_id, &op.request, &result, u.drift.as_ref(), elapsed)
+        {
             Ok(rec) => self.push_audit(rec),
             Err(e) => self.status(e, Severity::Critical),
         }
         let (verb, target) = (op.request.verb(), op.request.target());
         let (msg, sev) = match &result {
             Ok(m) => (format!("✓ {verb} {target}: {m}"), Severity::Info),
+            Err(m) if u.drift.is_some() => (
+                format!("✗ {verb} {target} refused: {m}"),
+                Severity::Critical,
+            ),
             Err(m) => (format!("✗ {verb} {target} failed: {m}"), Severity::Critical),
         };
         self.status(msg, sev);
@@ -203,7 +231,7 @@ impl App {
         for (id, op) in ops {
             let _ = self
                 .gate
-                .abandon(&id, &op.request, op.started.elapsed(), why);
+                .abandon(&id, &op.request, op.started.elapsed(), why, &op.message);
         }
     }
 

@@ -259,6 +259,8 @@ fn service(rng: &mut Rng, name: &str, stack: &str, global: bool, replicas: u32) 
         update: None,
         update_config: UpdateConfig::default(),
         spec_version: 10 + rng.below(90),
+        generation: 0,
+        uid: None,
         availability,
     }
 }

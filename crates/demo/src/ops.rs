@@ -93,6 +93,7 @@ impl DemoCluster {
                             progress,
                             message,
                             outcome: None,
+                            drift: None,
                         });
                     }
                     keep.push(op);
@@ -104,6 +105,7 @@ impl DemoCluster {
                             progress: None,
                             message: String::new(),
                             outcome: Some(result),
+                            drift: None,
                         });
                     }
                 }

@@ -61,6 +61,7 @@ impl DemoCluster {
             progress: None,
             message: String::new(),
             outcome: Some(Ok(message)),
+            drift: None,
         });
     }
 

@@ -10,8 +10,8 @@ use aws_sdk_ec2::types::{
     InstanceType, LaunchTemplateSpecification, ResourceType, Tag, TagSpecification,
 };
 
-use clusterdeck_kit::{OpCommand, Step, Writer};
-use clusterdeck_model::{Instance, InstanceState, OpId};
+use clusterdeck_kit::{Failed, OpCommand, Step, Writer, as_planned};
+use clusterdeck_model::{Facts, Instance, InstanceState, OpId};
 use clusterdeck_ops::{InstanceAction, LaunchConfig, Op, OpRequest};
 
 use crate::{Backend, client};
@@ -59,7 +59,15 @@ impl Backend {
     }
 
     pub(crate) async fn start_op(&mut self, w: &Writer, cmd: OpCommand) {
-        let OpCommand { op_id, request } = cmd;
+        let OpCommand {
+            op_id,
+            request,
+            expect,
+        } = cmd;
+        if let Err(f) = self.as_planned(&request, &expect).await {
+            self.rep.finish(op_id, Err(f)).await;
+            return;
+        }
         match self.execute(w, &op_id, &request).await {
             Ok(Some((ids, state))) => self.follows.push(op_id, Goal { ids, state }),
             Ok(None) => {
@@ -70,6 +78,34 @@ impl Backend {
                 self.rep.outcome(op_id, Err(e)).await;
             }
         }
+    }
+
+    /// Reads the instance's state right before the call and compares it with what the
+    /// confirmed plan showed (a launch has nothing to compare).
+    async fn as_planned(&self, req: &OpRequest, expect: &Facts) -> Result<(), Failed> {
+        if expect.is_empty() {
+            return Ok(());
+        }
+        let id = req.target.id();
+        let c = self.client_for(Some(id))?;
+        let creds = &self.s.credentials_via;
+        let out = real(
+            c.describe_instances().instance_ids(id).send().await,
+            creds,
+            "describe-instances",
+        )?;
+        let state = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(id))
+            .and_then(|i| i.state())
+            .and_then(|s| s.name())
+            .and_then(|n| InstanceState::parse(n.as_str()));
+        let now = state.map_or_else(Facts::default, |s| {
+            Facts::default().with("state", s.label())
+        });
+        as_planned(expect, &req.target.name, &now)
     }
 
     /// The client for an instance's region (the first region for new instances).

@@ -8,11 +8,14 @@
 //! - [`Reporter::refuse_for`]: answering operations with a refusal while the engine is away;
 //! - [`Follows`] and [`follow_until`]: following an operation until it settles, within a
 //!   per-backend time limit;
+//! - [`as_planned`] and [`Failed`]: comparing the target with what the confirmed plan showed
+//!   right before a write, and ending the operation `refused` if it moved;
 //! - [`LogHandle`]: the log follower.
 //!
 //! Backends never touch the store; the run loop applies their messages.
 
 mod follow;
+mod guard;
 mod logs;
 mod report;
 mod supervise;
@@ -20,6 +23,7 @@ mod supervise;
 pub use clusterdeck_model::feed::{BackendMsg, Change, OpUpdate, Snapshot};
 pub use clusterdeck_ops::{BackendHandle, OpCommand};
 pub use follow::{Follows, Step, follow_until};
+pub use guard::{Failed, as_planned};
 pub use logs::{LogCommand, LogHandle, LogItem};
 
 /// The log followers' shared loop.

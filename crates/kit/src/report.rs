@@ -8,7 +8,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use clusterdeck_model::feed::{BackendMsg, Change, OpId, OpUpdate, Snapshot};
-use clusterdeck_model::{SourceHealth, SourceKind, SourceState};
+use clusterdeck_model::{Drift, SourceHealth, SourceKind, SourceState};
 
 use crate::supervise::{Writer, next_op};
 
@@ -136,6 +136,14 @@ impl Reporter {
             open.remove(&op_id);
         }
         self.send(OpUpdate::outcome(op_id, result)).await
+    }
+
+    /// The end of an operation not sent because its target moved since the plan.
+    pub async fn refused(&self, op_id: OpId, drift: Drift) -> bool {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&op_id);
+        }
+        self.send(OpUpdate::refused(op_id, drift)).await
     }
 
     /// For `how_long`, answers every operation released to this backend with "not sent: `why`"

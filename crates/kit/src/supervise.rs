@@ -186,6 +186,7 @@ mod tests {
         let op = OpCommand {
             op_id: "op-1".into(),
             request: OpRequest::named("c", "web", Op::Restart),
+            expect: Default::default(),
         };
         handle.ops.send(op).await.expect("queued");
         let mut saw_outcome = false;

@@ -195,6 +195,8 @@ fn base(kind: Kind, m: &ObjectMeta, template: &PodTemplateSpec) -> Option<Worklo
             failure_action: "continue".into(),
         },
         spec_version: m.generation.unwrap_or(0).max(0) as u64,
+        generation: m.generation.unwrap_or(0).max(0) as u64,
+        uid: m.uid.clone(),
         availability: Vec::new(),
     })
 }

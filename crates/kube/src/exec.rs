@@ -15,8 +15,8 @@ use kube::api::{EvictParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 
-use clusterdeck_kit::{OpCommand, Reporter, Step, Writer, follow_until};
-use clusterdeck_model::{Availability, UpdateState, Workload};
+use clusterdeck_kit::{Failed, OpCommand, Reporter, Step, Writer, as_planned, follow_until};
+use clusterdeck_model::{Availability, Facts, UpdateState, Workload};
 use clusterdeck_ops::{Op, OpRequest, split_container};
 
 use crate::convert::{self, Kind, REVISION};
@@ -47,8 +47,11 @@ impl Executor {
             id: cmd.op_id.clone(),
         };
         tokio::spawn(async move {
-            let r = op.run(&cmd.request).await;
-            op.rep.outcome(op.id.clone(), r).await;
+            let r = match op.as_planned(&cmd.request, &cmd.expect).await {
+                Ok(()) => op.run(&cmd.request).await.map_err(Failed::from),
+                Err(f) => Err(f),
+            };
+            op.rep.finish(op.id.clone(), r).await;
         });
     }
 }
@@ -82,6 +85,29 @@ impl Running {
         self.rep
             .progress(&self.id, Some((done, total)), message)
             .await;
+    }
+
+    /// Reads the target right before the write and compares it with what the confirmed plan
+    /// showed (replicas, images, generation and uid; a node's schedulability).
+    async fn as_planned(&self, req: &OpRequest, expect: &Facts) -> Result<(), Failed> {
+        let id = req.target.id();
+        let now = match &req.op {
+            Op::SetAvailability { .. } => {
+                let name = node_name(id);
+                let n = Api::<Node>::all(self.client.clone())
+                    .get(name)
+                    .await
+                    .map_err(|e| err(&format!("reading node {name}"), e))?;
+                convert::node(&n).map(|n| Facts::of_node(&n))
+            }
+            _ => {
+                let (kind, ns, name) = Running::target(id)?;
+                self.workload(kind, ns, name)
+                    .await
+                    .map(|w| Facts::of_workload(&w))
+            }
+        };
+        as_planned(expect, &req.target.name, &now.unwrap_or_default())
     }
 
     async fn run(&self, req: &OpRequest) -> Result<String, String> {

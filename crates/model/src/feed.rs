@@ -3,8 +3,8 @@
 //! backend) can apply it and tests can build it.
 
 use crate::{
-    ControlCheck, EtcdMember, Event, Instance, Node, Replica, SourceHealth, SourceKind, Time,
-    Workload,
+    ControlCheck, Drift, EtcdMember, Event, Instance, Node, Replica, SourceHealth, SourceKind,
+    Time, Workload,
 };
 
 /// Operation ids are unique per host: time, process and sequence.
@@ -52,6 +52,9 @@ pub struct OpUpdate {
     pub message: String,
     /// Set once, when the operation has settled.
     pub outcome: Option<Result<String, String>>,
+    /// Set with an `Err` outcome when nothing was sent because the target moved since the
+    /// plan the operator confirmed.
+    pub drift: Option<Drift>,
 }
 
 impl OpUpdate {
@@ -62,6 +65,7 @@ impl OpUpdate {
             progress,
             message,
             outcome: None,
+            drift: None,
         })
     }
 
@@ -72,6 +76,18 @@ impl OpUpdate {
             progress: None,
             message: String::new(),
             outcome: Some(r),
+            drift: None,
+        })
+    }
+
+    /// The end of an operation refused because its target moved since the plan.
+    pub fn refused(op_id: OpId, drift: Drift) -> BackendMsg {
+        BackendMsg::Op(OpUpdate {
+            op_id,
+            progress: None,
+            message: String::new(),
+            outcome: Some(Err(drift.message())),
+            drift: Some(drift),
         })
     }
 }

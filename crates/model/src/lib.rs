@@ -3,6 +3,7 @@
 //! it depends on no other part of clusterdeck.
 
 mod event;
+pub mod facts;
 pub mod feed;
 mod instance;
 mod kind;
@@ -15,6 +16,7 @@ pub mod store;
 mod workload;
 
 pub use event::{Event, Origin, Severity};
+pub use facts::{Drift, Facts, Moved};
 pub use feed::{BackendMsg, Change, OpId, OpUpdate, Snapshot};
 pub use instance::{Instance, InstanceFlags, InstanceState};
 pub use kind::{ObjectKind, ObjectRef, SourceKind, Target};

@@ -91,6 +91,10 @@ pub struct Workload {
     pub update: Option<UpdateStatus>,
     pub update_config: UpdateConfig,
     pub spec_version: u64,
+    /// Kubernetes: `metadata.generation` (bumped by spec writes only) and `metadata.uid` (a
+    /// new object of the same name has another); Swarm: 0 and `None`.
+    pub generation: u64,
+    pub uid: Option<String>,
     /// Availability (running/desired, percent) sampled once a minute over the last hour.
     pub availability: Vec<u8>,
 }

@@ -5,7 +5,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
 use crate::OpRequest;
-use crate::model::{OpId, SourceKind};
+use crate::model::{Facts, OpId, SourceKind};
 
 /// An operation released by the gate (after the audit intent was written) to the backend that
 /// owns its target.
@@ -13,6 +13,9 @@ use crate::model::{OpId, SourceKind};
 pub struct OpCommand {
     pub op_id: OpId,
     pub request: OpRequest,
+    /// What the confirmed plan showed of the target: the backend compares it with the engine
+    /// right before it writes, and refuses if it moved.
+    pub expect: Facts,
 }
 
 /// The handle the executor uses to reach a running backend.

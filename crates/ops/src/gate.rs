@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::executor::{Executor, OpCommand};
-use crate::model::ClusterState;
+use crate::model::{ClusterState, Drift, Facts};
 use chrono::{SecondsFormat, Utc};
 
 use super::audit::redact::{redact_text, redact_value};
@@ -18,6 +18,8 @@ use super::{OpId, OpRequest, Plan, Risk, plan};
 pub struct PendingOp {
     request: OpRequest,
     plan: Plan,
+    /// What the plan showed of the target, compared again at release and by the backend.
+    expect: Facts,
 }
 
 impl PendingOp {
@@ -27,6 +29,10 @@ impl PendingOp {
 
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    pub fn expect(&self) -> &Facts {
+        &self.expect
     }
 
     /// Confirms with what the operator typed (ignored for normal risk).
@@ -39,6 +45,7 @@ impl PendingOp {
             _ => Ok(ConfirmedOp {
                 request: self.request,
                 plan: self.plan,
+                expect: self.expect,
             }),
         }
     }
@@ -49,6 +56,13 @@ impl PendingOp {
 pub struct ConfirmedOp {
     request: OpRequest,
     plan: Plan,
+    expect: Facts,
+}
+
+impl ConfirmedOp {
+    pub fn request(&self) -> &OpRequest {
+        &self.request
+    }
 }
 
 /// What `release` hands back: the id to follow progress by and the intent record.
@@ -136,14 +150,39 @@ impl Gate {
         }
         let request = request.resolve(cluster)?;
         let plan = plan(&request, cluster, in_flight)?;
-        Ok(PendingOp { request, plan })
+        let expect = facts(&request, cluster);
+        Ok(PendingOp {
+            request,
+            plan,
+            expect,
+        })
     }
 
     /// Writes the intent (synced) and hands the operation to its backend. If the intent
-    /// cannot be written, nothing runs.
-    pub fn release(&mut self, op: ConfirmedOp) -> Result<Released, String> {
+    /// cannot be written, nothing runs. The plan is made again on the state shown now: a
+    /// refusal that holds now (stale data, the quorum guard) or a target that moved since the
+    /// modal opened ends the operation `refused` before anything is sent.
+    pub fn release(
+        &mut self,
+        op: ConfirmedOp,
+        cluster: Option<&ClusterState>,
+        in_flight: &[(OpRequest, String)],
+    ) -> Result<Released, String> {
         let Gate::Live(g) = self else {
             return Err("read-only mode: refused".into());
+        };
+        let again = match cluster {
+            None => Err(format!("context {} is gone", op.request.cluster())),
+            Some(c) => match plan(&op.request, c, in_flight) {
+                Err(e) => Err(format!("{e} (checked again at confirmation); nothing done")),
+                Ok(_) => match op
+                    .expect
+                    .drift(&op.request.target.name, &facts(&op.request, c))
+                {
+                    Some(d) => Err(d.message()),
+                    None => Ok(()),
+                },
+            },
         };
         g.seq += 1;
         let op_id = format!(
@@ -153,10 +192,13 @@ impl Gate {
             g.seq
         );
         let mut intent = record(&g.operator, &op_id, "intent", &op.request, None, None, None);
-        if let serde_json::Value::Object(m) = &mut intent.params
-            && !op.plan.before.is_null()
-        {
-            m.insert("before".into(), redact_value(&op.plan.before));
+        if let serde_json::Value::Object(m) = &mut intent.params {
+            if !op.plan.before.is_null() {
+                m.insert("before".into(), redact_value(&op.plan.before));
+            }
+            if !op.expect.is_empty() {
+                m.insert("expected".into(), facts_json(&op.expect));
+            }
         }
         let intent = g.append(intent).map_err(|e| {
             format!(
@@ -164,9 +206,27 @@ impl Gate {
                 g.audit.path().display()
             )
         })?;
+        if let Err(why) = again {
+            let mut rec = record(
+                &g.operator,
+                &op_id,
+                "outcome",
+                &op.request,
+                Some("refused"),
+                Some(why.clone()),
+                Some(0),
+            );
+            if let (Some(c), serde_json::Value::Object(m)) = (cluster, &mut rec.params) {
+                m.insert("expected".into(), facts_json(&op.expect));
+                m.insert("found".into(), facts_json(&facts(&op.request, c)));
+            }
+            let _ = g.append(rec);
+            return Err(why);
+        }
         let cmd = OpCommand {
             op_id: op_id.clone(),
             request: op.request.clone(),
+            expect: op.expect.clone(),
         };
         if let Err(e) = g.executor.send(cmd) {
             // The intent is on record; so must be its failure.
@@ -233,52 +293,68 @@ impl Gate {
         written
     }
 
-    /// Records that the console ended (`why`) with this operation still in flight.
+    /// Records that the console ended (`why`: quit, SIGHUP, SIGTERM) with this operation
+    /// still in flight, and how far it had got (`progress`, its last progress message). A quit
+    /// was the operator's choice (`abandoned`); a signal is the session dropping (`unknown`).
     pub fn abandon(
         &mut self,
         op_id: &str,
         request: &OpRequest,
         duration: Duration,
         why: &str,
+        progress: &str,
     ) -> Result<AuditRecord, String> {
         let Gate::Live(g) = self else {
             return Err("read-only mode has no operations".into());
+        };
+        let at = if progress.is_empty() {
+            "before its first progress report".to_string()
+        } else {
+            progress.to_string()
+        };
+        let (result, message) = if why == "quit" {
+            (
+                "abandoned",
+                format!(
+                    "the console quit while the action was in flight ({at}); its result is unknown"
+                ),
+            )
+        } else {
+            ("unknown", format!("console ended ({why}) while {at}"))
         };
         let rec = record(
             &g.operator,
             op_id,
             "outcome",
             request,
-            Some("abandoned"),
-            Some(if why == "quit" {
-                "the console quit while the action was in flight; its result is unknown".into()
-            } else {
-                format!(
-                    "the console ended ({why}) while the action was in flight; its result is unknown"
-                )
-            }),
+            Some(result),
+            Some(message),
             Some(duration.as_millis() as u64),
         );
         g.append(rec)
             .map_err(|e| format!("audit outcome not written: {e}"))
     }
 
-    /// Records the outcome of a released operation.
+    /// Records the outcome of a released operation; `drift` when the backend refused it
+    /// because its target moved since the plan (the result is then `refused`, with what was
+    /// expected and what was found).
     pub fn outcome(
         &mut self,
         op_id: &str,
         request: &OpRequest,
         result: &Result<String, String>,
+        drift: Option<&Drift>,
         duration: Duration,
     ) -> Result<AuditRecord, String> {
         let Gate::Live(g) = self else {
             return Err("read-only mode has no operations".into());
         };
-        let (res, msg) = match result {
-            Ok(m) => ("ok", m.clone()),
-            Err(m) => ("error", m.clone()),
+        let (res, msg) = match (result, drift) {
+            (Ok(m), _) => ("ok", m.clone()),
+            (Err(m), Some(_)) => ("refused", m.clone()),
+            (Err(m), None) => ("error", m.clone()),
         };
-        g.append(record(
+        let mut rec = record(
             &g.operator,
             op_id,
             "outcome",
@@ -286,8 +362,20 @@ impl Gate {
             Some(res),
             Some(msg),
             Some(duration.as_millis() as u64),
-        ))
-        .map_err(|e| format!("audit outcome not written: {e}"))
+        );
+        if let (Some(d), serde_json::Value::Object(m)) = (drift, &mut rec.params) {
+            let side = |found: bool| {
+                let pairs = d.moved.iter().map(|mv| {
+                    let v = if found { &mv.found } else { &mv.expected };
+                    (mv.field.clone(), serde_json::Value::String(v.clone()))
+                });
+                redact_value(&serde_json::Value::Object(pairs.collect()))
+            };
+            m.insert("expected".into(), side(false));
+            m.insert("found".into(), side(true));
+        }
+        g.append(rec)
+            .map_err(|e| format!("audit outcome not written: {e}"))
     }
 
     pub fn audit_log(&self) -> Option<&AuditLog> {
@@ -296,6 +384,37 @@ impl Gate {
             Gate::ReadOnly => None,
         }
     }
+}
+
+/// What the state shown says of the request's target, in the fields a plan shows.
+pub fn facts(req: &OpRequest, cluster: &ClusterState) -> Facts {
+    use crate::Op;
+    let id = req.target.id();
+    match &req.op {
+        Op::AddNodes { .. } => Facts::default(),
+        Op::Instance { .. } => cluster
+            .instances
+            .get(id)
+            .map(Facts::of_instance)
+            .unwrap_or_default(),
+        Op::SetAvailability { .. } | Op::SetRole { .. } => cluster
+            .nodes
+            .get(id)
+            .map(Facts::of_node)
+            .unwrap_or_default(),
+        _ => cluster
+            .workloads
+            .get(id)
+            .map(Facts::of_workload)
+            .unwrap_or_default(),
+    }
+}
+
+fn facts_json(f: &Facts) -> serde_json::Value {
+    let m =
+        f.0.iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())));
+    redact_value(&serde_json::Value::Object(m.collect()))
 }
 
 /// Audit records scanned at start for intents without outcomes.

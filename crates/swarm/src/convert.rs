@@ -219,6 +219,8 @@ pub fn workload(
                 .map_or_else(|| "pause".into(), |f| f.to_string()),
         },
         spec_version: s.version.as_ref().and_then(|v| v.index).unwrap_or(0),
+        generation: 0,
+        uid: None,
         availability: history,
     })
 }

@@ -6,8 +6,8 @@ use bollard::Docker;
 use bollard::models::{NodeSpec, NodeSpecAvailabilityEnum, NodeSpecRoleEnum, ServiceSpec};
 use bollard::query_parameters::{UpdateNodeOptions, UpdateServiceOptions};
 
-use clusterdeck_kit::{OpCommand, Step, Writer};
-use clusterdeck_model::{Availability, NodeRole, Reachability, ServiceMode, UpdateState};
+use clusterdeck_kit::{Failed, OpCommand, Step, Writer, as_planned};
+use clusterdeck_model::{Availability, Facts, NodeRole, Reachability, ServiceMode, UpdateState};
 use clusterdeck_ops::{Op, OpRequest};
 
 use crate::Backend;
@@ -46,25 +46,40 @@ fn engine_err(e: bollard::errors::Error) -> String {
 
 impl Backend {
     pub(crate) async fn start_op(&mut self, w: &Writer, d: &Docker, cmd: OpCommand) {
-        let OpCommand { op_id, request } = cmd;
-        match self.execute(w, d, &request).await {
+        let OpCommand {
+            op_id,
+            request,
+            expect,
+        } = cmd;
+        match self.execute(w, d, &request, &expect).await {
             Ok(goal) => self.follows.push(op_id, goal),
             Err(e) => {
-                self.rep.outcome(op_id, Err(e)).await;
+                self.rep.finish(op_id, Err(e)).await;
             }
         }
     }
 
-    /// Sends the change to the engine; returns what to follow. The target is the engine's id.
-    async fn execute(&mut self, w: &Writer, d: &Docker, req: &OpRequest) -> Result<Goal, String> {
+    /// Sends the change to the engine, if the target still is what the plan showed
+    /// (`expect`); returns what to follow. The target is the engine's id.
+    async fn execute(
+        &mut self,
+        w: &Writer,
+        d: &Docker,
+        req: &OpRequest,
+        expect: &Facts,
+    ) -> Result<Goal, Failed> {
         let id = req.target.id();
+        let planned = Planned {
+            expect,
+            name: &req.target.name,
+        };
         let name = &req.target.name;
         match &req.op {
             Op::Instance { .. } | Op::AddNodes { .. } => {
-                Err(format!("{} is an EC2 action, not a swarm one", req.verb()))
+                Err(format!("{} is an EC2 action, not a swarm one", req.verb()).into())
             }
             Op::Scale { replicas } => {
-                let (id, _, _) = update_service(w, d, id, |spec, _| {
+                let (id, _, _) = update_service(w, d, id, &planned, |spec, _| {
                     let mode = spec.mode.get_or_insert_with(Default::default);
                     let rep = mode
                         .replicated
@@ -80,21 +95,22 @@ impl Backend {
                 })
             }
             Op::Restart | Op::Deploy { .. } | Op::Rollback { .. } => {
-                let (id, version_before, image_before) = update_service(w, d, id, |spec, opts| {
-                    let tt = spec.task_template.get_or_insert_with(Default::default);
-                    match &req.op {
-                        Op::Deploy { image } => {
-                            tt.container_spec.get_or_insert_with(Default::default).image =
-                                Some(image.clone());
+                let (id, version_before, image_before) =
+                    update_service(w, d, id, &planned, |spec, opts| {
+                        let tt = spec.task_template.get_or_insert_with(Default::default);
+                        match &req.op {
+                            Op::Deploy { image } => {
+                                tt.container_spec.get_or_insert_with(Default::default).image =
+                                    Some(image.clone());
+                            }
+                            Op::Restart => {
+                                tt.force_update = Some(tt.force_update.unwrap_or(0) + 1);
+                            }
+                            _ => opts.rollback = Some("previous".into()),
                         }
-                        Op::Restart => {
-                            tt.force_update = Some(tt.force_update.unwrap_or(0) + 1);
-                        }
-                        _ => opts.rollback = Some("previous".into()),
-                    }
-                    Ok(())
-                })
-                .await?;
+                        Ok(())
+                    })
+                    .await?;
                 Ok(Goal::Rollout {
                     service: id,
                     rollback: matches!(req.op, Op::Rollback { .. }),
@@ -103,7 +119,7 @@ impl Backend {
                 })
             }
             Op::SetAvailability { availability } => {
-                let id = update_node(w, d, id, |spec| {
+                let id = update_node(w, d, id, &planned, |spec| {
                     spec.availability = Some(match availability {
                         Availability::Active => NodeSpecAvailabilityEnum::ACTIVE,
                         Availability::Pause => NodeSpecAvailabilityEnum::PAUSE,
@@ -121,7 +137,7 @@ impl Backend {
                 })
             }
             Op::SetRole { role } => {
-                let id = update_node(w, d, id, |spec| {
+                let id = update_node(w, d, id, &planned, |spec| {
                     spec.role = Some(match role {
                         NodeRole::Manager => NodeSpecRoleEnum::MANAGER,
                         NodeRole::Worker => NodeSpecRoleEnum::WORKER,
@@ -276,16 +292,28 @@ impl Mirror {
     }
 }
 
-/// Reads a service, lets `edit` change its spec (and the update options), and sends the update
-/// at the version read, so a concurrent change makes the engine refuse rather than overwrite.
-/// Returns the service id, its spec version and image before the change.
+/// What the confirmed plan showed of the target, and its name for the refusal.
+struct Planned<'a> {
+    expect: &'a Facts,
+    name: &'a str,
+}
+
+/// Reads a service, checks it is still what the plan showed, lets `edit` change its spec (and
+/// the update options), and sends the update at the version read and checked, so a change
+/// in between makes the engine refuse rather than overwrite. Returns the service id, its spec
+/// version and image before the change.
 async fn update_service(
     _: &Writer,
     d: &Docker,
     name: &str,
+    planned: &Planned<'_>,
     edit: impl FnOnce(&mut ServiceSpec, &mut UpdateServiceOptions) -> Result<(), String>,
-) -> Result<(String, u64, String), String> {
+) -> Result<(String, u64, String), Failed> {
     let s = d.inspect_service(name, None).await.map_err(engine_err)?;
+    let now = crate::convert::workload(&s, &[], None, Vec::new())
+        .map(|w| Facts::of_workload(&w))
+        .unwrap_or_default();
+    as_planned(planned.expect, planned.name, &now)?;
     let id = s.id.clone().unwrap_or_default();
     let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
     let image = crate::convert::service_image(&s);
@@ -306,9 +334,14 @@ async fn update_node(
     _: &Writer,
     d: &Docker,
     name: &str,
+    planned: &Planned<'_>,
     edit: impl FnOnce(&mut NodeSpec),
-) -> Result<String, String> {
+) -> Result<String, Failed> {
     let n = d.inspect_node(name).await.map_err(engine_err)?;
+    let now = crate::convert::node(&n)
+        .map(|n| Facts::of_node(&n))
+        .unwrap_or_default();
+    as_planned(planned.expect, planned.name, &now)?;
     let id = n.id.clone().unwrap_or_default();
     let version = n.version.as_ref().and_then(|v| v.index).unwrap_or(0);
     let mut spec = n.spec.ok_or("the engine returned no node spec")?;

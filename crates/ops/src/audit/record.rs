@@ -28,7 +28,9 @@ pub struct AuditRecord {
     pub target: String,
     pub params: Value,
     pub cli: String,
-    /// Outcome only: "ok", "error" or "abandoned".
+    /// Outcome only: "ok", "error", "refused" (the target moved since the plan, or a refusal
+    /// held again at confirmation: nothing sent), "abandoned" (quit) or "unknown" (the console
+    /// ended on a signal while it ran).
     pub result: Option<String>,
     pub message: Option<String>,
     pub duration_ms: Option<u64>,

@@ -96,7 +96,7 @@ fn sd_escape(s: &str) -> String {
 /// One record as an RFC 5424 message; the MSG part is the record's JSON line.
 pub fn format_rfc5424(r: &AuditRecord, line: &str) -> String {
     let severity = match r.result.as_deref() {
-        Some("error") | Some("abandoned") => 4,
+        Some("error") | Some("abandoned") | Some("unknown") | Some("refused") => 4,
         _ => 5,
     };
     let procid = r.op_id.rsplit('-').nth(1).unwrap_or("-");
