@@ -6,6 +6,9 @@
 #[path = "swarm_support/mod.rs"]
 mod swarm_support;
 
+#[path = "swarm_backend/confirmed.rs"]
+mod confirmed;
+
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 

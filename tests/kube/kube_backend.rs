@@ -14,17 +14,17 @@ use clusterdeck::model::{Availability, Event, Severity, SourceKind, UpdateState}
 use clusterdeck::ops::{Op, OpRequest};
 use serde_json::Value;
 
-const CLUSTER: &str = "k8s";
+pub(crate) const CLUSTER: &str = "k8s";
 
 /// One test at a time: they share the nodes (a drain cordons one while another compares).
 static NODES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn lock() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn lock() -> std::sync::MutexGuard<'static, ()> {
     NODES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A namespace of its own per test, deleted first if an earlier run left it.
-fn namespace(ns: &str) {
+pub(crate) fn namespace(ns: &str) {
     let _ = kubectl_as(
         &env("CD_KUBECONFIG"),
         &["delete", "namespace", ns, "--wait=true"],
@@ -40,7 +40,7 @@ fn namespace(ns: &str) {
     });
 }
 
-fn deployment(ns: &str, name: &str, replicas: u32, image: &str, extra_spec: &str) {
+pub(crate) fn deployment(ns: &str, name: &str, replicas: u32, image: &str, extra_spec: &str) {
     apply(&format!(
         "apiVersion: apps/v1
 kind: Deployment
@@ -73,7 +73,7 @@ fn console_as(kubeconfig: String, namespace: Option<&str>) -> Console {
     Console::with(CLUSTER, |tx| kube::spawn(s, true, tx).into_iter().collect())
 }
 
-fn console() -> Console {
+pub(crate) fn console() -> Console {
     let mut c = console_as(env("CD_KUBECONFIG"), None);
     c.wait(60, "the first full snapshot", |c| {
         (c.cluster()?.sources.get(&SourceKind::Kubernetes)?.label() == "connected").then_some(())

@@ -4,6 +4,7 @@
 
 mod kube_auth;
 mod kube_backend;
+mod kube_confirmed;
 mod kube_e2e;
 #[path = "../kube_support/mod.rs"]
 mod kube_support;
