@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::InstanceStateName;
 use clusterdeck::backends::{ec2, swarm};
+use clusterdeck::model::{InstanceState, ObjectKind, SourceKind, Target};
+use clusterdeck::ops::{InstanceAction, Op, OpRequest};
 use ec2_support::*;
 use pty::{Session, World, audit_lines, parse};
 use swarm_support::{Console, managers};
@@ -120,6 +122,132 @@ fn instances_correlate_with_swarm_nodes_by_private_address() {
     assert_eq!(az.shape(), "1-1-1");
     assert!(az.survives_one_az && !az.survives_two_azs);
     assert_eq!(az.verdict(), "survives any one AZ failure");
+}
+
+/// The console of the correlation test: EC2 (polled every 2 s) and the swarm, in one context.
+fn lab(tag: &str) -> Console {
+    let mut s = settings("lab", "cd-open", &open_endpoint(), tag);
+    s.regions = vec![REGION.into()];
+    s.poll = Duration::from_secs(2);
+    let swarm_settings = swarm::SwarmSettings {
+        cluster: "lab".into(),
+        endpoints: managers(),
+        reconcile: Duration::from_secs(30),
+    };
+    Console::with("lab", |tx| {
+        [
+            ec2::spawn(s, true, tx.clone()),
+            swarm::spawn(swarm_settings, true, tx),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    })
+}
+
+/// Stopping a manager's machine was planned with three managers up; someone then stopped
+/// another manager's machine. Confirmed at once, the stop would leave one of three: it is
+/// refused and the machine keeps running. With only a tag changed instead, it goes through.
+#[test]
+fn a_managers_machine_is_not_stopped_after_another_manager_went_down() {
+    let tag = unique("quorum");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (fleet, _) = rt.block_on(fleet(&tag));
+    let id = |host: &str| {
+        fleet
+            .iter()
+            .find(|(h, _)| h == host)
+            .map(|(_, i)| i.clone())
+            .expect("in the fleet")
+    };
+    let (mgr1, mgr2) = (id("mgr1"), id("mgr2"));
+    let api = rt.block_on(ec2_support::api_in("cd-open", &open_endpoint(), REGION));
+    let mut c = lab(&tag);
+    c.wait(90, "every manager matched with its machine", |c| {
+        let cl = c.cluster()?;
+        let matched = cl
+            .nodes
+            .values()
+            .filter(|n| n.is_manager() && n.instance_id.is_some())
+            .count();
+        (matched == 3).then_some(())
+    });
+    let stop = || {
+        OpRequest::new(
+            "lab",
+            Target::object(SourceKind::Ec2, ObjectKind::Instance, &mgr2, "mgr2"),
+            Op::Instance {
+                action: InstanceAction::Stop,
+            },
+        )
+    };
+    let pending = c.plan(stop());
+    let typed = pending.plan().confirm_text.clone().unwrap_or_default();
+    rt.block_on(async {
+        api.stop_instances()
+            .instance_ids(&mgr1)
+            .send()
+            .await
+            .expect("stop mgr1's machine")
+    });
+    let err = match c.confirm(pending, &typed) {
+        Err(e) => e,
+        Ok(op) => c.outcome(&op, 60).expect_err("refused by the backend"),
+    };
+    // Refused by the EC2 backend (it read mgr1's machine), or at release when the console's
+    // poll had already shown it.
+    let by_backend = err.contains("changed since you confirmed")
+        && err.contains(&format!("{mgr1} (manager mgr1) running →"));
+    let at_release = err.contains("1 of 3 managers would stay reachable");
+    assert!(by_backend || at_release, "{err}");
+    assert_eq!(rt.block_on(state(&api, &mgr2)), InstanceStateName::Running);
+
+    // Once the console shows mgr1's machine down, the plan itself refuses.
+    c.wait(30, "mgr1's machine shown stopped", |c| {
+        let i = c.cluster()?.instances.get(&mgr1)?;
+        (i.state == InstanceState::Stopped).then_some(())
+    });
+    let cluster = c.cluster().expect("state").clone();
+    let refused = c
+        .gate
+        .check(stop(), Some(&cluster), &[])
+        .expect_err("the quorum guard");
+    assert!(
+        refused.contains("1 of 3 managers would stay reachable"),
+        "{refused}"
+    );
+
+    // mgr1's machine back; a tag someone adds refuses nothing.
+    rt.block_on(async {
+        api.start_instances()
+            .instance_ids(&mgr1)
+            .send()
+            .await
+            .expect("start mgr1's machine")
+    });
+    c.wait(30, "mgr1's machine shown running", |c| {
+        let i = c.cluster()?.instances.get(&mgr1)?;
+        (i.state == InstanceState::Running).then_some(())
+    });
+    let pending = c.plan(stop());
+    let typed = pending.plan().confirm_text.clone().unwrap_or_default();
+    rt.block_on(async {
+        api.create_tags()
+            .resources(&mgr2)
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("owner")
+                    .value("ops")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("tag")
+    });
+    let op = c.confirm(pending, &typed).expect("released");
+    let r = c.outcome(&op, 60);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(rt.block_on(state(&api, &mgr2)), InstanceStateName::Stopped);
 }
 
 #[test]

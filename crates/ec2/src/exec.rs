@@ -80,31 +80,49 @@ impl Backend {
         }
     }
 
-    /// Reads the instance's state right before the call and compares it with what the
-    /// confirmed plan showed (a launch has nothing to compare).
+    /// Reads the instance's state right before the call (and, for a manager's machine, the
+    /// other managers' machines the quorum verdict rested on) and compares it with what the
+    /// confirmed plan showed; a launch has nothing to compare.
     async fn as_planned(&self, req: &OpRequest, expect: &Facts) -> Result<(), Failed> {
         if expect.is_empty() {
             return Ok(());
         }
         let id = req.target.id();
+        // "state" is the target's; "i-… (manager mgr1)" another manager's machine.
+        let key_id = |key: &str| -> String {
+            if key == "state" {
+                id.to_string()
+            } else {
+                key.split_whitespace().next().unwrap_or(key).to_string()
+            }
+        };
+        let ids: Vec<String> = expect.0.iter().map(|(k, _)| key_id(k)).collect();
         let c = self.client_for(Some(id))?;
-        let creds = &self.s.credentials_via;
         let out = real(
-            c.describe_instances().instance_ids(id).send().await,
-            creds,
+            c.describe_instances()
+                .set_instance_ids(Some(ids))
+                .send()
+                .await,
+            &self.s.credentials_via,
             "describe-instances",
         )?;
-        let state = out
+        let states: Vec<(String, &str)> = out
             .reservations()
             .iter()
             .flat_map(|r| r.instances())
-            .find(|i| i.instance_id() == Some(id))
-            .and_then(|i| i.state())
-            .and_then(|s| s.name())
-            .and_then(|n| InstanceState::parse(n.as_str()));
-        let now = state.map_or_else(Facts::default, |s| {
-            Facts::default().with("state", s.label())
-        });
+            .filter_map(|i| {
+                let state = i.state()?.name()?;
+                let state = InstanceState::parse(state.as_str())?;
+                Some((i.instance_id()?.to_string(), state.label()))
+            })
+            .collect();
+        let mut now = Facts::default();
+        for (key, _) in &expect.0 {
+            let want = key_id(key);
+            if let Some((_, s)) = states.iter().find(|(i, _)| *i == want) {
+                now = now.with(key, s);
+            }
+        }
         as_planned(expect, &req.target.name, &now)
     }
 

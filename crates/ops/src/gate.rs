@@ -392,11 +392,36 @@ pub fn facts(req: &OpRequest, cluster: &ClusterState) -> Facts {
     let id = req.target.id();
     match &req.op {
         Op::AddNodes { .. } => Facts::default(),
-        Op::Instance { .. } => cluster
-            .instances
-            .get(id)
-            .map(Facts::of_instance)
-            .unwrap_or_default(),
+        Op::Instance { .. } => {
+            let mut f = cluster
+                .instances
+                .get(id)
+                .map(Facts::of_instance)
+                .unwrap_or_default();
+            // A manager's machine: the quorum verdict rests on the other managers' machines.
+            let runs_manager = cluster
+                .instances
+                .get(id)
+                .and_then(|i| i.node_id.as_deref())
+                .and_then(|n| cluster.nodes.get(n))
+                .is_some_and(|n| n.is_manager());
+            if runs_manager {
+                for m in cluster.nodes.values().filter(|m| m.is_manager()) {
+                    if let Some(i) = m
+                        .instance_id
+                        .as_deref()
+                        .and_then(|i| cluster.instances.get(i))
+                        && i.id != id
+                    {
+                        f = f.with(
+                            &format!("{} (manager {})", i.id, m.hostname),
+                            i.state.label(),
+                        );
+                    }
+                }
+            }
+            f
+        }
         Op::SetAvailability { .. } | Op::SetRole { .. } => cluster
             .nodes
             .get(id)

@@ -127,7 +127,20 @@ fn quorum_guard(
 ) -> Result<(), String> {
     let q = cluster.quorum();
     let votes = usize::from(n.counts_for_quorum());
-    let after = Quorum::compute(q.managers, q.reachable.saturating_sub(votes), None, None);
+    // Other managers whose machine EC2 shows stopping or stopped still look reachable to the
+    // swarm for a while: their votes are going, so they do not count.
+    let going = cluster
+        .nodes
+        .values()
+        .filter(|m| m.id != n.id && m.is_manager() && m.counts_for_quorum())
+        .filter(|m| machine_down(cluster, m))
+        .count();
+    let after = Quorum::compute(
+        q.managers,
+        q.reachable.saturating_sub(votes + going),
+        None,
+        None,
+    );
     if votes == 1 && after.verdict == QuorumVerdict::Lost {
         return Err(format!(
             "{} {} runs manager {}: {} of {} managers would stay reachable where quorum needs {}; \
@@ -146,6 +159,14 @@ fn quorum_guard(
         n.hostname, q.tolerates_now, after.tolerates_now
     ));
     Ok(())
+}
+
+/// Whether EC2 shows the node's machine stopping, stopped or gone.
+fn machine_down(cluster: &ClusterState, n: &crate::model::Node) -> bool {
+    n.instance_id
+        .as_deref()
+        .and_then(|i| cluster.instances.get(i))
+        .is_some_and(|i| !matches!(i.state, InstanceState::Running | InstanceState::Pending))
 }
 
 pub(super) fn add_nodes(
