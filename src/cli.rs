@@ -1,6 +1,7 @@
 //! Command line and start-up: load config and theme, pick the sources, build the gate (with no
 //! executor at all in read-only mode) and hand over to the run loop.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -323,7 +324,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             .await
             .wrap_err("wall display failed")?;
         if ended != Ended::Quit {
-            eprintln!("clusterdeck: wall display stopped: {}", ended.reason());
+            let _ = writeln!(
+                std::io::stderr(),
+                "clusterdeck: wall display stopped: {}",
+                ended.reason()
+            );
         }
         return Ok(());
     }
@@ -336,7 +341,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     // Operations still in flight get their outcome, however the console ended.
     app.shutdown(ended.as_ref().map_or("the console failed", |e| e.reason()));
     if let Ok(e @ (Ended::HangUp | Ended::Terminated)) = &ended {
-        eprintln!("clusterdeck: ended by {}", e.reason());
+        // The session may be gone: a failed write must not panic.
+        let _ = writeln!(std::io::stderr(), "clusterdeck: ended by {}", e.reason());
     }
     ended.map(|_| ()).wrap_err("console failed")
 }

@@ -31,16 +31,21 @@ pub fn install_hooks(panic_log: Option<PathBuf>) -> color_eyre::Result<()> {
     eyre_hook.install()?;
     std::panic::set_hook(Box::new(move |info| {
         let thread = std::thread::current();
-        if thread.name() == Some("main") {
-            restore();
-            eprintln!("{}", panic_hook.panic_report(info));
-        } else if let Some(path) = &panic_log {
+        // Every panic is logged first, with where it happened: the screen may be gone.
+        if let Some(path) = &panic_log {
             let line = format!(
-                "{} panic in thread {}: {info}\n",
+                "{} panic in thread {}: {info}\n{}\n",
                 chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 thread.name().unwrap_or("?"),
+                std::backtrace::Backtrace::capture(),
             );
             let _ = append(path, &line);
+        }
+        if thread.name() == Some("main") {
+            restore();
+            // Not eprintln!: it panics when stderr is gone (a hung-up session), and a panic
+            // inside the hook aborts.
+            let _ = writeln!(io::stderr(), "{}", panic_hook.panic_report(info));
         }
     }));
     Ok(())
@@ -95,9 +100,13 @@ impl<B: Backend> Backend for QuietBackend<B> {
         Ok(())
     }
 
+    /// Never fails: ratatui's `Terminal` shows the cursor when dropped and prints the error
+    /// with `eprintln!`, which panics when the session has hung up (stderr gone), and a panic
+    /// while unwinding aborts before in-flight operations get their outcome. The cursor of a
+    /// terminal that is gone needs no showing.
     fn show_cursor(&mut self) -> Result<(), Self::Error> {
         if self.cursor_hidden != Some(false) {
-            self.inner.show_cursor()?;
+            let _ = self.inner.show_cursor();
             self.cursor_hidden = Some(false);
         }
         Ok(())

@@ -7,8 +7,26 @@ mod pty;
 #[path = "swarm_support/mod.rs"]
 mod swarm_support;
 
+use std::sync::Mutex;
+
 use pty::{Session, World, audit_lines, parse};
 use swarm_support::*;
+
+/// Both tests drain a worker: one at a time.
+static DRAINS: Mutex<()> = Mutex::new(());
+
+fn drains() -> std::sync::MutexGuard<'static, ()> {
+    DRAINS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A console on the test swarm (every manager an endpoint).
+fn lab() -> World {
+    let hosts: Vec<String> = managers().iter().map(|m| format!("\"{m}\"")).collect();
+    World::with_config(&format!(
+        "[[contexts]]\nname = \"lab\"\ndocker = {{ hosts = [{}] }}\n",
+        hosts.join(", ")
+    ))
+}
 
 /// The nodes-table row of `host` (not the title, which may hold the filter text).
 fn node_row<'a>(screen: &'a str, host: &str) -> Option<&'a str> {
@@ -19,6 +37,7 @@ fn node_row<'a>(screen: &'a str, host: &str) -> Option<&'a str> {
 
 #[test]
 fn drain_a_worker_by_keys() {
+    let _g = drains();
     create_service("t-e2e", 6, "1", &[]);
     let on_wrk1 = running_tasks("t-e2e")
         .iter()
@@ -115,4 +134,107 @@ fn drain_a_worker_by_keys() {
     s.assert_terminal_restored();
     docker(&["node", "update", "--availability", "active", "wrk1"]);
     docker(&["service", "rm", "t-e2e"]);
+}
+
+/// Puts wrk2 back and ends `t-hup`, whose tasks ignore SIGTERM: their containers are killed
+/// on each worker's engine rather than left to stop for 30 s under the next test.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = try_docker(&["service", "rm", "t-hup"]);
+        for n in 4..=5 {
+            let host = env(&format!("CD_SWARM_N{n}_SOCK"));
+            let ids = std::process::Command::new("docker")
+                .args(["-H", &host, "ps", "-q", "--filter"])
+                .arg("label=com.docker.swarm.service.name=t-hup")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            for id in ids.split_whitespace() {
+                let _ = std::process::Command::new("docker")
+                    .args(["-H", &host, "kill", id])
+                    .output();
+            }
+        }
+        let _ = try_docker(&["node", "update", "--availability", "active", "wrk2"]);
+    }
+}
+
+/// The operator's SSH session drops while a drain is moving tasks: the console records the
+/// drain's outcome as `unknown` with how far it had got, and the next console on that audit
+/// log shows it under "Unsettled" with what the engine shows of wrk2 now.
+#[test]
+fn a_hang_up_in_the_middle_of_a_drain_leaves_an_unknown_outcome_the_next_console_shows() {
+    let _g = drains();
+    let _restore = Restore;
+    let _ = try_docker(&["service", "rm", "t-hup"]);
+    // Tasks that ignore SIGTERM and get 30 s to stop: the drain takes that long.
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        "t-hup",
+        "--replicas",
+        "4",
+        "--constraint",
+        "node.role==worker",
+        "--stop-grace-period",
+        "30s",
+        &format!("{}:1", repo()),
+        "sh",
+        "-c",
+        "trap '' TERM; while :; do sleep 1; done",
+    ]);
+    eventually(90, "t-hup: 4 running", || {
+        (running_tasks("t-hup").len() == 4).then_some(())
+    });
+    assert!(
+        running_tasks("t-hup").iter().any(|t| t.1 == "wrk2"),
+        "some tasks start on wrk2"
+    );
+    let world = lab();
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("the swarm connected", 60, |t| {
+        t.contains("swarm ● connected") && t.contains("Quorum")
+    });
+    s.send("2");
+    s.send("/wrk2\r");
+    s.wait_secs("wrk2", 30, |t| {
+        node_row(t, "wrk2").is_some_and(|l| l.contains("active"))
+    });
+    s.send("d");
+    s.wait_text("Confirm: drain wrk2 on lab");
+    s.send("\t\r");
+    s.wait_text("drain wrk2 started");
+    // The first progress report: tasks still stopping on the node.
+    s.send("1");
+    s.wait_secs("the drain in progress", 20, |t| {
+        t.contains("◌ drain wrk2") && t.contains("still on the node")
+    });
+
+    s.hang_up();
+    s.wait_exit();
+    let lines = audit_lines(&world.audit_path());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let (intent, outcome) = (parse(&lines[0]), parse(&lines[1]));
+    assert_eq!(outcome["op_id"], intent["op_id"]);
+    assert_eq!(outcome["result"], "unknown", "{outcome}");
+    let msg = outcome["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.starts_with("console ended (SIGHUP) while ") && msg.contains("still on the node"),
+        "{msg}"
+    );
+
+    // The next console shows it, with wrk2 as the engine has it now.
+    let mut next = Session::spawn(&world, &[]);
+    next.resize(50, 120);
+    let screen = next.wait_secs("the unsettled drain", 60, |t| {
+        t.contains("Unsettled") && t.contains("now: wrk2 worker, drain")
+    });
+    assert!(screen.contains("? drain wrk2"), "{screen}");
+    next.send("q");
+    assert_eq!(next.wait_exit(), 0);
+    next.assert_terminal_restored();
 }

@@ -111,9 +111,12 @@ pub struct Session {
     raw: Arc<Mutex<Vec<u8>>>,
     reader_done: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
-    writer: Box<dyn Write + Send>,
+    /// Set to make the reader close its end (a hang-up closes every master descriptor).
+    hang_up: Arc<AtomicBool>,
+    /// `None` once the session has hung up.
+    writer: Option<Box<dyn Write + Send>>,
     child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
+    master: Option<Box<dyn MasterPty + Send>>,
 }
 
 impl Session {
@@ -157,10 +160,17 @@ impl Session {
         // Our copy of the slave must go, or the reader never sees end of file.
         drop(pair.slave);
 
-        let mut reader = pair
+        // The reader's own descriptor of the master, polled so that a hang-up can close it.
+        let fd = pair
             .master
-            .try_clone_reader()
-            .expect("clone the pty reader");
+            .as_raw_fd()
+            .expect("the pty master's descriptor");
+        // SAFETY: dup of a descriptor we own; the File takes the copy.
+        let copy = unsafe { libc::dup(fd) };
+        assert!(copy >= 0, "dup the pty master");
+        // SAFETY: `copy` is a fresh descriptor nothing else owns.
+        let mut reader = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(copy) };
+        let hang_up = Arc::new(AtomicBool::new(false));
         let writer = pair.master.take_writer().expect("take the pty writer");
         let parser = Arc::new(Mutex::new(vt100::Parser::new(
             NonZeroU16::new(ROWS).expect("rows > 0"),
@@ -173,9 +183,23 @@ impl Session {
             let parser = Arc::clone(&parser);
             let raw = Arc::clone(&raw);
             let done = Arc::clone(&reader_done);
+            let hang_up = Arc::clone(&hang_up);
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
                 loop {
+                    let mut pfd = libc::pollfd {
+                        fd: copy,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd.
+                    let ready = unsafe { libc::poll(&mut pfd, 1, 50) };
+                    if hang_up.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if ready == 0 {
+                        continue;
+                    }
                     match reader.read(&mut buf) {
                         // EIO once the child side is closed: that is the end of the output.
                         Ok(0) | Err(_) => break,
@@ -195,15 +219,18 @@ impl Session {
             raw,
             reader_done,
             reader: Some(thread),
-            writer,
+            hang_up,
+            writer: Some(writer),
             child,
-            _master: pair.master,
+            master: Some(pair.master),
         }
     }
 
     /// Resizes the terminal (the child gets SIGWINCH); the emulator follows.
     pub fn resize(&self, rows: u16, cols: u16) {
-        self._master
+        self.master
+            .as_ref()
+            .expect("the session is up")
             .resize(PtySize {
                 rows,
                 cols,
@@ -230,10 +257,9 @@ impl Session {
     }
 
     pub fn send(&mut self, keys: &str) {
-        self.writer
-            .write_all(keys.as_bytes())
-            .expect("write keys to the pty");
-        self.writer.flush().expect("flush the pty");
+        let w = self.writer.as_mut().expect("the session is up");
+        w.write_all(keys.as_bytes()).expect("write keys to the pty");
+        w.flush().expect("flush the pty");
     }
 
     /// Polls the screen until `pred` holds; panics with the screen on timeout.
@@ -307,6 +333,18 @@ impl Session {
             "the killed console reported success: {status:?}"
         );
         self.join_reader();
+    }
+
+    /// The session drops, as when an SSH connection goes: every descriptor of the pty's master
+    /// is closed, so the console gets SIGHUP and its terminal writes fail from then on.
+    pub fn hang_up(&mut self) {
+        self.hang_up.store(true, Ordering::SeqCst);
+        if let Some(t) = self.reader.take() {
+            t.join().expect("reader thread panicked");
+        }
+        self.reader_done.store(true, Ordering::SeqCst);
+        self.writer = None;
+        self.master = None;
     }
 
     fn join_reader(&mut self) {

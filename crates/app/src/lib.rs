@@ -18,6 +18,7 @@ mod requests;
 mod select;
 mod state;
 pub mod theme;
+pub mod unsettled;
 pub mod view;
 pub mod wall;
 

@@ -102,6 +102,8 @@ pub struct App {
     pub inflight: BTreeMap<OpId, InflightOp>,
     pub finished: VecDeque<FinishedOp>,
     pub audit: Vec<AuditRecord>,
+    /// Operations earlier consoles left with their result unknown (newest first).
+    pub unsettled: Vec<AuditRecord>,
     /// Log followers, one per context and source that has one (independent of the executor).
     pub log_handles: Vec<LogHandle>,
     /// What "add node" launches, per context (`aws.launch`).
@@ -125,15 +127,26 @@ impl App {
             .audit_log()
             .and_then(|l| l.read_tail(AUDIT_IN_MEMORY).ok())
             .unwrap_or_default();
-        let status = (!recovered.is_empty()).then(|| {
-            (
+        let unsettled = crate::unsettled::unsettled(&audit, chrono::Utc::now());
+        let status = if !recovered.is_empty() {
+            Some((
                 format!(
-                    "{} action(s) of an earlier console were left without an outcome: recorded as abandoned (pane 7)",
+                    "{} action(s) of an earlier console were left without an outcome: recorded as abandoned (overview, pane 7)",
                     recovered.len()
                 ),
                 Severity::Warn,
-            )
-        });
+            ))
+        } else {
+            (!unsettled.is_empty()).then(|| {
+                (
+                    format!(
+                        "{} action(s) of an earlier console ended with their result unknown: the overview shows them as they are now",
+                        unsettled.len()
+                    ),
+                    Severity::Warn,
+                )
+            })
+        };
         App {
             store: Store::default(),
             ui: UiState {
@@ -148,6 +161,7 @@ impl App {
             inflight: BTreeMap::new(),
             finished: VecDeque::new(),
             audit,
+            unsettled,
             audit_len: 0,
             self_tx: None,
             tags: None,

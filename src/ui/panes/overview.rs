@@ -46,6 +46,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
     }
     sources_lines(app, &mut lines);
     ops_lines(app, now, &mut lines);
+    unsettled_lines(app, now, &mut lines);
     if let Some(c) = app.cluster()
         && !crate::ui::is_wide(f.area())
     {
@@ -379,6 +380,42 @@ fn ops_lines(app: &App, now: Time, lines: &mut Vec<Line<'_>>) {
                 ago(now, op.at)
             ),
             t.style(role),
+        ));
+    }
+}
+
+/// Operations an earlier console left with their result unknown, and their target now.
+fn unsettled_lines(app: &App, now: Time, lines: &mut Vec<Line<'_>>) {
+    let t = &app.theme;
+    if app.unsettled.is_empty() {
+        return;
+    }
+    lines.push(Line::styled(
+        "Unsettled (an earlier console ended before their result was known)",
+        t.style(Role::Header),
+    ));
+    for rec in &app.unsettled {
+        let at = chrono::DateTime::parse_from_rfc3339(&rec.time)
+            .map(|t| ago(now, t.with_timezone(&chrono::Utc)))
+            .unwrap_or_default();
+        lines.push(Line::styled(
+            format!(
+                "  ? {} {} · {} · {}",
+                sanitize(&rec.verb),
+                sanitize(&rec.target),
+                sanitize(rec.message.as_deref().unwrap_or("")),
+                at
+            ),
+            t.style(Role::Warn),
+        ));
+        let state = app
+            .store
+            .cluster(&rec.context)
+            .and_then(|c| crate::app::unsettled::now_of(c, rec))
+            .unwrap_or_else(|| "not shown yet".into());
+        lines.push(Line::styled(
+            format!("      now: {}", sanitize(&state)),
+            t.style(Role::Info),
         ));
     }
 }

@@ -7,7 +7,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 const SELF_FIELD: &str = ",\"sha256\":\"";
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub v: u32,
     /// Position in the chain, across rotated files: 1, 2, 3…
