@@ -374,7 +374,7 @@ fn promote_and_demote_with_the_quorum_guard() {
             &[],
         )
         .expect("planned");
-    assert_eq!(p.plan().confirm_text.as_deref(), Some("mgr3"));
+    assert_eq!(p.plan().confirm_text.as_deref(), Some("node/mgr3"));
     assert!(
         p.plan()
             .warnings
@@ -410,7 +410,7 @@ fn promote_and_demote_with_the_quorum_guard() {
                 role: NodeRole::Worker,
             },
         ),
-        "wrk2",
+        "node/wrk2",
     );
     let r = c.outcome(&op, 120);
     assert!(r.is_ok(), "{r:?}");

@@ -103,10 +103,15 @@ fn high_risk_needs_the_target_typed() {
     let (gate, _rx) = gate_with_channel(Path::new("/proc/none/audit.jsonl"));
     let pending = gate.check(scale(0), Some(&c), &[]).expect("planned");
     assert_eq!(pending.plan().risk, Risk::High);
-    assert_eq!(pending.plan().confirm_text.as_deref(), Some("web"));
+    assert_eq!(pending.plan().confirm_text.as_deref(), Some("service/web"));
     let refused = pending.confirm("wbe").expect_err("wrong text");
-    assert!(refused.1.contains("type web"));
-    assert!(refused.0.confirm("web").is_ok());
+    assert!(refused.1.contains("type service/web"), "{}", refused.1);
+    // The name without its kind is not what was asked for.
+    let refused = refused
+        .0
+        .confirm("web")
+        .expect_err("the kind is part of it");
+    assert!(refused.0.confirm("service/web").is_ok());
 }
 
 #[test]
@@ -461,4 +466,89 @@ fn a_kubernetes_rollback_names_the_image_it_restores() {
         )
     );
     assert_eq!(p.request().params()["from_revision"], 4);
+}
+
+/// A Deployment and a StatefulSet both called `same/web`: each row says its kind, and the row
+/// selected is the object the prompt and the plan are about (kind and id, never the name).
+#[test]
+fn the_selected_row_is_the_object_planned_when_names_repeat() {
+    use clusterdeck::backends::{BackendMsg, Snapshot};
+    use clusterdeck::model::ObjectKind;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    let (tx, _rx) = mpsc::channel(4);
+    let handle = BackendHandle {
+        cluster: "k8s".into(),
+        source: SourceKind::Kubernetes,
+        ops: tx,
+    };
+    let mut app = clusterdeck::app::App::new(
+        Gate::live(
+            AuditLog::new(Path::new("/proc/none/audit.jsonl")),
+            Executor::new(vec![handle]),
+            operator(),
+        ),
+        clusterdeck::input::Keymap::defaults(),
+        clusterdeck::ui::theme::Theme::builtin("dark").expect("theme"),
+        settings(false),
+    );
+    let template = cluster()
+        .workloads
+        .values()
+        .next()
+        .expect("a workload")
+        .clone();
+    let workload = |kind: ObjectKind, replicas: u32| {
+        let mut w = template.clone();
+        w.kind = kind;
+        w.id = format!("{}/same/web", kind.label());
+        w.name = "same/web".into();
+        w.desired = replicas;
+        w.running = replicas;
+        w.update = None;
+        w.containers = vec![("main".into(), w.image.clone())];
+        w
+    };
+    app.store.apply(BackendMsg::Snapshot {
+        cluster: "k8s".into(),
+        source: SourceKind::Kubernetes,
+        at: Utc::now(),
+        snapshot: Snapshot {
+            workloads: Some(vec![
+                workload(ObjectKind::Deployment, 2),
+                workload(ObjectKind::StatefulSet, 1),
+            ]),
+            ..Snapshot::default()
+        },
+    });
+    app.go_pane(Pane::Services);
+    let screen = screen(&app, 100, 30);
+    assert!(screen.contains("deploy/same/web "), "{screen}");
+    assert!(screen.contains("sts/same/web "), "{screen}");
+    for row in 0..2 {
+        app.ui.selected.insert(Pane::Services, row);
+        let w = app.selected_workload().expect("a row").clone();
+        app.dispatch(Action::Scale);
+        let input = app.ui.input.as_ref().expect("the scale prompt");
+        assert_eq!(input.text, w.desired.to_string(), "its own count");
+        for _ in 0..input.text.len() {
+            app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        }
+        app.on_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        let Some(Modal::Confirm { pending, .. }) = &app.ui.modal else {
+            panic!("no plan: {:?}", app.ui.status);
+        };
+        assert_eq!(pending.request().target.id(), w.id);
+        assert_eq!(
+            pending.plan().cli,
+            format!("kubectl scale -n same {}/web --replicas=3", w.kind.label())
+        );
+        assert!(
+            pending.plan().delta[0].starts_with(&format!("replicas {} → 3", w.desired)),
+            "{:?}",
+            pending.plan().delta
+        );
+        app.ui.modal = None;
+    }
 }

@@ -248,7 +248,7 @@ fn drain_plan_lists_tasks_that_move() {
     .expect("planned");
     let s = screen(&app, 100, 30);
     assert!(s.contains("tasks move off mgr-2"), "{s}");
-    assert!(s.contains("type mgr-2 to confirm"), "{s}");
+    assert!(s.contains("type node/mgr-2 to confirm"), "{s}");
     assert_snapshot!("confirm_drain_manager_100x30", s);
 }
 

@@ -75,8 +75,23 @@ impl ObjectKind {
         }
     }
 
+    /// The short form kubectl also accepts (`deploy`, `sts`, `ds`, `svc`), shown in rows where
+    /// kinds mix.
+    pub fn short(self) -> &'static str {
+        match self {
+            ObjectKind::Service => "svc",
+            ObjectKind::Deployment => "deploy",
+            ObjectKind::StatefulSet => "sts",
+            ObjectKind::DaemonSet => "ds",
+            other => other.label(),
+        }
+    }
+
+    /// The kind named by its word or its short form.
     pub fn parse(s: &str) -> Option<ObjectKind> {
-        ObjectKind::ALL.into_iter().find(|k| k.label() == s)
+        ObjectKind::ALL
+            .into_iter()
+            .find(|k| k.label() == s || k.short() == s)
     }
 
     /// Whether it is a workload (something with replicas).

@@ -131,9 +131,14 @@ impl OpRequest {
         self.target.kind()
     }
 
-    /// What the operator types to confirm a high-risk request: the target as the panes show it.
+    /// What the operator types to confirm a high-risk request: the target with its kind
+    /// (`deployment/shop/web`, `node/mgr1`, `service/web`), so the kind is confirmed too; an
+    /// instance id says its kind already (`i-…`).
     pub fn typed_name(&self) -> String {
-        self.target.name.clone()
+        match self.kind() {
+            Some(ObjectKind::Instance | ObjectKind::Launch) | None => self.target.name.clone(),
+            Some(_) => self.target.qualified(),
+        }
     }
 
     pub fn verb(&self) -> &'static str {
@@ -295,12 +300,19 @@ fn resolve_name(
         },
         None => (None, name),
     };
-    let mut found: Vec<Target> = cluster
-        .targets_named(bare)
-        .into_iter()
-        .filter(|t| t.kind().is_some_and(|k| kinds.contains(&k)))
-        .filter(|t| want.is_none_or(|w| t.kind() == Some(w)))
-        .collect();
+    let of = |bare: &str, want: Option<ObjectKind>| -> Vec<Target> {
+        cluster
+            .targets_named(bare)
+            .into_iter()
+            .filter(|t| t.kind().is_some_and(|k| kinds.contains(&k)))
+            .filter(|t| want.is_none_or(|w| t.kind() == Some(w)))
+            .collect()
+    };
+    let mut found = of(bare, want);
+    // `sts/web` may be a namespace called sts rather than a kind: then the whole name.
+    if found.is_empty() && want.is_some() {
+        found = of(name, None);
+    }
     found.sort_by_key(|t| t.kind());
     found.dedup();
     match found.len() {

@@ -51,14 +51,23 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
             "no services",
         ),
     };
+    // Where a Deployment and a StatefulSet may share a name, every row says its kind.
+    let first = c.workloads.values().next().map(|w| w.kind);
+    let mixed = c.workloads.values().any(|w| Some(w.kind) != first);
     table(f, app, area, now, focused, spec, |i| {
-        let mut cells = service_cells(app, rows[i], wide, bar);
+        let mut cells = service_cells(app, rows[i], wide, bar, mixed);
         cells.truncate(cols);
         Row::new(cells)
     });
 }
 
-fn service_cells<'a>(app: &App, w: &Workload, wide: bool, bar: usize) -> Vec<Cell<'a>> {
+fn service_cells<'a>(
+    app: &App,
+    w: &Workload,
+    wide: bool,
+    bar: usize,
+    kinds: bool,
+) -> Vec<Cell<'a>> {
     let t = &app.theme;
     let paused = w.update.as_ref().is_some_and(|u| u.state.is_paused());
     let (sym, role) = if paused || (w.running == 0 && w.desired > 0) {
@@ -99,7 +108,11 @@ fn service_cells<'a>(app: &App, w: &Workload, wide: bool, bar: usize) -> Vec<Cel
     };
     vec![
         styled(sym, t.style(role)),
-        Cell::from(sanitize(&w.name).into_owned()),
+        Cell::from(if kinds {
+            format!("{}/{}", w.kind.short(), sanitize(&w.name))
+        } else {
+            sanitize(&w.name).into_owned()
+        }),
         styled(running, t.style(role)),
         update,
         Cell::from(sanitize(&w.image).into_owned()),
