@@ -2,8 +2,6 @@
 //! The gateway serves every call the quorum view needs (`/v3/maintenance/status`,
 //! `/v3/cluster/member/list`, `/v3/maintenance/alarm`), so no gRPC stack is built for it.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,8 +10,6 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Answers larger than this are refused: a status answer is a few hundred bytes.
 const MAX_BODY: usize = 1 << 20;
@@ -36,38 +32,11 @@ pub struct Http {
 impl Http {
     /// Reads the TLS files once; a missing or malformed file is an error naming it.
     pub fn new(tls: &EtcdTls, timeout: Duration) -> Result<Http, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        match &tls.ca {
-            Some(path) => {
-                for cert in read_certs(path)? {
-                    roots.add(cert).map_err(|e| {
-                        format!("{}: not a usable CA certificate: {e}", path.display())
-                    })?;
-                }
-            }
-            None => {
-                // The system's roots, as etcdctl uses without --cacert.
-                for cert in rustls_native_certs::load_native_certs().certs {
-                    let _ = roots.add(cert);
-                }
-            }
-        }
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup: {e}"))?
-            .with_root_certificates(roots);
-        let config = match (&tls.cert, &tls.key) {
-            (Some(cert), Some(key)) => {
-                let chain = read_certs(cert)?;
-                let key = PrivateKeyDer::from_pem_file(key)
-                    .map_err(|e| format!("{}: no private key in PEM form: {e}", key.display()))?;
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| format!("client certificate {}: {e}", cert.display()))?
-            }
-            _ => builder.with_no_client_auth(),
-        };
+        let config = clusterdeck_kit::tls::client_config(
+            tls.ca.as_deref(),
+            tls.cert.as_deref(),
+            tls.key.as_deref(),
+        )?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(timeout));
@@ -132,17 +101,6 @@ impl Http {
         }
         Ok((json, elapsed))
     }
-}
-
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("{}: no PEM certificate in it", path.display()));
-    }
-    Ok(certs)
 }
 
 /// The causes from outermost to innermost ("client error (Connect): Connection refused").

@@ -10,7 +10,8 @@
 //!   per-backend time limit;
 //! - [`as_planned`] and [`Failed`]: comparing the target with what the confirmed plan showed
 //!   right before a write, and ending the operation `refused` if it moved;
-//! - [`LogHandle`]: the log follower.
+//! - [`LogHandle`]: the log follower;
+//! - [`tls`]: TLS client settings from PEM files (etcd, Docker over TCP).
 //!
 //! Backends never touch the store; the run loop applies their messages.
 
@@ -19,6 +20,7 @@ mod guard;
 mod logs;
 mod report;
 mod supervise;
+pub mod tls;
 
 pub use clusterdeck_model::feed::{BackendMsg, Change, OpUpdate, Snapshot};
 pub use clusterdeck_ops::{BackendHandle, OpCommand};

@@ -1,11 +1,14 @@
 //! Connecting the way the Docker CLI does: `unix://`, `tcp://` (TLS when `DOCKER_TLS_VERIFY` /
-//! `DOCKER_CERT_PATH` say so), with the API version negotiated, never pinned. `ssh://` is not
+//! `DOCKER_CERT_PATH` say so), on a link the console owns (transport.rs), with the API
+//! version negotiated, never pinned. `ssh://` is not
 //! spoken directly: forward the remote socket with ssh and point at it (see docs).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bollard::{API_DEFAULT_VERSION, Docker};
+use bollard::Docker;
+
+use crate::transport::Link;
 
 /// Per-request timeout. A swarm without a leader answers cluster calls only after 10–20 s of
 /// trying; the console must not wait longer than that on any one call.
@@ -14,6 +17,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 
 pub struct Connected {
     pub docker: Docker,
+    /// The connection under `docker`, for raw reads of what its model lacks.
+    pub link: Link,
     pub endpoint: String,
     pub api: String,
 }
@@ -32,38 +37,25 @@ fn tls_paths() -> Option<(PathBuf, PathBuf, PathBuf)> {
     ))
 }
 
-/// Builds a client for one endpoint (no I/O yet).
-pub fn client(endpoint: &str) -> Result<Docker, String> {
-    let secs = REQUEST_TIMEOUT.as_secs();
-    let r = if endpoint.starts_with("unix://") || endpoint.starts_with('/') {
-        Docker::connect_with_unix(endpoint, secs, API_DEFAULT_VERSION)
-    } else if endpoint.starts_with("tcp://")
-        || endpoint.starts_with("http://")
-        || endpoint.starts_with("https://")
-    {
-        match tls_paths() {
-            Some((key, cert, ca)) => {
-                Docker::connect_with_ssl(endpoint, &key, &cert, &ca, secs, API_DEFAULT_VERSION)
-            }
-            None => Docker::connect_with_http(endpoint, secs, API_DEFAULT_VERSION),
-        }
-    } else if endpoint.starts_with("ssh://") {
+/// Builds a client for one endpoint on a link the console owns (no I/O yet).
+pub fn client(endpoint: &str) -> Result<(Docker, Link), String> {
+    if endpoint.starts_with("ssh://") {
         return Err(format!(
             "{endpoint}: ssh endpoints are reached through a forwarded socket: \
              `ssh -nNT -L /tmp/cd-docker.sock:/var/run/docker.sock {}` then use unix:///tmp/cd-docker.sock",
             endpoint.trim_start_matches("ssh://")
         ));
-    } else {
-        return Err(format!(
-            "{endpoint}: not a Docker endpoint (unix://, tcp://)"
-        ));
-    };
-    r.map_err(|e| format!("{endpoint}: {e}"))
+    }
+    let link = Link::new(endpoint, tls_paths(), CONNECT_TIMEOUT)?;
+    let docker = link
+        .docker(REQUEST_TIMEOUT)
+        .map_err(|e| format!("{endpoint}: {e}"))?;
+    Ok((docker, link))
 }
 
 /// Connects and negotiates the API version; `Err` says why, naming the endpoint.
 pub async fn connect(endpoint: &str) -> Result<Connected, String> {
-    let docker = client(endpoint)?;
+    let (docker, link) = client(endpoint)?;
     let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
         .map_err(|_| {
@@ -76,6 +68,7 @@ pub async fn connect(endpoint: &str) -> Result<Connected, String> {
     let v = docker.client_version();
     Ok(Connected {
         docker,
+        link,
         endpoint: endpoint.to_string(),
         api: format!("{}.{}", v.major_version, v.minor_version),
     })

@@ -10,6 +10,7 @@ mod exec;
 mod logs;
 mod reconcile;
 pub mod registry;
+mod transport;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -207,7 +208,7 @@ impl Backend {
     /// Serves one connection until it fails (`Err`) or the console goes away (`Ok`).
     async fn serve(&mut self, c: &Connected, ops: &mut Option<Writer>) -> Result<(), Failure> {
         let status = has_service_status(&c.api);
-        self.reconcile(&c.docker, status, true).await?;
+        self.reconcile(c, status, true).await?;
         let endpoint = format!("{} (API {})", c.endpoint, c.api);
         if !self.health(SourceState::Connected, Some(endpoint)).await {
             return Ok(());
@@ -255,7 +256,7 @@ impl Backend {
                 },
             };
             if refresh {
-                self.reconcile(&c.docker, status, false).await?;
+                self.reconcile(c, status, false).await?;
                 self.check_follows().await;
             }
         }

@@ -5,9 +5,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use bollard::Docker;
 use bollard::models::{Node as ApiNode, Service, Task};
-use bollard::query_parameters::{ListNodesOptions, ListServicesOptions, ListTasksOptions};
+use bollard::query_parameters::{ListNodesOptions, ListTasksOptions};
 use chrono::Utc;
 use tokio::time::Instant;
 
@@ -16,7 +15,7 @@ use clusterdeck_model::{
     Event, Node, Origin, Reachability, Replica, Severity, SourceKind, TaskState, Workload,
 };
 
-use crate::{Backend, Failure, classify, connect, convert};
+use crate::{Backend, Connected, Failure, classify, connect, convert};
 
 /// Availability samples kept per service (one a minute: an hour).
 const HISTORY: usize = 60;
@@ -27,7 +26,6 @@ pub(crate) struct Mirror {
     pub(crate) nodes: HashMap<String, Node>,
     pub(crate) services: HashMap<String, Workload>,
     pub(crate) tasks: HashMap<String, Replica>,
-    previous_image: HashMap<String, String>,
     history: HashMap<String, VecDeque<u8>>,
     last_sample: Option<Instant>,
     loaded: bool,
@@ -40,11 +38,11 @@ impl Backend {
     /// Lists nodes, services and tasks and sends what changed (everything, the first time).
     pub(crate) async fn reconcile(
         &mut self,
-        d: &Docker,
+        c: &Connected,
         status: bool,
         fresh: bool,
     ) -> Result<(), Failure> {
-        let (nodes, services, tasks) = list(d, status).await?;
+        let (nodes, services, tasks) = list(c, status).await?;
         let nodes: HashMap<String, Node> = nodes
             .iter()
             .filter_map(convert::node)
@@ -120,11 +118,19 @@ impl Backend {
     }
 }
 
+/// A service as the engine lists it, with its `PreviousSpec`'s image (bollard's model drops
+/// that field, so services are read raw through the console's link).
+pub(crate) struct Listed {
+    pub service: Service,
+    pub previous_image: Option<String>,
+}
+
 /// The three lists, each bounded by the request timeout.
 async fn list(
-    d: &Docker,
+    c: &Connected,
     status: bool,
-) -> Result<(Vec<ApiNode>, Vec<Service>, Vec<Task>), Failure> {
+) -> Result<(Vec<ApiNode>, Vec<Listed>, Vec<Task>), Failure> {
+    let d = &c.docker;
     let t = connect::REQUEST_TIMEOUT;
     let timeout =
         |what: &str| Failure::Connection(format!("{what}: no answer within {}s", t.as_secs()));
@@ -132,16 +138,34 @@ async fn list(
         .await
         .map_err(|_| timeout("list nodes"))?
         .map_err(|e| classify(&e))?;
-    let services = tokio::time::timeout(
-        t,
-        d.list_services(Some(ListServicesOptions {
-            status: status.then_some(true),
-            ..Default::default()
-        })),
-    )
-    .await
-    .map_err(|_| timeout("list services"))?
-    .map_err(|e| classify(&e))?;
+    let path = if status {
+        "/services?status=true"
+    } else {
+        "/services"
+    };
+    let raw = c.link.get_json(d, path, t).await.map_err(|(e, answered)| {
+        if answered {
+            Failure::Degraded(e)
+        } else {
+            Failure::Connection(format!("list services: {e}"))
+        }
+    })?;
+    let services = raw
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| {
+            let service = serde_json::from_value::<Service>(v.clone()).ok()?;
+            let previous_image = v["PreviousSpec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+                .as_str()
+                .map(str::to_string);
+            Some(Listed {
+                service,
+                previous_image,
+            })
+        })
+        .collect();
     let tasks = tokio::time::timeout(t, d.list_tasks(None::<ListTasksOptions>))
         .await
         .map_err(|_| timeout("list tasks"))?
@@ -150,11 +174,11 @@ async fn list(
 }
 
 impl Mirror {
-    /// Services as workloads, with the image they ran before (remembered across reconciles)
-    /// and their availability sampled once a minute.
+    /// Services as workloads, with the image of the engine's previous spec and their
+    /// availability sampled once a minute.
     fn workloads(
         &mut self,
-        services: &[Service],
+        services: &[Listed],
         tasks: &HashMap<String, Replica>,
     ) -> HashMap<String, Workload> {
         let mut by_service: HashMap<&str, Vec<&Replica>> = HashMap::new();
@@ -168,17 +192,11 @@ impl Mirror {
             .last_sample
             .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
         let mut workloads = HashMap::new();
-        for s in services {
+        for listed in services {
+            let s = &listed.service;
             let Some(id) = s.id.clone() else { continue };
-            let image = convert::service_image(s);
-            // The engine's PreviousSpec is not in the client's model; remember images we saw.
-            if let Some(old) = self.services.get(&id)
-                && old.image != image
-            {
-                self.previous_image.insert(id.clone(), old.image.clone());
-            }
             let ts = by_service.get(id.as_str()).cloned().unwrap_or_default();
-            let prev = self.previous_image.get(&id).cloned();
+            let prev = listed.previous_image.clone();
             let hist = self.history.entry(id.clone()).or_default();
             let Some(w) = convert::workload(s, &ts, prev, hist.iter().copied().collect()) else {
                 continue;

@@ -70,11 +70,17 @@ pub(super) fn rollback(
     if req.source() == Some(SourceKind::Kubernetes) {
         return rollout_undo(cluster, w, d);
     }
-    let prev = w
-        .previous_image
-        .as_deref()
-        .ok_or_else(|| format!("{} has no previous spec to roll back to", w.name))?;
-    d.delta.push(format!("image {} → {}", w.image, prev));
+    // Swarm: the image of the engine's own PreviousSpec, which the rollback restores.
+    let prev = w.previous_image.as_deref().ok_or_else(|| {
+        format!(
+            "{} has no previous spec to roll back to (the engine keeps one only after an update)",
+            w.name
+        )
+    })?;
+    d.delta.push(format!(
+        "image {} → {} (the engine's previous spec)",
+        w.image, prev
+    ));
     d.delta.push(format!(
         "{} tasks replaced by the server-side rollback",
         w.desired.max(w.running)
