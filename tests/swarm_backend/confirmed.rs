@@ -111,7 +111,24 @@ fn deploy_restart_and_rollback_confirmed_after_an_outside_change_change_nothing(
     let _g = lock();
     create_service("t-moved", 2, "1", &[]);
     let mut c = Console::start(managers());
-    // An update seen by the console gives it a previous spec to roll back to.
+    // A service never updated has no PreviousSpec in the engine: nothing to roll back to.
+    c.wait(60, "t-moved shown", |c| {
+        c.cluster()?.workload_by_name("t-moved").map(|_| ())
+    });
+    let cluster = c.cluster().expect("state").clone();
+    let rollback = || Op::Rollback {
+        from_revision: None,
+    };
+    let err = c
+        .gate
+        .check(
+            OpRequest::named(CLUSTER, "t-moved", rollback()),
+            Some(&cluster),
+            &[],
+        )
+        .expect_err("no previous spec");
+    assert!(err.contains("no previous spec"), "{err}");
+    // After an update the engine keeps the previous spec.
     docker(&[
         "service",
         "update",
@@ -146,6 +163,15 @@ fn deploy_restart_and_rollback_confirmed_after_an_outside_change_change_nothing(
             .then_some(())
     });
 
+    // The plan shows the engine's PreviousSpec (:2), not an image the console saw before.
+    let pending = c.plan(OpRequest::named(CLUSTER, "t-moved", rollback()));
+    let shown = pending.plan().delta.join("\n");
+    assert!(
+        shown.contains(&format!("→ {}:2", repo())) && shown.contains("previous spec"),
+        "{shown}"
+    );
+    drop(pending);
+
     let forced = spec("t-moved", "{{.Spec.TaskTemplate.ForceUpdate}}");
     refused_after(
         &mut c,
@@ -168,9 +194,7 @@ fn deploy_restart_and_rollback_confirmed_after_an_outside_change_change_nothing(
     refused_after(
         &mut c,
         "t-moved",
-        Op::Rollback {
-            from_revision: None,
-        },
+        rollback(),
         || {
             docker(&[
                 "service",
