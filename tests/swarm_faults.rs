@@ -28,8 +28,16 @@ fn endpoint(c: &Console) -> Option<String> {
         .clone()
 }
 
+/// Both tests change the swarm's membership: one at a time.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ALONE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 #[test]
 fn quorum_loss_recovery_and_failover() {
+    let _g = alone();
     create_service("t-faults", 2, "1", &[]);
     let mut c = Console::start(managers());
     c.wait(60, "healthy quorum", |c| {
@@ -139,4 +147,96 @@ fn quorum_loss_recovery_and_failover() {
         (c.cluster()?.quorum().reachable == 3).then_some(())
     });
     docker(&["service", "rm", "t-faults"]);
+}
+
+/// The docker CLI against wrk2's own engine.
+fn on_wrk2(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .arg("-H")
+        .arg(env("CD_SWARM_N5_SOCK"))
+        .args(args)
+        .output()
+        .expect("docker");
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// wrk2 leaves and joins again: the swarm then lists two `wrk2` nodes, the old one down. The
+/// name alone is refused with both ids to choose from; a drain by the live node's id drains
+/// that one. Ends with `docker node rm` of the stale entry, as an operator would.
+#[test]
+fn a_worker_that_rejoined_is_two_nodes_and_a_drain_by_id_reaches_the_live_one() {
+    let _g = alone();
+    let old = docker(&["node", "inspect", "wrk2", "--format", "{{.ID}}"])
+        .trim()
+        .to_string();
+    let token = docker(&["swarm", "join-token", "-q", "worker"])
+        .trim()
+        .to_string();
+    on_wrk2(&["swarm", "leave", "--force"]);
+    eventually(60, "the managers see the old wrk2 down", || {
+        try_docker(&["node", "inspect", &old, "--format", "{{.Status.State}}"])
+            .filter(|s| s.trim() == "down")
+    });
+    on_wrk2(&[
+        "swarm",
+        "join",
+        "--token",
+        &token,
+        "--advertise-addr",
+        "10.99.5.2",
+        "--listen-addr",
+        "10.99.5.2:2377",
+        "10.99.1.2:2377",
+    ]);
+    let new = on_wrk2(&["info", "--format", "{{.Swarm.NodeID}}"]);
+    assert_ne!(new, old);
+    let mut c = Console::start(managers());
+    c.wait(60, "two wrk2 nodes, the new one ready", |c| {
+        let cl = c.cluster()?;
+        let both = cl.nodes.values().filter(|n| n.hostname == "wrk2").count() == 2;
+        let ready = cl.nodes.get(&new)?.status == clusterdeck::model::NodeStatus::Ready;
+        (both && ready).then_some(())
+    });
+    let drain = || Op::SetAvailability {
+        availability: clusterdeck::model::Availability::Drain,
+    };
+    let cluster = c.cluster().expect("state").clone();
+    let err = c
+        .gate
+        .check(
+            OpRequest::named(CLUSTER, "wrk2", drain()),
+            Some(&cluster),
+            &[],
+        )
+        .expect_err("two nodes are called wrk2");
+    assert!(
+        err.contains(&old) && err.contains(&new) && err.contains("down"),
+        "{err}"
+    );
+    let live = cluster.nodes[&new].target();
+    let op = c.act(OpRequest::new(CLUSTER, live, drain()), "");
+    let r = c.outcome(&op, 120);
+    let drained = docker(&[
+        "node",
+        "inspect",
+        &new,
+        "--format",
+        "{{.Spec.Availability}}",
+    ]);
+    let _ = try_docker(&["node", "update", "--availability", "active", &new]);
+    let _ = try_docker(&["node", "rm", "--force", &old]);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(drained.trim(), "drain");
+    let records = c.records(&op);
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(
+        records[0]["cli"],
+        "docker node update --availability drain wrk2"
+    );
 }

@@ -27,6 +27,7 @@ fn record(i: usize) -> AuditRecord {
         backend: "swarm".into(),
         verb: "scale".into(),
         target: format!("svc{i}"),
+        object: None,
         params: serde_json::json!({"replicas": i}),
         cli: format!("docker service scale svc{i}={i}"),
         result: (i % 2 == 1).then(|| "ok".to_string()),

@@ -90,6 +90,7 @@ fn audit_record(op: &str, phase: &str, result: Option<&str>) -> AuditRecord {
         backend: "swarm".into(),
         verb: "scale".into(),
         target: "web".into(),
+        object: None,
         params: serde_json::json!({"replicas": 12}),
         cli: "docker service scale web=12".into(),
         result: result.map(str::to_string),

@@ -10,7 +10,7 @@ use chrono::{SecondsFormat, Utc};
 
 use super::audit::redact::{redact_text, redact_value};
 use super::audit::ship::Shipper;
-use super::audit::{AuditLog, AuditRecord, Operator};
+use super::audit::{AuditLog, AuditObject, AuditRecord, Operator};
 use super::{OpId, OpRequest, Plan, Risk, plan};
 
 /// A planned operation waiting for confirmation (held by the confirm modal).
@@ -480,6 +480,10 @@ fn record(
         backend: req.source().map_or("?", |s| s.label()).to_string(),
         verb: req.verb().to_string(),
         target: req.target(),
+        object: req.target.object.as_ref().map(|o| AuditObject {
+            kind: o.kind.label().to_string(),
+            id: o.id.clone(),
+        }),
         params: redact_value(&req.params()),
         cli: redact_text(&req.cli()),
         result: result.map(str::to_string),

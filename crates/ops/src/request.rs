@@ -328,7 +328,20 @@ fn resolve_name(
             Err(format!("no {what} named {bare}"))
         }
         _ => {
-            let names: Vec<String> = found.iter().map(Target::qualified).collect();
+            let mut names: Vec<String> = found.iter().map(Target::qualified).collect();
+            let mut distinct = names.clone();
+            distinct.sort();
+            distinct.dedup();
+            // Two nodes of one hostname (one left and rejoined): only their ids tell them apart.
+            if distinct.len() < names.len() {
+                names = found
+                    .iter()
+                    .map(|t| match cluster.nodes.get(t.id()) {
+                        Some(n) => format!("{} ({}, {})", t.id(), n.hostname, n.status.label()),
+                        None => t.id().to_string(),
+                    })
+                    .collect();
+            }
             Err(format!(
                 "{bare} names {} objects: type one of {}",
                 found.len(),

@@ -5,7 +5,7 @@
 mod filter;
 mod log;
 mod operator;
-mod record;
+pub mod record;
 pub mod redact;
 pub mod ship;
 mod verify;
@@ -13,5 +13,5 @@ mod verify;
 pub use filter::{AuditFilter, parse_time};
 pub use log::{AuditLog, DEFAULT_ROTATE_BYTES, rotated_files};
 pub use operator::Operator;
-pub use record::{AuditRecord, GENESIS, sha256_hex};
+pub use record::{AuditObject, AuditRecord, GENESIS, sha256_hex};
 pub use verify::{Problem, VerifyError, VerifyReport, verify};

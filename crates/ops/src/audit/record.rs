@@ -26,6 +26,10 @@ pub struct AuditRecord {
     pub backend: String,
     pub verb: String,
     pub target: String,
+    /// The object by kind and the engine's id (Swarm node or service ID, Kubernetes
+    /// `kind/namespace/name`, instance id); `target` is its name for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<AuditObject>,
     pub params: Value,
     pub cli: String,
     /// Outcome only: "ok", "error", "refused" (the target moved since the plan, or a refusal
@@ -39,6 +43,12 @@ pub struct AuditRecord {
     /// SHA-256 of this line with this field empty: an edit shows at the line itself.
     #[serde(default)]
     pub sha256: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditObject {
+    pub kind: String,
+    pub id: String,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -98,6 +108,7 @@ pub(crate) fn sample() -> AuditRecord {
         backend: "swarm".into(),
         verb: "scale".into(),
         target: "web".into(),
+        object: None,
         params: serde_json::json!({"replicas": 5}),
         cli: "docker service scale web=5".into(),
         result: None,
