@@ -79,7 +79,50 @@ async fn fleet(tag: &str) -> (Vec<(String, String)>, String) {
         },
     )
     .await;
+    // Another VPC reuses mgr1's address: an address alone must not decide.
+    decoy(&api, tag, "10.99.1.2").await;
     (out, spare[0].clone())
+}
+
+/// An instance at `ip` in a VPC of its own; returns its id.
+async fn decoy(api: &aws_sdk_ec2::Client, tag: &str, ip: &str) -> String {
+    let vpc = api
+        .create_vpc()
+        .cidr_block("10.99.0.0/16")
+        .send()
+        .await
+        .expect("vpc");
+    let vpc = vpc
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_string();
+    let cidr = format!("{}.0/24", ip.rsplit_once('.').map_or(ip, |(net, _)| net));
+    let subnet = api
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block(cidr)
+        .availability_zone(format!("{REGION}a"))
+        .send()
+        .await
+        .expect("subnet");
+    let subnet = subnet
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("id")
+        .to_string();
+    let ids = launch(
+        api,
+        Launch {
+            count: 1,
+            tags: &[("cd-test", tag), ("Name", "decoy")],
+            subnet: Some(&subnet),
+            private_ip: Some(ip),
+            ..Launch::default()
+        },
+    )
+    .await;
+    ids[0].clone()
 }
 
 #[test]
@@ -117,6 +160,16 @@ fn instances_correlate_with_swarm_nodes_by_private_address() {
         assert_eq!(node.is_manager(), host.starts_with("mgr"), "{host}");
     }
     assert_eq!(cl.instances[&spare].node_id, None);
+    // mgr1's address is also the decoy's, in another VPC: the cluster's VPC decides.
+    let decoys: Vec<&str> = cl
+        .instances
+        .values()
+        .filter(|i| i.name == "decoy")
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(decoys.len(), 1);
+    assert_eq!(cl.instances[decoys[0]].node_id, None);
+    assert!(cl.ambiguous.is_empty(), "{:?}", cl.ambiguous);
     // Managers in three AZs, one each: any one AZ can fail.
     let az = cl.quorum().az.expect("AZ spread known");
     assert_eq!(az.shape(), "1-1-1");
@@ -248,6 +301,42 @@ fn a_managers_machine_is_not_stopped_after_another_manager_went_down() {
     let r = c.outcome(&op, 60);
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(rt.block_on(state(&api, &mgr2)), InstanceStateName::Stopped);
+}
+
+/// wrk2's address in two VPCs and no other machine of the cluster to tell which is its: the
+/// node gets no instance, and neither machine any instance action.
+#[test]
+fn a_node_whose_address_is_in_two_vpcs_gets_no_instance_action() {
+    let tag = unique("ambig");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let api = rt.block_on(ec2_support::api_in("cd-open", &open_endpoint(), REGION));
+    let one = rt.block_on(decoy(&api, &tag, "10.99.5.2"));
+    let two = rt.block_on(decoy(&api, &tag, "10.99.5.2"));
+    let mut c = lab(&tag);
+    c.wait(90, "both machines and the swarm's nodes", |c| {
+        let cl = c.cluster()?;
+        (cl.instances.len() == 2 && cl.nodes.len() >= 5).then_some(())
+    });
+    let cl = c.cluster().expect("state").clone();
+    let wrk2 = cl.node_by_name("wrk2").expect("wrk2");
+    assert_eq!(wrk2.instance_id, None, "an address alone does not decide");
+    assert_eq!(cl.ambiguous.get(&one).map(String::as_str), Some("wrk2"));
+    assert_eq!(cl.ambiguous.get(&two).map(String::as_str), Some("wrk2"));
+    let stop = OpRequest::new(
+        "lab",
+        Target::object(SourceKind::Ec2, ObjectKind::Instance, &one, &one),
+        Op::Instance {
+            action: InstanceAction::Stop,
+        },
+    );
+    let err = c
+        .gate
+        .check(stop, Some(&cl), &[])
+        .expect_err("no instance action");
+    assert!(
+        err.contains("may run node wrk2") && err.contains("more than one VPC"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! etcd), so panes, planners and the store never care where a fact came from. The bottom layer:
 //! it depends on no other part of clusterdeck.
 
+mod correlate;
 mod event;
 pub mod facts;
 pub mod feed;

@@ -39,7 +39,11 @@ pub struct ClusterState {
     /// Current (non-history) replicas per workload, so a pane can find its visible window
     /// without sorting every replica.
     current_by_workload: HashMap<String, u32>,
-    instance_by_ip: HashMap<String, String>,
+    /// Instances by private address (two VPCs may reuse one).
+    pub(crate) instance_by_ip: HashMap<String, Vec<String>>,
+    /// Instances whose node cannot be told (their address is on several VPCs): instance id →
+    /// the hostname they may run. No instance action is offered for them.
+    pub ambiguous: HashMap<String, String>,
 }
 
 impl ClusterState {
@@ -193,41 +197,6 @@ impl ClusterState {
     }
 
     /// Correlate a node with a cloud instance by private address or `ip-a-b-c-d` hostname.
-    fn correlate_node(&mut self, node_id: &str) {
-        let Some(node) = self.nodes.get(node_id) else {
-            return;
-        };
-        // A Kubernetes node names its instance (providerID); others are matched by address.
-        let named = node
-            .instance_id
-            .clone()
-            .filter(|id| self.instances.contains_key(id));
-        let ip = hostname_ip(&node.hostname).unwrap_or_else(|| node.addr.clone());
-        let Some(inst_id) = named.or_else(|| self.instance_by_ip.get(&ip).cloned()) else {
-            return;
-        };
-        let az = self.instances.get(&inst_id).map(|i| i.az.clone());
-        if let Some(node) = self.nodes.get_mut(node_id) {
-            node.instance_id = Some(inst_id.clone());
-            node.az = az;
-        }
-        if let Some(inst) = self.instances.get_mut(&inst_id) {
-            inst.node_id = Some(node_id.to_string());
-        }
-    }
-
-    fn correlate_all(&mut self) {
-        self.instance_by_ip = self
-            .instances
-            .values()
-            .filter_map(|i| i.private_ip.clone().map(|ip| (ip, i.id.clone())))
-            .collect();
-        let ids: Vec<String> = self.nodes.keys().cloned().collect();
-        for id in ids {
-            self.correlate_node(&id);
-        }
-    }
-
     fn apply_snapshot(&mut self, s: Snapshot) {
         let correlate = s.nodes.is_some() || s.instances.is_some();
         if let Some(nodes) = s.nodes {
@@ -294,11 +263,17 @@ impl ClusterState {
                 }
                 let ip = i.private_ip.clone();
                 let az_changed = self.instances.get(&i.id).is_none_or(|o| o.az != i.az);
-                let new_ip = ip
-                    .as_ref()
-                    .is_some_and(|ip| self.instance_by_ip.get(ip) != Some(&i.id));
-                if let Some(ip) = &ip {
-                    self.instance_by_ip.insert(ip.clone(), i.id.clone());
+                let new_ip = ip.as_ref().is_some_and(|ip| {
+                    !self
+                        .instance_by_ip
+                        .get(ip)
+                        .is_some_and(|ids| ids.contains(&i.id))
+                });
+                if let Some(ip) = ip.as_ref().filter(|_| new_ip) {
+                    self.instance_by_ip
+                        .entry(ip.clone())
+                        .or_default()
+                        .push(i.id.clone());
                 }
                 self.instances.insert(i.id.clone(), i);
                 // An instance that appears after its node (EC2 polls, Swarm streams).
@@ -317,7 +292,13 @@ impl ClusterState {
                 }
                 true
             }
-            Change::RemoveInstance(id) => self.instances.remove(&id).is_some(),
+            Change::RemoveInstance(id) => {
+                for ids in self.instance_by_ip.values_mut() {
+                    ids.retain(|i| *i != id);
+                }
+                self.ambiguous.remove(&id);
+                self.instances.remove(&id).is_some()
+            }
             Change::Etcd(m) => {
                 if self.etcd == m {
                     return false;

@@ -50,6 +50,14 @@ pub(super) fn instance(
 ) -> Result<(), String> {
     let (warnings, high) = (&mut d.warnings, &mut d.high);
     let i = find(cluster, id)?;
+    if let Some(host) = cluster.ambiguous.get(id) {
+        return Err(format!(
+            "{id} may run node {host}: its address {} is used in more than one VPC, so which \
+             machine runs {host} is not known; no instance action until it is (label the node \
+             with instance-id={id}, or narrow aws.filters to the cluster's VPC)",
+            i.private_ip.as_deref().unwrap_or("?")
+        ));
+    }
     let after = transition(i, action)?;
     let takes_down = action != InstanceAction::Start;
     if action == InstanceAction::Terminate {
