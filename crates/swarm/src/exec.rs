@@ -2,12 +2,16 @@
 //! count matches, a drain until the node has no live task, a rollout until the update status
 //! says completed, paused or rolled back.
 
+use std::collections::BTreeSet;
+
 use bollard::Docker;
 use bollard::models::{NodeSpec, NodeSpecAvailabilityEnum, NodeSpecRoleEnum, ServiceSpec};
 use bollard::query_parameters::{UpdateNodeOptions, UpdateServiceOptions};
 
 use clusterdeck_kit::{Failed, OpCommand, Step, Writer, as_planned};
-use clusterdeck_model::{Availability, Facts, NodeRole, Reachability, ServiceMode, UpdateState};
+use clusterdeck_model::{
+    Availability, Facts, NodeRole, Reachability, ServiceMode, TaskState, UpdateState,
+};
 use clusterdeck_ops::{Op, OpRequest};
 
 use crate::Backend;
@@ -26,6 +30,9 @@ pub(crate) enum Goal {
         rollback: bool,
         version_before: u64,
         image_before: String,
+        /// The service's tasks when the update was sent: it has settled only once none of
+        /// them runs any more.
+        tasks_before: BTreeSet<String>,
     },
     Role {
         node: String,
@@ -111,11 +118,19 @@ impl Backend {
                         Ok(())
                     })
                     .await?;
+                let tasks_before = self
+                    .mirror
+                    .tasks
+                    .values()
+                    .filter(|t| t.workload_id == id)
+                    .map(|t| t.id.clone())
+                    .collect();
                 Ok(Goal::Rollout {
                     service: id,
                     rollback: matches!(req.op, Op::Rollback { .. }),
                     version_before,
                     image_before,
+                    tasks_before,
                 })
             }
             Op::SetAvailability { availability } => {
@@ -257,6 +272,7 @@ impl Mirror {
                 rollback,
                 version_before,
                 image_before,
+                tasks_before,
             } => {
                 let w = self.services.get(service).ok_or(())?;
                 if w.spec_version <= *version_before {
@@ -267,9 +283,20 @@ impl Mirror {
                     w.image, w.spec_version
                 );
                 let Some(u) = &w.update else {
-                    // Engines clear no status for a first update; settled when all run the image.
+                    // The engine clears the update status when the spec changes and sets it
+                    // again once its updater starts: until then the old tasks still run, so
+                    // settled means every running task is one started since the update.
+                    let current: Vec<_> = self
+                        .tasks
+                        .values()
+                        .filter(|t| t.workload_id == *service && t.desired == TaskState::Running)
+                        .collect();
+                    let replaced = !current.is_empty()
+                        && current
+                            .iter()
+                            .all(|t| t.is_running() && !tasks_before.contains(&t.id));
                     let all = w.mode == ServiceMode::Global || w.running == w.desired;
-                    return Ok(all.then_some(Ok(spec)));
+                    return Ok((replaced && all).then_some(Ok(spec)));
                 };
                 Ok(match (u.state, rollback) {
                     (UpdateState::Completed, false) => {
