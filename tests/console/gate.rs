@@ -552,3 +552,62 @@ fn the_selected_row_is_the_object_planned_when_names_repeat() {
         app.ui.modal = None;
     }
 }
+
+/// The refusals that hold whatever the operation are checked again when the operator
+/// confirms: a source that went stale while the modal was open, or a target someone else
+/// changed, ends the operation `refused` (intent and outcome audited) and nothing is sent.
+#[test]
+fn a_plan_confirmed_after_its_source_went_stale_or_its_target_moved_is_refused() {
+    use clusterdeck::model::{SourceHealth, SourceState};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let (mut gate, mut rx) = gate_with_channel(&path);
+    let mut c = cluster();
+    let pending = gate.check(scale(5), Some(&c), &[]).expect("planned");
+    c.sources.insert(
+        SourceKind::Swarm,
+        SourceHealth::new(SourceState::Unreachable {
+            reason: "no answer from mgr1 for 15 s".into(),
+        }),
+    );
+    let err = gate
+        .release(pending.confirm("").expect("confirmed"), Some(&c), &[])
+        .expect_err("stale now");
+    assert!(
+        err.contains("no answer from mgr1") && err.contains("checked again at confirmation"),
+        "{err}"
+    );
+    assert!(rx.try_recv().is_err(), "nothing reached the backend");
+
+    let mut c = cluster();
+    let pending = gate.check(scale(5), Some(&c), &[]).expect("planned");
+    let id = c.workload_by_name("web").expect("web").id.clone();
+    if let Some(w) = c.workloads.get_mut(&id) {
+        w.desired = 7;
+    }
+    let err = gate
+        .release(pending.confirm("").expect("confirmed"), Some(&c), &[])
+        .expect_err("moved");
+    assert_eq!(
+        err,
+        "web changed since you confirmed (replicas 10 → 7 by someone else); nothing done"
+    );
+    assert!(rx.try_recv().is_err(), "nothing reached the backend");
+    let recs = AuditLog::new(&path).read_all().expect("log");
+    let results: Vec<(&str, Option<&str>)> = recs
+        .iter()
+        .map(|r| (r.phase.as_str(), r.result.as_deref()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("intent", None),
+            ("outcome", Some("refused")),
+            ("intent", None),
+            ("outcome", Some("refused")),
+        ]
+    );
+    assert_eq!(recs[3].params["expected"]["replicas"], "10");
+    assert_eq!(recs[3].params["found"]["replicas"], "7");
+}
