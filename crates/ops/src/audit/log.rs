@@ -9,6 +9,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use super::anchor::{self, Anchor};
 use super::record::{AuditRecord, GENESIS, sha256_hex};
 
 /// Records re-read under the lock by `append_unless`.
@@ -164,7 +165,7 @@ impl AuditLog {
 
     fn append_inner(
         &self,
-        mut record: AuditRecord,
+        record: AuditRecord,
         skip: Option<&dyn Fn(&AuditRecord) -> bool>,
     ) -> io::Result<Option<AuditRecord>> {
         self.ensure_dir()?;
@@ -174,7 +175,15 @@ impl AuditLog {
         {
             return Ok(None);
         }
-        let (prev_hash, prev_seq) = self.chain_head()?;
+        let (mut prev_hash, mut prev_seq) = self.chain_head()?;
+        // Did the chain lose what it held (deleted, truncated, renamed away)? Decided before
+        // the file is opened (and so created again).
+        let restart = anchor::read(&self.path)
+            .filter(|a| anchor::behind(a, prev_seq, &prev_hash))
+            .map(|a| {
+                let why = anchor::why(&self.path, &a);
+                anchor::restart_record(&a, (prev_seq, &prev_hash), &why, &self.path, &record)
+            });
         if self.rotate_bytes > 0
             && fs::metadata(&self.path).is_ok_and(|m| m.len() >= self.rotate_bytes)
         {
@@ -197,18 +206,22 @@ impl AuditLog {
             self.set_group(&self.path)?;
             sync_dir(&self.path)?;
         }
-        record.seq = prev_seq + 1;
-        record.prev_sha256 = prev_hash;
-        let mut line = record.to_line().map_err(io::Error::other)?;
-        line.push(b'\n');
-        let before = file.metadata()?.len();
-        let written = file.write_all(&line).and_then(|()| file.sync_all());
-        if let Err(e) = written {
-            // Leave no partial line behind a refused action.
-            let _ = file.set_len(before);
-            let _ = file.sync_all();
-            return Err(e);
+        if let Some(r) = restart {
+            (prev_hash, prev_seq, _) = write_record(&mut file, r, prev_hash, prev_seq)?;
         }
+        let (hash, seq, record) = write_record(&mut file, record, prev_hash, prev_seq)?;
+        // The anchor only catches a lost chain; failing to move it must not refuse an action
+        // whose intent is already on record (the next append tries again).
+        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = anchor::write(
+            &self.path,
+            &Anchor {
+                seq,
+                sha256: hash,
+                bytes,
+            },
+            self.file_mode(),
+        );
         Ok(Some(record))
     }
 
@@ -278,6 +291,30 @@ impl AuditLog {
         }
         Ok(out)
     }
+}
+
+/// Writes one record after (`prev_hash`, `prev_seq`) and syncs; returns the hash of its line,
+/// its sequence and the record as written. A failed write is cut back, so a refused action
+/// leaves no partial line.
+fn write_record(
+    file: &mut File,
+    mut record: AuditRecord,
+    prev_hash: String,
+    prev_seq: u64,
+) -> io::Result<(String, u64, AuditRecord)> {
+    record.seq = prev_seq + 1;
+    record.prev_sha256 = prev_hash;
+    let mut line = record.to_line().map_err(io::Error::other)?;
+    let hash = sha256_hex(&line);
+    line.push(b'\n');
+    let before = file.metadata()?.len();
+    let written = file.write_all(&line).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        let _ = file.set_len(before);
+        let _ = file.sync_all();
+        return Err(e);
+    }
+    Ok((hash, record.seq, record))
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {

@@ -2,6 +2,7 @@
 //! carries a sequence number, the SHA-256 of the previous line and a hash of itself, so that an
 //! edit, a deletion, a reordering or a truncation is found and told apart by `verify`.
 
+pub mod anchor;
 mod filter;
 mod log;
 mod operator;

@@ -1,13 +1,15 @@
 //! `clusterdeck audit verify`: walks the chain across rotated files and reports the first bad
 //! line and why. Sequence numbers tell a deletion (a gap) from a reordering (the missing number
 //! appears later); each record's own hash tells an edit at the edited line itself; a last line
-//! cut short is a truncation.
+//! cut short is a truncation; a `chain-restart` record, or a chain that no longer reaches its
+//! anchor, is history lost (the log deleted, truncated or renamed away).
 
 use std::collections::HashSet;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::anchor;
 use super::log::AuditLog;
 use super::record::{AuditRecord, GENESIS, self_hash_ok, sha256_hex};
 
@@ -21,6 +23,9 @@ pub enum Problem {
     Reordered,
     /// The last line is cut short.
     Truncated,
+    /// The chain lost its history and started again (a `chain-restart` record, or an anchor
+    /// the chain no longer reaches).
+    Restarted,
 }
 
 impl Problem {
@@ -30,6 +35,7 @@ impl Problem {
             Problem::Deleted { .. } => "deleted",
             Problem::Reordered => "reordered",
             Problem::Truncated => "truncated",
+            Problem::Restarted => "restarted",
         }
     }
 }
@@ -106,12 +112,24 @@ fn read_lines(files: &[PathBuf]) -> Result<Vec<Line>, VerifyError> {
 /// Verifies the chain that ends in `path` (its rotated files first).
 pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     let files = AuditLog::new(path).files();
+    let anchor = anchor::read(path);
     if files.is_empty() {
+        let (problem, detail) = match &anchor {
+            Some(a) => (
+                Problem::Restarted,
+                format!(
+                    "{}; the anchor says the chain held {} records",
+                    anchor::why(path, a),
+                    a.seq
+                ),
+            ),
+            None => (Problem::Deleted { missing: 0 }, "no audit log here".into()),
+        };
         return Err(VerifyError {
             file: path.to_path_buf(),
             line: 0,
-            problem: Problem::Deleted { missing: 0 },
-            detail: "no audit log here".into(),
+            problem,
+            detail,
         });
     }
     let lines = read_lines(&files)?;
@@ -193,12 +211,36 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
                 ),
             ));
         }
+        if rec.phase == anchor::CHAIN_RESTART {
+            return Err(err(
+                i,
+                Problem::Restarted,
+                rec.message
+                    .clone()
+                    .unwrap_or_else(|| "the chain restarts here".into()),
+            ));
+        }
         if report.first_time.is_none() {
             report.first_time = Some(rec.time.clone());
         }
         report.last_time = Some(rec.time.clone());
         report.records += 1;
         prev_hash = sha256_hex(&line.raw);
+    }
+    // The newest records gone with nothing written since: only the anchor knows.
+    if let Some(a) = anchor
+        && anchor::behind(&a, report.records, &prev_hash)
+    {
+        return Err(err(
+            last,
+            Problem::Restarted,
+            format!(
+                "{}: the anchor says the chain held {} records, it ends at {}",
+                anchor::why(path, &a),
+                a.seq,
+                report.records
+            ),
+        ));
     }
     Ok(report)
 }
