@@ -211,14 +211,19 @@ impl Mirror {
         }
     }
 
+    /// Tasks still running on the node. A drain sets every task's desired state to shutdown at
+    /// once, while its container runs until it stops (up to its stop grace period): those
+    /// count until the engine reports them stopped. On a node that is down, whose states
+    /// cannot change any more, the desired state decides.
     fn live_on(&self, node: &str) -> usize {
+        let up = self
+            .nodes
+            .get(node)
+            .is_some_and(|n| n.status == clusterdeck_model::NodeStatus::Ready);
         self.tasks
             .values()
-            .filter(|t| {
-                t.node_id.as_deref() == Some(node)
-                    && !t.desired.is_terminal()
-                    && !t.state.is_terminal()
-            })
+            .filter(|t| t.node_id.as_deref() == Some(node) && !t.state.is_terminal())
+            .filter(|t| up || !t.desired.is_terminal())
             .count()
     }
 
