@@ -446,3 +446,72 @@ fn udp_and_unix_datagram_targets_receive_every_record() {
         );
     }
 }
+
+/// The shipper's cursor is tied to the chain: after the log is deleted (the chain restarts at
+/// 1 with a chain-restart record) the new records are shipped, not skipped as "at or below
+/// the cursor"; a record longer than a syslog message is cut with a marker and delivery goes
+/// on.
+#[test]
+fn a_restarted_chain_is_shipped_and_an_oversized_record_is_cut_not_stuck() {
+    let dir = tempfile::tempdir().expect("create a temp dir");
+    let c = cluster();
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket");
+    udp.set_read_timeout(Some(DELIVERY_WAIT))
+        .expect("set a read timeout");
+    let addr = udp.local_addr().expect("local address");
+    let path = dir.path().join("audit.jsonl");
+    let (mut gate, mut rx) = gate(&path, SyslogTarget::Udp(addr.to_string()));
+    let mut buf = vec![0u8; 65536];
+    let mut recv = |n: usize| -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let len = udp
+                    .recv(&mut buf)
+                    .unwrap_or_else(|e| panic!("only {i} of {n} datagrams: {e}"));
+                String::from_utf8(buf[..len].to_vec()).expect("UTF-8")
+            })
+            .collect()
+    };
+    act_many(&mut gate, &mut rx, &c, 1..=2);
+    assert_eq!(received_by_seq(&recv(4)).len(), 4);
+
+    std::fs::remove_file(&path).expect("delete the log");
+    act_many(&mut gate, &mut rx, &c, 3..=3);
+    let got = recv(3);
+    let by_seq = received_by_seq(&got);
+    assert_eq!(by_seq.keys().copied().collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(by_seq[&1][0].contains("chain-restart"), "{:?}", by_seq[&1]);
+
+    // An outcome whose message is far longer than a syslog message.
+    let req = OpRequest::named("demo", "web", Op::Scale { replicas: 140 });
+    let confirmed = gate
+        .check(req, Some(&c), &[])
+        .expect("planned")
+        .confirm("")
+        .expect("confirmed");
+    let rel = gate.release(confirmed, Some(&c), &[]).expect("released");
+    rx.try_recv().expect("sent");
+    let long = format!("engine said: {}", "x".repeat(20_000));
+    gate.outcome(
+        &rel.op_id,
+        &rel.request,
+        &Err(long),
+        None,
+        Duration::from_millis(5),
+    )
+    .expect("outcome");
+    let got = recv(2);
+    let cut = got
+        .iter()
+        .find(|m| m.contains("seq=\"5\""))
+        .expect("the outcome arrived");
+    assert!(cut.len() <= 8192, "{} bytes", cut.len());
+    assert!(
+        cut.ends_with("the whole record is seq 5 of the local audit log]"),
+        "{}",
+        &cut[cut.len() - 120..]
+    );
+    // And delivery goes on after it.
+    act_many(&mut gate, &mut rx, &c, 4..=4);
+    assert_eq!(received_by_seq(&recv(2)).len(), 2);
+}

@@ -1,6 +1,6 @@
 //! Forwarding to syslog (RFC 5424 over the local socket, UDP or TCP). The local record is always
 //! written first and never waits for syslog: a shipper thread follows the log from a cursor file
-//! (`<log>.shipped`, the last sequence number delivered), so records written while syslog was
+//! (`<log>.shipped`, the last sequence number delivered and the hash of its line), so records written while syslog was
 //! down are sent when it returns, even by a later console. Of several consoles on one host, the
 //! one holding `<log>.ship.lock` ships; the others stand by.
 
@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
+use super::anchor::CHAIN_RESTART;
 use super::log::AuditLog;
-use super::record::AuditRecord;
+use super::record::{AuditRecord, sha256_hex};
 
 /// RFC 5424 facility 13: "log audit".
 const FACILITY: u8 = 13;
@@ -129,17 +130,64 @@ fn sibling(log: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn read_cursor(path: &Path) -> u64 {
-    fs::read_to_string(path)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
+/// The cursor: the sequence number of the last record delivered and the hash of its line, so
+/// that a chain that restarted (its numbers begin again) is noticed rather than skipped.
+fn read_cursor(path: &Path) -> (u64, Option<String>) {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let mut parts = text.split_whitespace();
+    let seq = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    (seq, parts.next().map(str::to_string))
 }
 
-fn write_cursor(path: &Path, seq: u64) -> io::Result<()> {
+fn write_cursor(path: &Path, seq: u64, hash: &str) -> io::Result<()> {
     let tmp = sibling(path, ".tmp");
-    fs::write(&tmp, format!("{seq}\n"))?;
+    fs::write(&tmp, format!("{seq} {hash}\n"))?;
     fs::rename(&tmp, path)
+}
+
+/// Where shipping resumes: after the cursor while the record there is still the one that was
+/// shipped; otherwise the chain restarted, and shipping starts again at its latest
+/// `chain-restart` record (or at its beginning), since resending beats losing.
+fn resume_after(log: &AuditLog, seq: u64, hash: Option<&str>) -> io::Result<u64> {
+    let Some(hash) = hash else {
+        return Ok(seq);
+    };
+    if seq == 0 {
+        return Ok(0);
+    }
+    let at = log.lines_after(seq - 1)?;
+    let same = at
+        .first()
+        .is_some_and(|(r, l)| r.seq == seq && sha256_hex(l.as_bytes()) == hash);
+    if same {
+        return Ok(seq);
+    }
+    Ok(log
+        .read_all()?
+        .iter()
+        .rev()
+        .find(|r| r.phase == CHAIN_RESTART)
+        .map_or(0, |r| r.seq.saturating_sub(1)))
+}
+
+/// Longest message sent (rsyslog's default maxMessageSize is 8 KiB); a longer record is cut
+/// with a marker that says where the whole one is, so it never blocks delivery.
+pub const MAX_MESSAGE: usize = 8192;
+
+fn bounded(msg: String, r: &AuditRecord) -> String {
+    if msg.len() <= MAX_MESSAGE {
+        return msg;
+    }
+    let marker = format!(
+        " …[cut: {} bytes; the whole record is seq {} of the local audit log]",
+        msg.len(),
+        r.seq
+    );
+    let mut end = MAX_MESSAGE - marker.len();
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{marker}", &msg[..end])
 }
 
 /// The forwarding thread's handle; dropping it stops the thread.
@@ -178,24 +226,25 @@ pub fn ship_pending(log: &AuditLog, target: &SyslogTarget) -> io::Result<usize> 
         return Ok(0);
     }
     let cursor_path = sibling(log.path(), ".shipped");
-    let cursor = read_cursor(&cursor_path);
+    let (seq, hash) = read_cursor(&cursor_path);
+    let cursor = resume_after(log, seq, hash.as_deref())?;
     let pending = log.lines_after(cursor)?;
     if pending.is_empty() {
         return Ok(0);
     }
     let mut conn = Conn::open(target)?;
     let mut sent = 0;
-    let mut last = cursor;
+    let mut last: Option<(u64, String)> = None;
     let result = (|| {
         for (rec, line) in &pending {
-            conn.send(&format_rfc5424(rec, line))?;
-            last = rec.seq;
+            conn.send(&bounded(format_rfc5424(rec, line), rec))?;
+            last = Some((rec.seq, sha256_hex(line.as_bytes())));
             sent += 1;
         }
         Ok(())
     })();
-    if last > cursor {
-        write_cursor(&cursor_path, last)?;
+    if let Some((seq, hash)) = last {
+        write_cursor(&cursor_path, seq, &hash)?;
     }
     result.map(|()| sent)
 }
