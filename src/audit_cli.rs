@@ -1,5 +1,5 @@
-//! `clusterdeck audit verify|show|tail`: the log read from the command line, with the same
-//! filters as the audit pane.
+//! `clusterdeck audit verify|status|show|tail`: the log read from the command line, with the
+//! same filters as the audit pane.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +14,12 @@ use crate::ui::sanitize::sanitize;
 pub enum AuditCmd {
     /// Check the hash chain (following rotated files); report the first bad line and why.
     Verify {
+        /// Audit log (default: the configured one).
+        file: Option<PathBuf>,
+    },
+    /// Where the log stands: its chain (records, head, anchor) and its syslog copy (shipped
+    /// through which record, how many wait, why delivery fails). Exit 1 when something is wrong.
+    Status {
         /// Audit log (default: the configured one).
         file: Option<PathBuf>,
     },
@@ -96,11 +102,78 @@ pub fn human(r: &AuditRecord) -> String {
 fn print(r: &AuditRecord, json: bool) {
     if json {
         if let Ok(s) = serde_json::to_string(r) {
-            println!("{s}");
+            println!("{}", escape_controls(&s));
         }
     } else {
         println!("{}", human(r));
     }
+}
+
+/// JSON with the characters a terminal would act on escaped as `\uXXXX`: C1 controls and the
+/// bidirectional overrides and isolates (serde escapes C0 already). The value is the same
+/// JSON; only its spelling changes. They can only occur inside strings, so this is safe.
+pub fn escape_controls(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        let u = c as u32;
+        let hostile = (0x80..=0x9f).contains(&u)
+            || (0x202a..=0x202e).contains(&u)
+            || (0x2066..=0x2069).contains(&u)
+            || u == 0x200e
+            || u == 0x200f
+            || u == 0x061c;
+        if hostile {
+            out.push_str(&format!("\\u{u:04x}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `clusterdeck audit status`.
+fn status(path: &Path) -> Result<i32> {
+    use crate::ops::audit::{anchor, ship};
+    let log = AuditLog::new(path);
+    let head = log.read_tail(1)?.pop();
+    let records = head.as_ref().map_or(0, |r| r.seq);
+    let mut bad = false;
+    println!("audit log:  {}", path.display());
+    println!(
+        "chain:      {records} records{}",
+        head.as_ref()
+            .map(|r| format!(", the last at {}", r.time))
+            .unwrap_or_default()
+    );
+    match verify(path) {
+        Ok(_) => println!("verify:     ok"),
+        Err(e) => {
+            bad = true;
+            println!("verify:     {e}");
+        }
+    }
+    match anchor::read(path) {
+        Some(a) => println!(
+            "anchor:     record {} ({}…)",
+            a.seq,
+            &a.sha256[..a.sha256.len().min(12)]
+        ),
+        None => println!("anchor:     none yet"),
+    }
+    let shipped = ship::shipped_through(path);
+    println!(
+        "syslog:     shipped through record {shipped}; {} waiting",
+        records.saturating_sub(shipped)
+    );
+    if let Some(f) = ship::failure(path) {
+        bad = true;
+        println!(
+            "            not shipped since {}: {}",
+            f.since,
+            sanitize(&f.error)
+        );
+    }
+    Ok(i32::from(bad))
 }
 
 pub fn run(cmd: AuditCmd, default: Option<PathBuf>) -> Result<i32> {
@@ -128,6 +201,7 @@ pub fn run(cmd: AuditCmd, default: Option<PathBuf>) -> Result<i32> {
                 }
             }
         }
+        AuditCmd::Status { file } => status(&pick(file)?),
         AuditCmd::Show(args) => {
             let path = pick(args.file.clone())?;
             let f = args.filter()?;

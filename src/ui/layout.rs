@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 use crate::app::{App, InputKind, PromptKind};
 use crate::input::{Action, Mode};
 use crate::model::{Severity, SourceKind, SourceState, Time};
+use crate::ops::audit::anchor::CHAIN_RESTART;
 
 use super::sanitize::sanitize;
 use super::theme::Role;
@@ -129,6 +130,21 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
     }
     if app.read_only_here() {
         spans.push(Span::styled(" READ-ONLY ", t.style(Role::Warn)));
+    }
+    if let Some(f) = &app.audit_unshipped {
+        let since = chrono::DateTime::parse_from_rfc3339(&f.since)
+            .map(|s| format!(" for {}", age(now, s.with_timezone(&chrono::Utc))))
+            .unwrap_or_default();
+        spans.push(Span::styled(
+            format!(" audit not shipped{since}: {} ", sanitize(&f.error)),
+            t.style(Role::Warn),
+        ));
+    }
+    if app.audit.iter().any(|r| r.phase == CHAIN_RESTART) {
+        spans.push(Span::styled(
+            " AUDIT CHAIN RESTARTED (audit verify) ",
+            t.style(Role::Danger),
+        ));
     }
     if let Some(c) = ctx {
         for (kind, h) in &c.sources {

@@ -241,3 +241,64 @@ fn show_filters_like_the_pane() {
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.contains("#10 outcome alice@bastion"), "{text}");
 }
+
+fn cli(args: &[&str], path: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterdeck"))
+        .args(["--config", "/dev/null", "audit"])
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("run clusterdeck");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Scale, delete the log, scale: the chain restarts with a record that says so, and neither
+/// `audit verify` nor `audit status` answers "ok".
+#[test]
+fn a_log_deleted_between_two_runs_is_reported_not_verified_ok() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    write_log(&path, 2, 0);
+    std::fs::remove_file(&path).expect("delete");
+    let log = AuditLog::new(&path);
+    log.append(record(2)).expect("append");
+    let (code, out) = cli_verify(&path);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("audit.jsonl:1: restarted: the chain restarts here: the log file is gone"),
+        "{out}"
+    );
+    let (code, out) = cli(&["status"], &path);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("chain:      2 records"), "{out}");
+    assert!(
+        out.contains("verify:     ") && out.contains("restarted"),
+        "{out}"
+    );
+}
+
+/// `audit show --json` escapes what a terminal would act on (C1 controls, bidi overrides) as
+/// `\uXXXX`: the same JSON value, nothing raw on the screen.
+#[test]
+fn show_json_escapes_c1_controls_and_bidi_overrides() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::new(&path);
+    let hostile = "svc\u{202e}lanigiro\u{9b}31m\u{2066}x";
+    log.append(AuditRecord {
+        target: hostile.into(),
+        ..record(0)
+    })
+    .expect("append");
+    let (code, out) = cli(&["show", "--json"], &path);
+    assert_eq!(code, 0, "{out}");
+    for c in ['\u{202e}', '\u{9b}', '\u{2066}'] {
+        assert!(!out.contains(c), "raw U+{:04X} in {out:?}", c as u32);
+    }
+    assert!(out.contains("\\u202e") && out.contains("\\u009b"), "{out}");
+    let back: AuditRecord = serde_json::from_str(out.trim()).expect("still JSON");
+    assert_eq!(back.target, hostile);
+}

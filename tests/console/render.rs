@@ -443,3 +443,26 @@ fn pods_show_their_names_and_restarts() {
     let swarm_only = screen(&demo_app(), 200, 50);
     assert!(!swarm_only.contains(" RST "));
 }
+
+/// The header says when the audit trail is not whole: records not reaching syslog (since when,
+/// why) and a chain that restarted.
+#[test]
+fn the_header_warns_of_unshipped_audit_and_a_restarted_chain() {
+    let mut app = demo_app();
+    let quiet = screen(&app, 200, 30);
+    assert!(!quiet.contains("audit not shipped") && !quiet.contains("RESTARTED"));
+    app.audit_unshipped = Some(clusterdeck::ops::audit::ship::ShipFailure {
+        since: (now() - Duration::minutes(4)).to_rfc3339(),
+        error: "connection refused".into(),
+    });
+    let mut restart = audit_record("chain-restart-1", "chain-restart", None);
+    restart.verb = "chain-restart".into();
+    app.audit.push(restart);
+    let s = screen(&app, 200, 30);
+    let header = s.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("audit not shipped for 4m: connection refused"),
+        "{header}"
+    );
+    assert!(header.contains("AUDIT CHAIN RESTARTED"), "{header}");
+}

@@ -115,6 +115,8 @@ pub struct App {
     pub tags: Option<(String, Vec<String>)>,
     /// Size of the live log when `audit` was last read, to notice other consoles' records.
     pub(crate) audit_len: u64,
+    /// Why audit records are not reaching syslog, while that lasts.
+    pub audit_unshipped: Option<crate::ops::audit::ship::ShipFailure>,
     pub should_quit: bool,
 }
 
@@ -163,6 +165,7 @@ impl App {
             audit,
             unsettled,
             audit_len: 0,
+            audit_unshipped: None,
             self_tx: None,
             tags: None,
             log_handles: Vec::new(),
@@ -178,9 +181,16 @@ impl App {
         let Some(log) = self.gate.audit_log() else {
             return false;
         };
+        let unshipped = if self.gate.ships() {
+            crate::ops::audit::ship::failure(log.path())
+        } else {
+            None
+        };
+        let shipping_changed = unshipped != self.audit_unshipped;
+        self.audit_unshipped = unshipped;
         let len = std::fs::metadata(log.path()).map_or(0, |m| m.len());
         if len == self.audit_len {
-            return false;
+            return shipping_changed;
         }
         self.audit_len = len;
         match log.read_tail(AUDIT_IN_MEMORY) {

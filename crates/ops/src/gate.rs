@@ -378,6 +378,11 @@ impl Gate {
             .map_err(|e| format!("audit outcome not written: {e}"))
     }
 
+    /// Whether records are forwarded to syslog.
+    pub fn ships(&self) -> bool {
+        matches!(self, Gate::Live(g) if g.shipper.is_some())
+    }
+
     pub fn audit_log(&self) -> Option<&AuditLog> {
         match self {
             Gate::Live(g) => Some(&g.audit),

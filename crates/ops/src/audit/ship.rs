@@ -257,8 +257,60 @@ fn run(log: AuditLog, target: SyslogTarget, rx: mpsc::Receiver<()>) {
             Err(RecvTimeoutError::Disconnected) => return,
         }
         backoff = match ship_pending(&log, &target) {
-            Ok(_) => POLL,
-            Err(_) => (backoff * 2).min(MAX_BACKOFF),
+            Ok(_) => {
+                record_success(log.path());
+                POLL
+            }
+            Err(e) => {
+                record_failure(log.path(), &e.to_string());
+                (backoff * 2).min(MAX_BACKOFF)
+            }
         };
     }
+}
+
+/// Why records are not reaching syslog, and since when (`<log>.ship.status`, present only
+/// while delivery fails, so that the header of every console on the host and
+/// `clusterdeck audit status` can say so).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShipFailure {
+    /// RFC 3339.
+    pub since: String,
+    pub error: String,
+}
+
+fn status_path(log: &Path) -> PathBuf {
+    sibling(log, ".ship.status")
+}
+
+/// The current delivery failure, if any.
+pub fn failure(log: &Path) -> Option<ShipFailure> {
+    let text = fs::read_to_string(status_path(log)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn record_failure(log: &Path, error: &str) {
+    let since = failure(log).map_or_else(
+        || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        |f| f.since,
+    );
+    let f = ShipFailure {
+        since,
+        error: error.to_string(),
+    };
+    if let Ok(text) = serde_json::to_string(&f) {
+        let tmp = sibling(log, ".ship.status.tmp");
+        if fs::write(&tmp, text).is_ok() {
+            let _ = fs::rename(&tmp, status_path(log));
+        }
+    }
+}
+
+fn record_success(log: &Path) {
+    let _ = fs::remove_file(status_path(log));
+}
+
+/// The shipping cursor's sequence number (0 before anything was shipped).
+pub fn shipped_through(log: &Path) -> u64 {
+    read_cursor(&sibling(log, ".shipped")).0
 }
