@@ -80,9 +80,13 @@ impl ShowArgs {
 
 /// One record as a line for people.
 pub fn human(r: &AuditRecord) -> String {
+    let user = match &r.claimed_user {
+        Some(c) => format!("{} (USER={c})", r.user),
+        None => r.user.clone(),
+    };
     let who = match &r.ssh_client {
-        Some(ip) => format!("{}@{} from {ip}", r.user, r.host),
-        None => format!("{}@{}", r.user, r.host),
+        Some(ip) => format!("{user}@{} from {ip}", r.host),
+        None => format!("{user}@{}", r.host),
     };
     let tail = match (&r.result, &r.message) {
         (Some(res), m) => format!(

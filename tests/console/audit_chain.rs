@@ -20,6 +20,8 @@ fn record(i: usize) -> AuditRecord {
         }
         .into(),
         user: "alice".into(),
+        uid: None,
+        claimed_user: None,
         ssh_client: None,
         tty: None,
         host: "bastion".into(),

@@ -45,7 +45,12 @@ fn scale_selected_to(s: &mut Session, service: &str, replicas: u32) -> u32 {
 #[test]
 fn demo_scale_is_confirmed_executed_and_audited_and_terminal_restored() {
     let world = World::new();
-    let mut s = Session::spawn(&world, &["--demo"]);
+    // `$USER` names someone else: the record names the real uid's user, the claim beside it.
+    let mut s = Session::spawn_with_env(
+        &world,
+        &["--demo"],
+        &[("USER", Some(std::ffi::OsStr::new("mallory")))],
+    );
     s.wait_for("the demo overview", |t| {
         t.contains("DEMO") && t.contains("Quorum")
     });
@@ -102,6 +107,15 @@ fn demo_scale_is_confirmed_executed_and_audited_and_terminal_restored() {
         assert_eq!(rec["context"], "demo", "{rec}");
     }
     assert_eq!(intent["op_id"], outcome["op_id"]);
+    let real = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .expect("id -un");
+    assert_ne!(real, "mallory");
+    assert_eq!(intent["user"], real.as_str(), "{intent}");
+    assert_eq!(intent["claimed_user"], "mallory", "{intent}");
+    assert!(intent["uid"].is_u64(), "{intent}");
     assert!(intent["op_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(outcome["result"], "ok", "{outcome}");
     assert_eq!(

@@ -83,6 +83,8 @@ fn audit_record(op: &str, phase: &str, result: Option<&str>) -> AuditRecord {
         op_id: op.into(),
         phase: phase.into(),
         user: "alice".into(),
+        uid: None,
+        claimed_user: None,
         ssh_client: Some("192.0.2.7".into()),
         tty: Some("/dev/pts/3".into()),
         host: "bastion".into(),

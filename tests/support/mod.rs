@@ -30,6 +30,8 @@ pub fn now() -> DateTime<Utc> {
 pub fn operator() -> Operator {
     Operator {
         user: "alice".into(),
+        uid: Some(1000),
+        claimed: None,
         ssh_client: Some("192.0.2.7".into()),
         tty: Some("/dev/pts/3".into()),
         host: "bastion".into(),

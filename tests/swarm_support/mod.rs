@@ -185,6 +185,8 @@ impl Console {
         let audit = dir.path().join("audit.jsonl");
         let op = Operator {
             user: "tester".into(),
+            uid: Some(1000),
+            claimed: None,
             ssh_client: None,
             tty: None,
             host: "test".into(),

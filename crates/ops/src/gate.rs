@@ -95,7 +95,7 @@ impl LiveGate {
 pub enum Gate {
     /// Refuses every mutation before any backend sees it; there is no executor to leak to.
     ReadOnly,
-    Live(LiveGate),
+    Live(Box<LiveGate>),
 }
 
 impl Gate {
@@ -104,13 +104,13 @@ impl Gate {
     }
 
     pub fn live(audit: AuditLog, executor: Executor, operator: Operator) -> Gate {
-        Gate::Live(LiveGate {
+        Gate::Live(Box::new(LiveGate {
             audit,
             executor,
             operator,
             seq: 0,
             shipper: None,
-        })
+        }))
     }
 
     /// Forwards every record to syslog as well.
@@ -478,6 +478,8 @@ fn record(
         op_id: op_id.to_string(),
         phase: phase.to_string(),
         user: op.user.clone(),
+        uid: op.uid,
+        claimed_user: op.claimed.clone(),
         ssh_client: op.ssh_client.clone(),
         tty: op.tty.clone(),
         host: op.host.clone(),

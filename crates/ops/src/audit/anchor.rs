@@ -92,6 +92,8 @@ pub fn restart_record(
         ),
         phase: CHAIN_RESTART.into(),
         user: by.user.clone(),
+        uid: by.uid,
+        claimed_user: by.claimed_user.clone(),
         ssh_client: by.ssh_client.clone(),
         tty: by.tty.clone(),
         host: by.host.clone(),

@@ -18,7 +18,13 @@ pub struct AuditRecord {
     pub op_id: String,
     /// "intent" or "outcome".
     pub phase: String,
+    /// The passwd name of the real uid.
     pub user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// `$USER` when it named someone else: a claim, kept beside the real identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_user: Option<String>,
     pub ssh_client: Option<String>,
     pub tty: Option<String>,
     pub host: String,
@@ -101,6 +107,8 @@ pub(crate) fn sample() -> AuditRecord {
         op_id: "op".into(),
         phase: "intent".into(),
         user: "u".into(),
+        uid: None,
+        claimed_user: None,
         ssh_client: None,
         tty: None,
         host: "h".into(),
