@@ -138,6 +138,34 @@ impl AuditLog {
         Ok(())
     }
 
+    /// An existing log must not be open to more than configured, nor belong to someone who
+    /// is neither this user nor the audit group (a planted file).
+    fn check_existing(&self, file: &File) -> io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata()?;
+        let mode = m.mode() & 0o777;
+        let allowed = self.file_mode();
+        if mode & !allowed != 0 {
+            return Err(io::Error::other(format!(
+                "{} has mode {mode:04o}, wider than the {allowed:04o} configured; \
+                 `chmod {allowed:o} {}` (or set audit.group to share it)",
+                self.path.display(),
+                self.path.display()
+            )));
+        }
+        // SAFETY: getuid cannot fail.
+        let me = unsafe { libc::getuid() };
+        if m.uid() != me && self.group != Some(m.gid()) {
+            return Err(io::Error::other(format!(
+                "{} belongs to uid {} and group {}, neither you nor the configured audit group",
+                self.path.display(),
+                m.uid(),
+                m.gid()
+            )));
+        }
+        Ok(())
+    }
+
     fn set_group(&self, path: &Path) -> io::Result<()> {
         if let Some(gid) = self.group {
             std::os::unix::fs::chown(path, None, Some(gid))?;
@@ -197,11 +225,23 @@ impl AuditLog {
             fs::rename(&self.path, &target)?;
         }
         let created = !self.path.exists();
+        // Never through a symbolic link: it could point anywhere.
         let mut file = OpenOptions::new()
             .append(true)
             .create(true)
             .mode(self.file_mode())
-            .open(&self.path)?;
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&self.path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => io::Error::other(format!(
+                    "{} is a symbolic link; the audit log is never written through one",
+                    self.path.display()
+                )),
+                _ => e,
+            })?;
+        if !created {
+            self.check_existing(&file)?;
+        }
         if created {
             self.set_group(&self.path)?;
             sync_dir(&self.path)?;
@@ -372,6 +412,32 @@ mod tests {
             prev_sha256: String::new(),
             ..crate::audit::record::sample()
         }
+    }
+
+    #[test]
+    fn a_symlinked_or_world_writable_log_is_refused_with_the_reason() -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let real = dir.path().join("elsewhere.jsonl");
+        fs::write(&real, "")?;
+        let link = dir.path().join("audit.jsonl");
+        std::os::unix::fs::symlink(&real, &link)?;
+        let e = AuditLog::new(&link).append(rec("a")).expect_err("a link");
+        assert!(e.to_string().contains("is a symbolic link"), "{e}");
+        assert_eq!(fs::read_to_string(&real)?, "", "nothing written through it");
+
+        let path = dir.path().join("wide.jsonl");
+        let log = AuditLog::new(&path);
+        log.append(rec("a"))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666))?;
+        let e = log.append(rec("b")).expect_err("too open");
+        assert!(
+            e.to_string().contains("mode 0666, wider than the 0600"),
+            "{e}"
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600))?;
+        log.append(rec("b"))?;
+        Ok(())
     }
 
     #[test]
