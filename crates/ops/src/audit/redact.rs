@@ -1,13 +1,17 @@
-//! Secrets never reach the log (nor the screen): swarm join tokens, AWS access keys, and values
-//! whose names look secret (`DB_PASSWORD=…`, `{"api_token": …}`).
+//! Secrets never reach the log (nor the screen, nor syslog): the rules of the audit record,
+//! reused by the wall's scrub. Swarm join tokens; AWS access key ids and secret access keys;
+//! URL userinfo (`https://user:pass@host`); `Authorization: Bearer …` / `Basic …` values; PEM
+//! blocks; values whose names look secret (`DB_PASSWORD=…`, `SMTP_PASS=…`, `{"api_token": …}`,
+//! a passphrase); the argument after `--password`-style flags and `-p`.
 
 use serde_json::Value;
 
 pub const REDACTED: &str = "[redacted]";
 
-const SECRET_NAMES: [&str; 9] = [
+const SECRET_NAMES: [&str; 10] = [
     "password",
     "passwd",
+    "passphrase",
     "secret",
     "token",
     "apikey",
@@ -20,38 +24,108 @@ const SECRET_NAMES: [&str; 9] = [
 /// Whether a variable or field name looks like it holds a secret.
 pub fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    SECRET_NAMES.iter().any(|s| n.contains(s)) || n.ends_with("_key") || n == "key"
+    SECRET_NAMES.iter().any(|s| n.contains(s))
+        || n.ends_with("_key")
+        || n == "key"
+        || n.ends_with("_pass")
+        || n == "pass"
 }
 
-/// Redacts secrets inside free text: join tokens, AWS key ids, `NAME=value` pairs with secret
-/// names, and `--password value` style flags.
+/// Redacts secrets inside free text (see the module's list). Whitespace is kept as it was.
 pub fn redact_text(s: &str) -> String {
-    let mut out = Vec::new();
+    let s = redact_pem(s);
+    let mut out = String::with_capacity(s.len());
     let mut hide_next = false;
-    for word in s.split(' ') {
-        if hide_next {
-            out.push(REDACTED.to_string());
-            hide_next = false;
+    for piece in s.split_inclusive(char::is_whitespace) {
+        let word = piece.trim_end_matches(char::is_whitespace);
+        let gap = &piece[word.len()..];
+        if word.is_empty() {
+            out.push_str(gap);
             continue;
         }
-        if word.starts_with("SWMTKN-") {
-            out.push(format!("SWMTKN-{REDACTED}"));
-        } else if is_aws_key_id(word) {
-            out.push(REDACTED.to_string());
-        } else if let Some((name, _)) = word.split_once('=')
-            && looks_secret(name.trim_start_matches('-'))
-        {
-            out.push(format!("{name}={REDACTED}"));
+        // Whether this word hides the next one is decided even when it is hidden itself, so
+        // `--password Bearer x` loses both.
+        let hide_this = std::mem::replace(&mut hide_next, hides_next(word));
+        if hide_this {
+            out.push_str(REDACTED);
         } else {
-            if let Some(flag) = word.strip_prefix("--")
-                && looks_secret(flag)
-            {
-                hide_next = true;
-            }
-            out.push(word.to_string());
+            out.push_str(&redact_word(word));
         }
+        out.push_str(gap);
     }
-    out.join(" ")
+    out
+}
+
+/// Words after which the next word is a secret: `Bearer`, `Basic`, `--password`-style flags,
+/// and `-p` (a password to docker login, mysql and friends; a port to others, which loses
+/// nothing secret by being hidden).
+fn hides_next(word: &str) -> bool {
+    let w = word.trim_end_matches([',', ';']);
+    w.eq_ignore_ascii_case("bearer")
+        || w.eq_ignore_ascii_case("basic")
+        || w == "-p"
+        || w.strip_prefix("--")
+            .is_some_and(|f| !f.contains('=') && looks_secret(f))
+}
+
+fn redact_word(word: &str) -> String {
+    if let Some(at) = word.find("SWMTKN-") {
+        return format!("{}SWMTKN-{REDACTED}", &word[..at]);
+    }
+    if let Some(w) = redact_userinfo(word) {
+        return w;
+    }
+    if is_aws_key_id(word) || is_aws_secret(word) {
+        return REDACTED.to_string();
+    }
+    if let Some((name, _)) = word.split_once('=')
+        && looks_secret(name.trim_start_matches('-'))
+    {
+        return format!("{name}={REDACTED}");
+    }
+    if let Some((name, value)) = word.split_once(':')
+        && !value.is_empty()
+        && !value.starts_with("//")
+        && looks_secret(name.trim_start_matches(['-', '"']))
+    {
+        return format!("{name}:{REDACTED}");
+    }
+    word.to_string()
+}
+
+/// `scheme://user:pass@host…` → `scheme://[redacted]@host…`.
+fn redact_userinfo(word: &str) -> Option<String> {
+    let scheme_end = word.find("://")? + 3;
+    let rest = &word[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    Some(format!("{}{REDACTED}{}", &word[..scheme_end], &rest[at..]))
+}
+
+/// PEM blocks (`-----BEGIN …-----` to `-----END …-----`, or to the end of the text when the
+/// end is cut off) become one marker.
+fn redact_pem(s: &str) -> String {
+    const BEGIN: &str = "-----BEGIN ";
+    const END: &str = "-----END ";
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(b) = rest.find(BEGIN) {
+        out.push_str(&rest[..b]);
+        out.push_str("[redacted PEM block]");
+        let after = &rest[b..];
+        rest = match after.find(END) {
+            Some(e) => {
+                let tail = &after[e + END.len()..];
+                match tail.find("-----") {
+                    Some(close) => &tail[close + 5..],
+                    None => "",
+                }
+            }
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_aws_key_id(w: &str) -> bool {
@@ -60,6 +134,17 @@ fn is_aws_key_id(w: &str) -> bool {
         && w.len() == 20
         && w.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// An AWS secret access key: 40 characters of base64 (`A-Za-z0-9/+`) with both cases, which
+/// hex digests (lower case only) are not.
+fn is_aws_secret(w: &str) -> bool {
+    let w = w.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '/' || c == '+'));
+    w.len() == 40
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '+')
+        && w.chars().any(|c| c.is_ascii_uppercase())
+        && w.chars().any(|c| c.is_ascii_lowercase())
 }
 
 /// Redacts a JSON value: secret-named fields lose their values; strings are redacted as text.
@@ -115,5 +200,60 @@ mod tests {
             redact_text("docker service scale web=5"),
             "docker service scale web=5"
         );
+    }
+
+    #[test]
+    fn redacts_urls_bearers_pem_aws_secrets_and_password_flags() {
+        assert_eq!(
+            redact_text("pull https://bob:s3cr3t@registry.example/v2/x failed"),
+            "pull https://[redacted]@registry.example/v2/x failed"
+        );
+        assert_eq!(
+            redact_text("Authorization: Bearer eyJhbGciOi.x.y sent"),
+            "Authorization: Bearer [redacted] sent"
+        );
+        assert_eq!(
+            redact_text(
+                "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\nok"
+            ),
+            "key:\n[redacted PEM block]\nok"
+        );
+        assert_eq!(
+            redact_text("secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY here"),
+            "secret [redacted] here"
+        );
+        assert_eq!(
+            redact_text("mysql -u root -p hunter2 --password hunter3 SMTP_PASS=x"),
+            "mysql -u root -p [redacted] --password [redacted] SMTP_PASS=[redacted]"
+        );
+        // A commit id (hex, 40 characters) is not a secret key.
+        let sha = "3f786850e387550fdab836ed7e6dc881de23001b";
+        assert_eq!(redact_text(sha), sha);
+    }
+
+    proptest::proptest! {
+        /// A secret embedded anywhere, in any of the shapes above, never survives.
+        #[test]
+        fn a_secret_anywhere_never_appears_in_the_record(
+            pre in ".{0,40}",
+            post in ".{0,40}",
+            secret in "[A-Za-z0-9]{12,30}",
+            shape in 0usize..8,
+        ) {
+            let text = match shape {
+                0 => format!("{pre} DB_PASSWORD={secret} {post}"),
+                1 => format!("{pre} https://user:{secret}@host/path {post}"),
+                2 => format!("{pre} Authorization: Bearer {secret} {post}"),
+                3 => format!("{pre}\n-----BEGIN PRIVATE KEY-----\n{secret}\n-----END PRIVATE KEY-----\n{post}"),
+                4 => format!("{pre} --password {secret} {post}"),
+                5 => format!("{pre} -p {secret} {post}"),
+                6 => format!("{pre} api_token:{secret} {post}"),
+                _ => format!("{pre} passphrase={secret} {post}"),
+            };
+            let out = redact_text(&text);
+            proptest::prop_assert!(!out.contains(&secret), "{text:?} → {out:?}");
+            let v = redact_value(&json!({"message": text, "smtp_pass": secret}));
+            proptest::prop_assert!(!v.to_string().contains(&secret));
+        }
     }
 }
