@@ -240,3 +240,64 @@ fn a_worker_that_rejoined_is_two_nodes_and_a_drain_by_id_reaches_the_live_one() 
         "docker node update --availability drain wrk2"
     );
 }
+
+/// wrk1's engine is killed: until the swarm reschedules them, its tasks still say "running"
+/// in the engine. The console counts them as unknown, not running, and a scale is not
+/// reported done on their account: it ends only when the engine runs every task elsewhere.
+#[test]
+fn tasks_on_a_node_that_went_down_are_unknown_not_running() {
+    let _g = alone();
+    let _ = try_docker(&["service", "rm", "t-down"]);
+    create_service("t-down", 4, "1", &["--constraint", "node.role==worker"]);
+    let on_wrk1 = running_tasks("t-down")
+        .iter()
+        .filter(|t| t.1 == "wrk1")
+        .count();
+    assert!(on_wrk1 > 0, "some tasks start on wrk1");
+    let mut c = Console::start(managers());
+    c.wait(60, "4 running", |c| {
+        (c.cluster()?.workload_by_name("t-down")?.running == 4).then_some(())
+    });
+    swarm_sh(&["stop", "4", "--kill"]);
+    let started = Instant::now();
+    c.wait(90, "wrk1 down and its tasks unknown", |c| {
+        let cl = c.cluster()?;
+        let wrk1 = cl.node_by_name("wrk1")?;
+        let w = cl.workload_by_name("t-down")?;
+        let unknown = cl
+            .replicas_of_workload(&w.id)
+            .filter(|r| r.is_running() && cl.on_node_down(r))
+            .count();
+        // Running counts only what runs on nodes that are up.
+        let up = cl
+            .replicas_of_workload(&w.id)
+            .filter(|r| r.is_running() && r.is_current() && !cl.on_node_down(r))
+            .count();
+        (wrk1.status != clusterdeck::model::NodeStatus::Ready
+            && unknown > 0
+            && w.running as usize <= up)
+            .then_some(())
+    });
+    eprintln!("wrk1's tasks shown unknown after {:?}", started.elapsed());
+    // A scale now: done only when the engine runs 5 tasks on the live worker.
+    let op = c.act(
+        OpRequest::named(CLUSTER, "t-down", Op::Scale { replicas: 5 }),
+        "",
+    );
+    let r = c.outcome(&op, 180);
+    let on_wrk2 = running_tasks("t-down")
+        .iter()
+        .filter(|t| t.1 == "wrk2")
+        .count();
+    swarm_sh(&["start", "4"]);
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(
+        on_wrk2, 5,
+        "the engine runs all 5 on wrk2 when the scale is reported done"
+    );
+    eventually(120, "wrk1 ready again", || {
+        try_docker(&["node", "inspect", "wrk1", "--format", "{{.Status.State}}"])
+            .filter(|s| s.trim() == "ready")
+    });
+    docker(&["service", "rm", "t-down"]);
+}

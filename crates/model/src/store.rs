@@ -147,6 +147,15 @@ impl ClusterState {
         nodes.chain(workloads).chain(instances).collect()
     }
 
+    /// Whether the replica is on a node that is down or unreachable: whatever state it last
+    /// reported, its real state is unknown and it does not count as running.
+    pub fn on_node_down(&self, r: &Replica) -> bool {
+        r.node_id
+            .as_ref()
+            .and_then(|n| self.nodes.get(n))
+            .is_some_and(|n| n.status != crate::NodeStatus::Ready)
+    }
+
     pub fn node_by_name(&self, name: &str) -> Option<&Node> {
         self.nodes
             .values()

@@ -12,7 +12,8 @@ use tokio::time::Instant;
 
 use clusterdeck_kit::{Change, Snapshot};
 use clusterdeck_model::{
-    Event, Node, Origin, Reachability, Replica, Severity, SourceKind, TaskState, Workload,
+    Event, Node, NodeStatus, Origin, Reachability, Replica, Severity, SourceKind, TaskState,
+    Workload,
 };
 
 use crate::{Backend, Connected, Failure, classify, connect, convert};
@@ -53,7 +54,7 @@ impl Backend {
             .filter_map(convert::replica)
             .map(|r| (r.id.clone(), r))
             .collect();
-        let workloads = self.mirror.workloads(&services, &tasks);
+        let workloads = self.mirror.workloads(&services, &tasks, &nodes);
         if fresh || !self.mirror.loaded {
             self.mirror.nodes = nodes.clone();
             self.mirror.services = workloads.clone();
@@ -176,10 +177,13 @@ async fn list(
 impl Mirror {
     /// Services as workloads, with the image of the engine's previous spec and their
     /// availability sampled once a minute.
-    fn workloads(
+    /// A task on a node that is down still says "running" in the engine until it is
+    /// rescheduled: it is not counted as running (it is unknown).
+    pub(crate) fn workloads(
         &mut self,
         services: &[Listed],
         tasks: &HashMap<String, Replica>,
+        nodes: &HashMap<String, Node>,
     ) -> HashMap<String, Workload> {
         let mut by_service: HashMap<&str, Vec<&Replica>> = HashMap::new();
         for r in tasks.values() {
@@ -198,9 +202,17 @@ impl Mirror {
             let ts = by_service.get(id.as_str()).cloned().unwrap_or_default();
             let prev = listed.previous_image.clone();
             let hist = self.history.entry(id.clone()).or_default();
-            let Some(w) = convert::workload(s, &ts, prev, hist.iter().copied().collect()) else {
+            let Some(mut w) = convert::workload(s, &ts, prev, hist.iter().copied().collect())
+            else {
                 continue;
             };
+            let up = |n: &String| nodes.get(n).is_some_and(|n| n.status == NodeStatus::Ready);
+            let running_up = ts
+                .iter()
+                .filter(|t| t.desired == TaskState::Running && t.is_running())
+                .filter(|t| t.node_id.as_ref().is_none_or(up))
+                .count() as u32;
+            w.running = w.running.min(running_up);
             if sample {
                 let pct =
                     ((w.running.min(w.desired) * 100).checked_div(w.desired)).unwrap_or(100) as u8;

@@ -121,23 +121,35 @@ fn replica_cells<'a>(
         .as_ref()
         .and_then(|n| c.nodes.get(n))
         .map_or_else(|| "-".to_string(), |n| sanitize(&n.hostname).into_owned());
-    let role = task_role(r.state);
+    // A task on a node that is down: what it last said is not what it is.
+    let unknown = r.is_running() && c.on_node_down(r);
+    let role = if unknown {
+        Role::Warn
+    } else {
+        task_role(r.state)
+    };
     let sym = match role {
         Role::Ok => "●",
         Role::Danger => "✗",
         Role::Muted => "·",
+        Role::Warn if unknown => "?",
         _ => "◌",
     };
     let last = match &r.error {
+        _ if unknown => styled(
+            "unknown (node down): last reported running",
+            t.style(Role::Warn),
+        ),
         Some(e) => styled(sanitize(e).into_owned(), t.style(Role::Danger)),
         None => styled(sanitize(&r.image).into_owned(), t.style(Role::Muted)),
     };
+    let state = if unknown { "unknown" } else { r.state.label() };
     let mut cells = vec![
         styled(sym, t.style(role)),
         Cell::from(name),
         Cell::from(node),
         Cell::from(r.desired.label()),
-        styled(r.state.label(), t.style(role)),
+        styled(state, t.style(role)),
         Cell::from(age(now, r.since)),
     ];
     if restarts {
