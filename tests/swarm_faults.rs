@@ -266,7 +266,7 @@ fn tasks_on_a_node_that_went_down_are_unknown_not_running() {
         let w = cl.workload_by_name("t-down")?;
         let unknown = cl
             .replicas_of_workload(&w.id)
-            .filter(|r| r.is_running() && cl.on_node_down(r))
+            .filter(|r| r.state == clusterdeck::model::TaskState::Running && cl.on_node_down(r))
             .count();
         // Running counts only what runs on nodes that are up.
         let up = cl

@@ -118,6 +118,13 @@ impl Node {
         Target::object(self.source, ObjectKind::Node, &self.id, &self.hostname)
     }
 
+    /// Ready, and (for a manager) reachable: what its tasks last reported can be believed.
+    /// A manager whose engine died is unreachable to Raft at once, while its status stays
+    /// "ready" until its heartbeat expires.
+    pub fn is_up(&self) -> bool {
+        self.status == NodeStatus::Ready && self.reachability != Some(Reachability::Unreachable)
+    }
+
     pub fn is_manager(&self) -> bool {
         self.role == NodeRole::Manager
     }

@@ -153,7 +153,7 @@ impl ClusterState {
         r.node_id
             .as_ref()
             .and_then(|n| self.nodes.get(n))
-            .is_some_and(|n| n.status != crate::NodeStatus::Ready)
+            .is_some_and(|n| !n.is_up())
     }
 
     pub fn node_by_name(&self, name: &str) -> Option<&Node> {

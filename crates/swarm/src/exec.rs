@@ -216,10 +216,7 @@ impl Mirror {
     /// count until the engine reports them stopped. On a node that is down, whose states
     /// cannot change any more, the desired state decides.
     fn live_on(&self, node: &str) -> usize {
-        let up = self
-            .nodes
-            .get(node)
-            .is_some_and(|n| n.status == clusterdeck_model::NodeStatus::Ready);
+        let up = self.nodes.get(node).is_some_and(|n| n.is_up());
         self.tasks
             .values()
             .filter(|t| t.node_id.as_deref() == Some(node) && !t.state.is_terminal())

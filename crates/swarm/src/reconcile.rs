@@ -12,8 +12,7 @@ use tokio::time::Instant;
 
 use clusterdeck_kit::{Change, Snapshot};
 use clusterdeck_model::{
-    Event, Node, NodeStatus, Origin, Reachability, Replica, Severity, SourceKind, TaskState,
-    Workload,
+    Event, Node, Origin, Reachability, Replica, Severity, SourceKind, TaskState, Workload,
 };
 
 use crate::{Backend, Connected, Failure, classify, connect, convert};
@@ -206,7 +205,7 @@ impl Mirror {
             else {
                 continue;
             };
-            let up = |n: &String| nodes.get(n).is_some_and(|n| n.status == NodeStatus::Ready);
+            let up = |n: &String| nodes.get(n).is_some_and(Node::is_up);
             let running_up = ts
                 .iter()
                 .filter(|t| t.desired == TaskState::Running && t.is_running())

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row};
 use crate::app::App;
 use crate::app::view::{self, Drill};
 use crate::model::store::ClusterState;
-use crate::model::{Replica, SourceKind, SourceState, Time};
+use crate::model::{Replica, SourceKind, SourceState, TaskState, Time};
 use crate::ui::Pane;
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Role;
@@ -122,7 +122,7 @@ fn replica_cells<'a>(
         .and_then(|n| c.nodes.get(n))
         .map_or_else(|| "-".to_string(), |n| sanitize(&n.hostname).into_owned());
     // A task on a node that is down: what it last said is not what it is.
-    let unknown = r.is_running() && c.on_node_down(r);
+    let unknown = r.state == TaskState::Running && c.on_node_down(r);
     let role = if unknown {
         Role::Warn
     } else {
