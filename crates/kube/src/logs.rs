@@ -156,8 +156,13 @@ async fn follow(
     log_pump::pump(&tx, &cluster, first, items).await;
 }
 
+/// Longest line kept; the rest of a longer one is skipped, not buffered (Docker splits log
+/// lines at 16 KiB too).
+pub const MAX_LINE: usize = 16 * 1024;
+
 /// The lines of one stream, each with `prefix`. Bytes that are not UTF-8 are shown replaced
-/// rather than losing the line; an error ends the stream after it is said.
+/// rather than losing the line; a line longer than `MAX_LINE` is cut, saying so first; an error
+/// ends the stream after it is said.
 fn lossy_lines<R>(
     reader: R,
     prefix: String,
@@ -171,16 +176,72 @@ where
         let source = source.clone();
         async move {
             let mut r = state?;
-            let mut buf = Vec::new();
-            match r.read_until(b'\n', &mut buf).await {
-                Ok(0) => None,
-                Ok(_) => {
-                    let text = String::from_utf8_lossy(&buf);
+            match bounded_line(&mut r, MAX_LINE).await {
+                Ok(None) => None,
+                Ok(Some((kept, total))) => {
+                    let text = String::from_utf8_lossy(&kept);
                     let line = text.trim_end_matches(['\n', '\r']);
-                    Some((Ok(format!("{prefix}{line}")), Some(r)))
+                    // Said first, where a narrow view still shows it.
+                    let cut = if total > kept.len() {
+                        format!("[line cut: {total} bytes, the first {} shown] ", kept.len())
+                    } else {
+                        String::new()
+                    };
+                    Some((Ok(format!("{prefix}{cut}{line}")), Some(r)))
                 }
                 Err(e) => Some((Err(format!("{source}: {e}")), None)),
             }
         }
     })
+}
+
+/// One line (with its newline, if any) of at most `max` bytes kept, and its whole length; the
+/// bytes beyond `max` are read and dropped, never held. `None` at the end of the stream.
+pub async fn bounded_line<R>(r: &mut R, max: usize) -> std::io::Result<Option<(Vec<u8>, usize)>>
+where
+    R: futures_util::AsyncBufRead + Unpin,
+{
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let buf = r.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok((total > 0).then_some((kept, total)));
+        }
+        let (n, done) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = max.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+        total += n;
+        r.consume_unpin(n);
+        if done {
+            return Ok(Some((kept, total)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_ten_megabyte_line_is_cut_and_the_next_line_is_whole() {
+        let mut data = vec![b'x'; 10 * 1024 * 1024];
+        data.extend_from_slice(b"\nnext line\n");
+        let reader = futures_util::io::Cursor::new(data);
+        let lines: Vec<Result<String, String>> = lossy_lines(reader, String::new(), "t".into())
+            .collect()
+            .await;
+        assert_eq!(lines.len(), 2);
+        let first = lines[0].as_ref().expect("a line");
+        assert!(first.len() < MAX_LINE + 64, "{} bytes kept", first.len());
+        assert!(
+            first.starts_with("[line cut: 10485761 bytes, the first 16384 shown] xxx"),
+            "{}",
+            &first[..60]
+        );
+        assert_eq!(lines[1].as_deref(), Ok("next line"));
+    }
 }
