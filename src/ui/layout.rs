@@ -156,6 +156,9 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
                 SourceState::NotConfigured { .. } => ("-", Role::Muted),
             };
             let mut text = format!(" {} {sym} {}", kind.label(), h.label());
+            if h.tls_unverified {
+                text.push_str(" · TLS not verified");
+            }
             if h.is_stale() {
                 let since = h.stale_since.map(|s| age(now, s)).unwrap_or_default();
                 text.push_str(&format!(

@@ -467,4 +467,11 @@ fn the_header_warns_of_unshipped_audit_and_a_restarted_chain() {
         "{header}"
     );
     assert!(header.contains("AUDIT CHAIN RESTARTED"), "{header}");
+    // A source whose server certificate is not verified says so.
+    for h in app.store.clusters[0].sources.values_mut() {
+        h.tls_unverified = true;
+    }
+    let s = screen(&app, 240, 30);
+    let header = s.lines().next().unwrap_or_default();
+    assert!(header.contains("TLS not verified"), "{header}");
 }

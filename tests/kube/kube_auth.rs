@@ -594,3 +594,37 @@ fn an_exec_plugin_does_not_write_over_the_screen() {
     assert_eq!(s.wait_exit(), 0);
     s.assert_terminal_restored();
 }
+
+/// `insecure-skip-tls-verify: true` works, as with kubectl, and the source says the server's
+/// certificate is not verified; the admin kubeconfig (with its CA) says nothing of the kind.
+#[test]
+fn an_unverified_tls_kubeconfig_connects_and_says_so() {
+    let admin = kubeconfig_json(&env("CD_KUBECONFIG"));
+    let cluster = &admin["clusters"][0];
+    let user = &admin["users"][0];
+    let s = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("insecure.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n",
+            s(&cluster["cluster"], "server"),
+            s(&user["user"], "client-certificate-data"),
+            s(&user["user"], "client-key-data"),
+        ),
+    )
+    .expect("write the kubeconfig");
+    let mut c = console(&path, None);
+    let h = c.wait(60, "connected", |c| {
+        let h = c.cluster()?.sources.get(&SourceKind::Kubernetes)?.clone();
+        matches!(h.state, SourceState::Connected).then_some(h)
+    });
+    assert!(h.tls_unverified, "the badge is set");
+    let mut verified = console(Path::new(&env("CD_KUBECONFIG")), None);
+    let h = verified.wait(60, "connected", |c| {
+        let h = c.cluster()?.sources.get(&SourceKind::Kubernetes)?.clone();
+        matches!(h.state, SourceState::Connected).then_some(h)
+    });
+    assert!(!h.tls_unverified);
+}

@@ -230,9 +230,7 @@ fn pod_logs_are_followed_by_keys() {
     }
     // A 10 MB line arrives cut, and the stream goes on.
     log_line(&"z".repeat(10 * 1024 * 1024));
-    s.wait_secs("the long line, cut", 60, |t| {
-        t.contains("[line cut: 1048")
-    });
+    s.wait_secs("the long line, cut", 60, |t| t.contains("[line cut: 1048"));
     let after = format!("after{tag}");
     log_line(&after);
     s.wait_secs("the line after it", 30, |t| t.contains(&after));

@@ -26,6 +26,7 @@ pub struct Reporter {
     /// The health last sent, so only changes go out.
     last: Option<SourceHealth>,
     endpoint: Option<String>,
+    tls_unverified: bool,
 }
 
 impl Reporter {
@@ -42,6 +43,7 @@ impl Reporter {
             open,
             last: None,
             endpoint: None,
+            tls_unverified: false,
         }
     }
 
@@ -77,6 +79,11 @@ impl Reporter {
         self.endpoint = endpoint;
     }
 
+    /// Whether the connection skips verifying the server's certificate (said in the header).
+    pub fn set_tls_unverified(&mut self, unverified: bool) {
+        self.tls_unverified = unverified;
+    }
+
     /// The last health sent.
     pub fn last_health(&self) -> Option<&SourceHealth> {
         self.last.as_ref()
@@ -85,7 +92,9 @@ impl Reporter {
     /// Reports the source's state, only when it differs from the last report; the moment the
     /// data went stale is kept while it stays stale.
     pub async fn health(&mut self, state: SourceState) -> bool {
-        let h = SourceHealth::next(self.last.as_ref(), state, self.endpoint.clone(), Utc::now());
+        let mut h =
+            SourceHealth::next(self.last.as_ref(), state, self.endpoint.clone(), Utc::now());
+        h.tls_unverified = self.tls_unverified;
         if self.last.as_ref() == Some(&h) {
             return true;
         }

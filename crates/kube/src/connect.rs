@@ -17,6 +17,8 @@ pub struct Conn {
     /// refuses comes back at once (the drain retries it itself, and reports it).
     pub writer: Client,
     pub server: String,
+    /// The kubeconfig says `insecure-skip-tls-verify: true`.
+    pub tls_unverified: bool,
     /// None: every namespace.
     pub namespace: Option<String>,
     /// The context's namespace, used when listing every namespace is forbidden.
@@ -145,6 +147,7 @@ async fn connect_inner(s: &KubeSettings) -> Result<Conn, ConnectError> {
         .await
         .map_err(|e| Failed(format!("kubeconfig {source}: {}", describe(&e))))?;
     let server = config.cluster_url.to_string();
+    let tls_unverified = config.accept_invalid_certs;
     let mut write_config = config.clone();
     write_config.default_retry = false;
     // Building a client may run a credential plugin, synchronously: off the async workers.
@@ -158,6 +161,7 @@ async fn connect_inner(s: &KubeSettings) -> Result<Conn, ConnectError> {
         client,
         writer,
         server,
+        tls_unverified,
         namespace: s.namespace.clone(),
         fallback_namespace,
     })

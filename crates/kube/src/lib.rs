@@ -107,6 +107,7 @@ async fn run(s: KubeSettings, mut rep: Reporter, mut ops: Option<Writer>) {
         return;
     };
     rep.set_endpoint(Some(conn.server.clone()));
+    rep.set_tls_unverified(conn.tls_unverified);
     let (wtx, mut wrx) = mpsc::channel::<watch::Msg>(4096);
     let tasks = watch::start_all(&conn, wtx);
     let mut agg = aggregate::Aggregator::default();

@@ -41,6 +41,9 @@ pub struct SourceHealth {
     pub last_update: Option<Time>,
     /// Since when the data has been stale (set on the first failure).
     pub stale_since: Option<Time>,
+    /// The connection does not verify the server's certificate (a kubeconfig's
+    /// `insecure-skip-tls-verify: true`): it works, and the header says so.
+    pub tls_unverified: bool,
 }
 
 impl SourceHealth {
@@ -50,6 +53,7 @@ impl SourceHealth {
             endpoint: None,
             last_update: None,
             stale_since: None,
+            tls_unverified: false,
         }
     }
 
