@@ -6,6 +6,7 @@ mod kube_auth;
 mod kube_backend;
 mod kube_confirmed;
 mod kube_e2e;
+mod kube_partition;
 #[path = "../kube_support/mod.rs"]
 mod kube_support;
 #[path = "../support/pty.rs"]

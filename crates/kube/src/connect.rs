@@ -150,6 +150,12 @@ async fn connect_inner(s: &KubeSettings) -> Result<Conn, ConnectError> {
     let tls_unverified = config.accept_invalid_certs;
     let mut write_config = config.clone();
     write_config.default_retry = false;
+    // Writes and the reads around them are short: bounded, so a silent partition fails them
+    // instead of leaving them to arrive when packets flow again. (Watches keep the long
+    // read timeout their long polls need; the liveness signal covers them.)
+    write_config.connect_timeout = Some(std::time::Duration::from_secs(5));
+    write_config.read_timeout = Some(std::time::Duration::from_secs(15));
+    write_config.write_timeout = Some(std::time::Duration::from_secs(15));
     // Building a client may run a credential plugin, synchronously: off the async workers.
     let built = tokio::task::spawn_blocking(move || {
         Ok::<_, kube::Error>((Client::try_from(config)?, Client::try_from(write_config)?))
@@ -167,8 +173,9 @@ async fn connect_inner(s: &KubeSettings) -> Result<Conn, ConnectError> {
     })
 }
 
-/// The API server's own readiness checks. A server that does not answer is one failing check.
-pub async fn readyz(client: &Client) -> Vec<ControlCheck> {
+/// The API server's own readiness checks, or `Err` when it did not answer at all (an answer
+/// that is not a list of checks, such as 403, is one failing check).
+pub async fn readyz(client: &Client) -> Result<Vec<ControlCheck>, String> {
     let failed = |detail: String| {
         vec![ControlCheck {
             name: "readyz".into(),
@@ -176,25 +183,21 @@ pub async fn readyz(client: &Client) -> Vec<ControlCheck> {
             detail,
         }]
     };
-    let req = match http::Request::get("/readyz?verbose").body(kube::client::Body::empty()) {
-        Ok(r) => r,
-        Err(e) => return failed(e.to_string()),
-    };
-    let resp = match client.send(req).await {
-        Ok(r) => r,
-        Err(e) => return failed(e.to_string()),
-    };
+    let req = http::Request::get("/readyz?verbose")
+        .body(kube::client::Body::empty())
+        .map_err(|e| e.to_string())?;
+    let resp = client.send(req).await.map_err(|e| innermost(&e))?;
     let status = resp.status();
     let body = match resp.into_body().collect().await {
         Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-        Err(e) => return failed(e.to_string()),
+        Err(e) => return Err(e.to_string()),
     };
     let checks = crate::parse_readyz(&body);
     if checks.is_empty() {
         // Forbidden, or not a Kubernetes API server.
-        return failed(format!("HTTP {status}: {}", body.trim()));
+        return Ok(failed(format!("HTTP {status}: {}", body.trim())));
     }
-    checks
+    Ok(checks)
 }
 
 /// The words for a watcher error, and whether it is RBAC saying no.

@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use clusterdeck_kit::{BackendHandle, BackendMsg, Change, Reporter, Writer, next_op};
 use clusterdeck_model::{ControlCheck, SourceKind, SourceState};
@@ -42,8 +43,11 @@ pub struct KubeSettings {
     pub namespace: Option<String>,
 }
 
-/// The API server's readiness is asked this often.
-const READYZ_EVERY: Duration = Duration::from_secs(10);
+/// The API server's readiness is asked this often, each time within `ANSWER_WITHIN`; with
+/// no answer for `STALE_AFTER` the source is stale (a silent partition shows within 15 s).
+const ALIVE_EVERY: Duration = Duration::from_secs(3);
+const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+const STALE_AFTER: Duration = Duration::from_secs(10);
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// A failed connection is tried again after this, doubling up to the maximum.
 const CONNECT_BACKOFF_MIN: Duration = Duration::from_secs(2);
@@ -108,41 +112,117 @@ async fn run(s: KubeSettings, mut rep: Reporter, mut ops: Option<Writer>) {
     };
     rep.set_endpoint(Some(conn.server.clone()));
     rep.set_tls_unverified(conn.tls_unverified);
-    let (wtx, mut wrx) = mpsc::channel::<watch::Msg>(4096);
-    let tasks = watch::start_all(&conn, wtx);
-    let mut agg = aggregate::Aggregator::default();
+    let mut watching = Watching::start(&conn);
     let mut flush = tokio::time::interval(FLUSH_EVERY);
-    let mut readyz = tokio::time::interval(READYZ_EVERY);
     let executor = exec::Executor::new(conn.writer.clone(), rep.clone());
+    let mut alive = liveness(conn.client.clone());
+    let mut last_answer = Instant::now();
+    // Set while the API server does not answer: why, shown as the source's state.
+    let mut partitioned: Option<String> = None;
     loop {
         tokio::select! {
             _ = rep.closed() => break,
-            m = wrx.recv() => match m {
-                Some(m) => agg.take(m),
+            m = watching.rx.recv() => match m {
+                Some(m) => watching.agg.take(m),
                 None => break,
             },
-            _ = flush.tick() => {
-                if !agg.flush(&mut rep).await {
+            _ = flush.tick(), if partitioned.is_none() => {
+                if !watching.agg.flush(&mut rep).await {
                     break;
                 }
             }
-            _ = readyz.tick() => {
-                let checks = connect::readyz(&conn.client).await;
-                agg.push(Change::ControlPlane(checks));
-            }
-            cmd = next_op(&mut ops) => match cmd {
-                Some(cmd) => {
-                    if let Some(w) = &ops {
-                        executor.start(w, cmd);
+            answer = alive.recv() => match answer {
+                Some(Ok(checks)) => {
+                    last_answer = Instant::now();
+                    watching.agg.push(Change::ControlPlane(checks));
+                    if partitioned.take().is_some() {
+                        // Back: watch afresh (the old connections may still hang); the new
+                        // snapshot replaces the stale data and the state follows it.
+                        watching = Watching::start(&conn);
                     }
                 }
+                Some(Err(why)) => {
+                    let silent = last_answer.elapsed();
+                    if partitioned.is_none() && silent >= STALE_AFTER {
+                        let reason = format!(
+                            "no answer from {} for {} s ({why})",
+                            conn.server,
+                            silent.as_secs()
+                        );
+                        watching.stop();
+                        if !rep.health(SourceState::Unreachable { reason: reason.clone() }).await {
+                            break;
+                        }
+                        partitioned = Some(reason);
+                    }
+                }
+                None => break,
+            },
+            cmd = next_op(&mut ops) => match cmd {
+                Some(cmd) => match &partitioned {
+                    // Never sent later against a cluster that may have changed meanwhile.
+                    Some(why) => {
+                        let msg = format!("refused: source went stale: {why}; nothing sent");
+                        if !rep.outcome(cmd.op_id, Err(msg)).await {
+                            break;
+                        }
+                    }
+                    None => {
+                        if let Some(w) = &ops {
+                            executor.start(w, cmd);
+                        }
+                    }
+                },
                 None => ops = None,
             }
         }
     }
-    for t in tasks {
-        t.abort();
+    watching.stop();
+}
+
+/// The watchers and what gathers their news; started again after a partition.
+struct Watching {
+    rx: mpsc::Receiver<watch::Msg>,
+    agg: aggregate::Aggregator,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Watching {
+    fn start(conn: &connect::Conn) -> Watching {
+        let (tx, rx) = mpsc::channel::<watch::Msg>(4096);
+        Watching {
+            tasks: watch::start_all(conn, tx),
+            rx,
+            agg: aggregate::Aggregator::default(),
+        }
     }
+
+    fn stop(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+/// The liveness signal, independent of data arriving (a watch is silent when nothing
+/// changes): `/readyz?verbose` every `ALIVE_EVERY`, each bounded by `ANSWER_WITHIN`, in a
+/// task of its own so the backend's loop never waits on it. `Err` is "no answer".
+fn liveness(client: kube::Client) -> mpsc::Receiver<Result<Vec<ControlCheck>, String>> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(ALIVE_EVERY);
+        loop {
+            every.tick().await;
+            let answer = match tokio::time::timeout(ANSWER_WITHIN, connect::readyz(&client)).await {
+                Ok(a) => a,
+                Err(_) => Err(format!("no answer within {} s", ANSWER_WITHIN.as_secs())),
+            };
+            if tx.send(answer).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// The checks of `/readyz?verbose`: `[+]etcd ok`, `[-]etcd failed: reason withheld`.
