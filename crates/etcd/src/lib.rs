@@ -145,7 +145,7 @@ impl Poller {
             SourceState::Unreachable {
                 reason: reasons.join("; "),
             }
-        } else if q.verdict == QuorumVerdict::Lost {
+        } else if matches!(q.verdict, QuorumVerdict::Lost | QuorumVerdict::Unknown) {
             SourceState::Degraded {
                 reason: q.etcd_summary(),
             }

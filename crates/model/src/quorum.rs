@@ -248,6 +248,11 @@ impl Quorum {
         if leader.is_none() && q.verdict != QuorumVerdict::Unknown {
             q.verdict = QuorumVerdict::Lost;
             q.tolerates_now = 0;
+        } else if q.verdict == QuorumVerdict::Lost {
+            // Too few members answer here, yet those that do follow a leader: the others are
+            // cut off from this console, not necessarily from each other. Not known, not lost.
+            q.verdict = QuorumVerdict::Unknown;
+            q.leader = leader;
         }
         q
     }
@@ -259,7 +264,14 @@ impl Quorum {
                 "no leader: {} of {} members reachable (quorum needs {})",
                 self.reachable, self.managers, self.quorum
             ),
-            QuorumVerdict::Unknown => "no members known".into(),
+            QuorumVerdict::Unknown if self.managers == 0 => "no members known".into(),
+            QuorumVerdict::Unknown => format!(
+                "unknown: only {} of {} members answer here, and they follow leader {}: \
+                 the others may be cut off from this console only",
+                self.reachable,
+                self.managers,
+                self.leader.as_deref().unwrap_or("?")
+            ),
             _ => format!(
                 "{} of {} members reachable, tolerates {} more",
                 self.reachable, self.managers, self.tolerates_now
@@ -285,6 +297,22 @@ mod tests {
             problem: None,
             alarms: vec![],
         }
+    }
+
+    #[test]
+    fn too_few_members_answering_yet_following_a_leader_is_unknown_not_lost() {
+        // e1 answers and follows e2; e2 and e3 do not answer this console.
+        let members = vec![
+            member("e1", true, false),
+            member("e2", false, true),
+            member("e3", false, false),
+        ];
+        let q = Quorum::from_etcd(&members);
+        assert_eq!(q.verdict, QuorumVerdict::Unknown);
+        assert_eq!(
+            q.etcd_summary(),
+            "unknown: only 1 of 3 members answer here, and they follow leader e2: the others may be cut off from this console only"
+        );
     }
 
     #[test]
