@@ -3,6 +3,8 @@
 //! a DryRun refusal, bad and missing credentials, and an endpoint that goes away.
 
 mod ec2_support;
+#[path = "support/netfault.rs"]
+mod netfault;
 mod swarm_support;
 
 use std::collections::HashSet;
@@ -547,5 +549,107 @@ fn a_closed_port_is_unreachable_at_once() {
         started.elapsed() < Duration::from_secs(30),
         "took {:?}",
         started.elapsed()
+    );
+}
+
+/// A silent partition between the console and the EC2 endpoint (a relay of the test's own,
+/// its port dropped). EC2 is polled, so the rule is: stale 15 s after the first call that gets
+/// no answer. A stop confirmed at the moment of the drop never runs; a write is refused while
+/// stale; the source recovers by itself within 30 s of the rule's removal.
+#[test]
+fn a_silent_partition_makes_ec2_stale_refuses_writes_and_recovers() {
+    let tag = unique("part");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let id = rt.block_on(async {
+        let api = api("cd-open", &open_endpoint()).await;
+        launch(
+            &api,
+            Launch {
+                count: 1,
+                tags: &[("cd-test", &tag)],
+                ..Launch::default()
+            },
+        )
+        .await[0]
+            .clone()
+    });
+    let upstream = open_endpoint().trim_start_matches("http://").to_string();
+    let port = netfault::relay(&upstream);
+    let mut s = settings(
+        "ec2-part",
+        "cd-open",
+        &format!("http://127.0.0.1:{port}"),
+        &tag,
+    );
+    s.poll = Duration::from_secs(2);
+    let mut c = console(s);
+    c.wait(60, "the instance, connected", |c| {
+        (instance_state(c, &id) == Some(InstanceState::Running)
+            && matches!(
+                c.cluster()?
+                    .sources
+                    .get(&clusterdeck::model::SourceKind::Ec2)?
+                    .state,
+                SourceState::Connected
+            ))
+        .then_some(())
+    });
+    let stop = || {
+        OpRequest::named(
+            "ec2-part",
+            id.clone(),
+            Op::Instance {
+                action: InstanceAction::Stop,
+            },
+        )
+    };
+    let pending = c.plan(stop());
+    let mut rule = netfault::DropRule::install(port, "ec2-partition");
+    let dropped = Instant::now();
+    let op = c
+        .confirm(pending, "")
+        .expect("released before the data went stale");
+    let reason = c.wait(40, "stale with the reason", |c| {
+        let h = c
+            .cluster()?
+            .sources
+            .get(&clusterdeck::model::SourceKind::Ec2)?;
+        (h.is_stale()).then(|| h.reason().unwrap_or_default().to_string())
+    });
+    let took = dropped.elapsed();
+    eprintln!("stale after {took:?}: {reason}");
+    // The first poll into the silence starts within one interval (2 s, ±20 %) and gets 15 s.
+    assert!(took <= Duration::from_secs(19), "stale after {took:?}");
+    let cl = c.cluster().expect("state").clone();
+    let refused = c
+        .gate
+        .check(stop(), Some(&cl), &[])
+        .expect_err("a write on stale data");
+    assert!(refused.contains("stale"), "{refused}");
+    let r = c.outcome(&op, 40);
+    assert!(
+        r.is_err(),
+        "the stop confirmed at the drop did not run: {r:?}"
+    );
+
+    rule.remove();
+    let removed = Instant::now();
+    c.wait(30, "connected again", |c| {
+        matches!(
+            c.cluster()?
+                .sources
+                .get(&clusterdeck::model::SourceKind::Ec2)?
+                .state,
+            SourceState::Connected
+        )
+        .then_some(())
+    });
+    eprintln!("recovered {:?} after the rule's removal", removed.elapsed());
+    let api = rt.block_on(api("cd-open", &open_endpoint()));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        rt.block_on(state(&api, &id)),
+        InstanceStateName::Running,
+        "the stop never reached EC2"
     );
 }

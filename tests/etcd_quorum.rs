@@ -3,8 +3,13 @@
 //! getting them back (healthy), each state compared with what `etcdctl` reports; and the
 //! Kubernetes control plane's etcd, which demands TLS client certificates.
 
+#[path = "support/netfault.rs"]
+mod netfault;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use netfault::{DropRule, port_of};
 
 use tokio::sync::mpsc;
 
@@ -320,46 +325,6 @@ fn nothing_listening_is_unreachable_with_the_reason() {
     assert!(reason.to_lowercase().contains("refused"), "{reason}");
 }
 
-/// An iptables rule dropping what reaches a member's client port (so only this console's path
-/// is cut: the members talk over their peer ports), tagged with a comment of its own and
-/// removed by that tag.
-struct DropRule(Vec<String>);
-
-impl DropRule {
-    fn install(endpoint: &str, tag: &str) -> DropRule {
-        let port = endpoint.rsplit(':').next().expect("a port").to_string();
-        let spec: Vec<String> = [
-            "INPUT",
-            "-p",
-            "tcp",
-            "--dport",
-            &port,
-            "-m",
-            "comment",
-            "--comment",
-            tag,
-            "-j",
-            "DROP",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let ok = Command::new("iptables")
-            .arg("-I")
-            .args(&spec)
-            .status()
-            .expect("iptables");
-        assert!(ok.success(), "iptables -I {spec:?}");
-        DropRule(spec)
-    }
-}
-
-impl Drop for DropRule {
-    fn drop(&mut self) {
-        let _ = Command::new("iptables").arg("-D").args(&self.0).status();
-    }
-}
-
 /// Silent partitions between this console and the members (packets dropped, nothing
 /// refused): one member cut off is at risk, as a dead one would be (from here they look the
 /// same); two cut off while the one that answers still follows a leader is unknown, not lost,
@@ -399,15 +364,16 @@ fn members_cut_off_from_the_console_are_at_risk_then_unknown_never_lost() {
             name.trim_start_matches('e')
         ))
     };
-    let tag = format!("cd-test-etcd-partition-{}", std::process::id());
-    let first = DropRule::install(&endpoint(&followers[0]), &tag);
+    // Members' client ports: the members talk over their peer ports, so only this console's
+    // path (and etcdctl's) is cut.
+    let first = DropRule::install(port_of(&endpoint(&followers[0])), "etcd-partition");
     let started = Instant::now();
     w.wait(15, "one follower cut off: at risk", |c| {
         let cut = c.etcd.iter().find(|m| m.name == followers[0])?;
         (verdict(c) == QuorumVerdict::AtRisk && cut.status.is_none()).then_some(())
     });
     eprintln!("one member cut off shown after {:?}", started.elapsed());
-    let second = DropRule::install(&endpoint(&followers[1]), &tag);
+    let second = DropRule::install(port_of(&endpoint(&followers[1])), "etcd-partition");
     let started = Instant::now();
     let reason = w.wait(15, "two cut off: unknown, degraded with the reason", |c| {
         let h = c.sources.get(&SourceKind::Etcd)?;

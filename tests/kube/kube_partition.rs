@@ -5,91 +5,16 @@
 //! an operation confirmed at the moment of the drop never runs, and the source recovers by
 //! itself within 30 s of the rule's removal.
 
-use std::io;
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::kube_backend::{CLUSTER, deployment, namespace};
 use crate::kube_support::{env, kubectl, kubectl_json, kubectl_with};
+use crate::netfault::{DropRule, relay};
 use crate::swarm_support::Console;
 use clusterdeck::backends::kube::{self, KubeSettings};
 use clusterdeck::model::{SourceKind, SourceState};
 use clusterdeck::ops::{Op, OpRequest};
-
-/// Relays every connection on a port of its own to `to`; returns the port.
-fn relay(to: String) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
-    let port = l.local_addr().expect("address").port();
-    std::thread::spawn(move || {
-        for client in l.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(&to) else {
-                continue;
-            };
-            let pipe = |mut from: TcpStream, mut to: TcpStream| {
-                std::thread::spawn(move || {
-                    let _ = io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(Shutdown::Both);
-                });
-            };
-            if let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) {
-                pipe(client, s2);
-                pipe(server, c2);
-            }
-        }
-    });
-    port
-}
-
-/// An iptables rule dropping what reaches `port`, tagged with a comment of its own and
-/// removed by that tag (also when the test fails).
-struct DropRule {
-    spec: Vec<String>,
-}
-
-impl DropRule {
-    fn install(port: u16) -> DropRule {
-        let tag = format!("cd-test-kube-partition-{}", std::process::id());
-        let spec: Vec<String> = [
-            "INPUT",
-            "-p",
-            "tcp",
-            "--dport",
-            &port.to_string(),
-            "-m",
-            "comment",
-            "--comment",
-            &tag,
-            "-j",
-            "DROP",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let ok = Command::new("iptables")
-            .arg("-I")
-            .args(&spec)
-            .status()
-            .expect("iptables");
-        assert!(ok.success(), "iptables -I {}", spec.join(" "));
-        DropRule { spec }
-    }
-
-    fn remove(&mut self) {
-        if self.spec.is_empty() {
-            return;
-        }
-        let _ = Command::new("iptables").arg("-D").args(&self.spec).status();
-        self.spec.clear();
-    }
-}
-
-impl Drop for DropRule {
-    fn drop(&mut self) {
-        self.remove();
-    }
-}
 
 fn state(c: &Console) -> Option<SourceState> {
     Some(
@@ -117,7 +42,7 @@ fn a_silent_partition_turns_the_source_stale_refuses_writes_and_recovers() {
         .expect("server")
         .to_string();
     let upstream = server.trim_start_matches("https://").to_string();
-    let port = relay(upstream);
+    let port = relay(&upstream);
     kc["clusters"][0]["cluster"]["server"] = format!("https://127.0.0.1:{port}").into();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("relayed.json");
@@ -142,7 +67,7 @@ fn a_silent_partition_turns_the_source_stale_refuses_writes_and_recovers() {
         "t-part/web",
         Op::Scale { replicas: 3 },
     ));
-    let mut rule = DropRule::install(port);
+    let mut rule = DropRule::install(port, "kube-partition");
     let dropped = Instant::now();
     let op = c
         .confirm(pending, "")

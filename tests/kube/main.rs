@@ -9,6 +9,8 @@ mod kube_e2e;
 mod kube_partition;
 #[path = "../kube_support/mod.rs"]
 mod kube_support;
+#[path = "../support/netfault.rs"]
+mod netfault;
 #[path = "../support/pty.rs"]
 mod pty;
 #[path = "../swarm_support/mod.rs"]

@@ -16,8 +16,10 @@ use crate::Ec2Settings;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// One page of DescribeInstances (1,000 instances) fits well within this.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(45);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The rule for a silent partition: the source turns stale 15 s after a call that gets no
+/// answer (EC2 is polled, so that is 15 s after the first poll into the silence).
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Where the credentials chain looks, in order (named in the "no credentials" message).
 const CHAIN: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared files \

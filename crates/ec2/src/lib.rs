@@ -45,6 +45,8 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(2);
 /// A transition with no visible end within this time is reported as such.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(900);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Longest wait between polls while the endpoint does not answer.
+const UNANSWERED_RETRY: Duration = Duration::from_secs(10);
 /// DescribeInstanceAttribute is one call per instance: at most this many unknown ones per poll.
 const PROTECTION_READS_PER_POLL: usize = 100;
 const PAGE_SIZE: i32 = 1000;
@@ -80,6 +82,8 @@ struct Backend {
     follows: Follows<Goal>,
     loaded: bool,
     failures: u32,
+    /// The last failures were all "no answer": retried soon, not backed off for minutes.
+    unanswered: bool,
 }
 
 impl Backend {
@@ -93,6 +97,7 @@ impl Backend {
             follows: Follows::new(FOLLOW_LIMIT),
             loaded: false,
             failures: 0,
+            unanswered: false,
         }
     }
 
@@ -147,7 +152,9 @@ impl Backend {
                         return;
                     }
                     self.check_follows().await;
-                    let delay = next_delay(self.s.poll, self.failures, !self.follows.is_empty(), ok);
+                    let cap = if self.unanswered { UNANSWERED_RETRY } else { MAX_BACKOFF };
+                    let delay =
+                        next_delay(self.s.poll, self.failures, !self.follows.is_empty(), ok, cap);
                     next_poll = Instant::now() + delay;
                 }
                 cmd = next_op(&mut ops) => match cmd {
@@ -190,6 +197,7 @@ impl Backend {
         }
         if failed.is_empty() {
             self.failures = 0;
+            self.unanswered = false;
             self.set_health(SourceState::Connected).await;
             return true;
         }
@@ -199,11 +207,10 @@ impl Backend {
             .map(|(r, f)| format!("{r}: {}", f.message()))
             .collect::<Vec<_>>()
             .join("; ");
-        let state = if all_failed
-            && failed
-                .iter()
-                .all(|(_, f)| matches!(f, Failure::Unreachable(_)))
-        {
+        self.unanswered = failed
+            .iter()
+            .all(|(_, f)| matches!(f, Failure::Unreachable(_)));
+        let state = if all_failed && self.unanswered {
             SourceState::Unreachable { reason }
         } else {
             SourceState::Degraded { reason }
@@ -400,7 +407,10 @@ async fn read_protection(client: &Client, id: &str) -> Option<bool> {
 
 /// The wait before the next poll: fast while following an operation, jittered otherwise,
 /// doubling per consecutive failure up to five minutes.
-fn next_delay(poll: Duration, failures: u32, following: bool, ok: bool) -> Duration {
+/// The wait before the next poll: the poll interval, or after failures a doubling backoff up
+/// to `cap` (`MAX_BACKOFF` for throttling and errors; `UNANSWERED_RETRY` when the endpoint did
+/// not answer, so that the source recovers soon after the network does).
+fn next_delay(poll: Duration, failures: u32, following: bool, ok: bool, cap: Duration) -> Duration {
     if ok && following {
         return FOLLOW_EVERY;
     }
@@ -408,7 +418,7 @@ fn next_delay(poll: Duration, failures: u32, following: bool, ok: bool) -> Durat
         poll
     } else {
         poll.saturating_mul(1 << failures.min(10))
-            .min(MAX_BACKOFF)
+            .min(cap)
             .max(FOLLOW_EVERY)
     };
     jitter(base)
@@ -441,13 +451,16 @@ mod tests {
     #[test]
     fn backoff_doubles_to_a_cap() {
         let poll = Duration::from_secs(10);
-        assert!(next_delay(poll, 1, false, false) >= Duration::from_secs(16));
-        let d = next_delay(poll, 3, false, false);
+        assert!(next_delay(poll, 1, false, false, MAX_BACKOFF) >= Duration::from_secs(16));
+        let d = next_delay(poll, 3, false, false, MAX_BACKOFF);
         assert!(
             d >= Duration::from_secs(64) && d <= Duration::from_secs(96),
             "{d:?}"
         );
-        assert!(next_delay(poll, 30, false, false) <= MAX_BACKOFF.mul_f64(1.2));
-        assert_eq!(next_delay(poll, 0, true, true), FOLLOW_EVERY);
+        assert!(next_delay(poll, 30, false, false, MAX_BACKOFF) <= MAX_BACKOFF.mul_f64(1.2));
+        assert!(
+            next_delay(poll, 30, false, false, UNANSWERED_RETRY) <= UNANSWERED_RETRY.mul_f64(1.2)
+        );
+        assert_eq!(next_delay(poll, 0, true, true, MAX_BACKOFF), FOLLOW_EVERY);
     }
 }
