@@ -3,6 +3,8 @@
 //! (recovers without user action), and the dockerd the console is connected to killed (fails
 //! over to another manager). Runs alone: it stops and starts engines.
 
+#[path = "support/netfault.rs"]
+mod netfault;
 #[path = "swarm_support/mod.rs"]
 mod swarm_support;
 
@@ -300,4 +302,107 @@ fn tasks_on_a_node_that_went_down_are_unknown_not_running() {
             .filter(|s| s.trim() == "ready")
     });
     docker(&["service", "rm", "t-down"]);
+}
+
+/// Silent partitions between the console and the managers' engines (each reached through a
+/// relay of the test's own, so a rule can drop the console's path alone). mgr1 cut off: the
+/// console gives it up within 15 s and goes on through mgr2, data live. All three cut off: the
+/// source is stale with the reason, a write is refused, a scale confirmed at the moment of
+/// the drop never runs; with the rules removed it recovers by itself within 30 s.
+#[test]
+fn a_silent_partition_fails_over_then_goes_stale_and_recovers() {
+    let _g = alone();
+    create_service("t-part", 1, "1", &[]);
+    let ports: Vec<u16> = (1..=3)
+        .map(|n| netfault::relay_to_unix(&env(&format!("CD_SWARM_N{n}_SOCK"))))
+        .collect();
+    let endpoints: Vec<String> = ports
+        .iter()
+        .map(|p| format!("tcp://127.0.0.1:{p}"))
+        .collect();
+    let mut c = Console::start(endpoints.clone());
+    c.wait(60, "connected through mgr1's relay", |c| {
+        let e = endpoint(c)?;
+        (matches!(swarm_state(c)?, SourceState::Connected) && e.contains(&endpoints[0]))
+            .then_some(())
+    });
+
+    // mgr1 cut off: failed over within 15 s, still live.
+    let mut first = netfault::DropRule::install(ports[0], "swarm-partition");
+    let started = Instant::now();
+    let other = c.wait(30, "connected through another manager", |c| {
+        let e = endpoint(c)?;
+        (matches!(swarm_state(c)?, SourceState::Connected) && !e.contains(&endpoints[0]))
+            .then_some(e)
+    });
+    let took = started.elapsed();
+    eprintln!("failed over to {other} after {took:?}");
+    assert!(took <= Duration::from_secs(15), "failover after {took:?}");
+    docker(&["service", "scale", "--detach", "t-part=2"]);
+    c.wait(60, "live through the new endpoint", |c| {
+        (c.cluster()?.workload_by_name("t-part")?.desired == 2).then_some(())
+    });
+
+    // All cut off: stale, writes refused, a confirmed scale never runs.
+    let pending = c.plan(OpRequest::named(
+        CLUSTER,
+        "t-part",
+        Op::Scale { replicas: 4 },
+    ));
+    let rest: Vec<netfault::DropRule> = ports[1..]
+        .iter()
+        .map(|p| netfault::DropRule::install(*p, "swarm-partition"))
+        .collect();
+    let dropped = Instant::now();
+    let op = c
+        .confirm(pending, "")
+        .expect("released before the data went stale");
+    let reason = c.wait(30, "stale with the reason", |c| {
+        let h = c.cluster()?.sources.get(&SourceKind::Swarm)?;
+        h.is_stale()
+            .then(|| h.reason().unwrap_or_default().to_string())
+    });
+    let took = dropped.elapsed();
+    eprintln!("stale after {took:?}: {reason}");
+    assert!(took <= Duration::from_secs(15), "stale after {took:?}");
+    let cl = c.cluster().expect("state").clone();
+    let refused = c
+        .gate
+        .check(
+            OpRequest::named(CLUSTER, "t-part", Op::Scale { replicas: 3 }),
+            Some(&cl),
+            &[],
+        )
+        .expect_err("a write on stale data");
+    assert!(
+        refused.contains("stale") || refused.contains("unreachable"),
+        "{refused}"
+    );
+    let r = c.outcome(&op, 40);
+    assert!(
+        r.is_err(),
+        "the scale confirmed at the drop did not run: {r:?}"
+    );
+
+    first.remove();
+    drop(rest);
+    let removed = Instant::now();
+    c.wait(30, "connected again", |c| {
+        matches!(swarm_state(c)?, SourceState::Connected).then_some(())
+    });
+    eprintln!("recovered {:?} after the rules' removal", removed.elapsed());
+    std::thread::sleep(Duration::from_secs(3));
+    let replicas = docker(&[
+        "service",
+        "inspect",
+        "t-part",
+        "--format",
+        "{{.Spec.Mode.Replicated.Replicas}}",
+    ]);
+    assert_eq!(
+        replicas.trim(),
+        "2",
+        "the scale to 4 never reached the engine"
+    );
+    docker(&["service", "rm", "t-part"]);
 }

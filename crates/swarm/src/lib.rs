@@ -41,6 +41,12 @@ pub struct SwarmSettings {
 /// A reconcile shortly after an event, so a burst of events costs one.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+/// The engine is pinged this often, each ping answered within `ANSWER_WITHIN`; with no answer
+/// for `STALE_AFTER` the connection is given up (a silent partition) and the next manager
+/// tried, so stale data shows within 15 s.
+const ALIVE_EVERY: Duration = Duration::from_secs(3);
+const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+const STALE_AFTER: Duration = Duration::from_secs(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
 /// An operation that has no visible end within this time is reported as such.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(600);
@@ -228,9 +234,26 @@ impl Backend {
         let mut follow = interval(FOLLOW_EVERY);
         follow.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut due: Option<Instant> = None;
+        let mut alive = liveness(c.docker.clone());
+        let mut last_answer = Instant::now();
         loop {
             let debounce = due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             let refresh = tokio::select! {
+                answered = alive.recv() => {
+                    match answered {
+                        Some(true) => last_answer = Instant::now(),
+                        // A silent partition: no error, just nothing. Fail over.
+                        Some(false) if last_answer.elapsed() >= STALE_AFTER => {
+                            return Err(Failure::Connection(format!(
+                                "no answer for {} s",
+                                last_answer.elapsed().as_secs()
+                            )));
+                        }
+                        Some(false) => {}
+                        None => return Err(Failure::Connection("the liveness check stopped".into())),
+                    }
+                    false
+                }
                 ev = events.next() => match ev {
                     Some(Ok(_)) => {
                         due.get_or_insert(Instant::now() + DEBOUNCE);
@@ -261,4 +284,25 @@ impl Backend {
             }
         }
     }
+}
+
+/// The liveness signal, independent of events arriving (the stream is silent when nothing
+/// happens): a ping every `ALIVE_EVERY`, each within `ANSWER_WITHIN`, from a task of its own
+/// (ended when the receiver is dropped).
+fn liveness(docker: bollard::Docker) -> tokio::sync::mpsc::Receiver<bool> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut every = interval(ALIVE_EVERY);
+        loop {
+            every.tick().await;
+            let ok = matches!(
+                tokio::time::timeout(ANSWER_WITHIN, docker.ping()).await,
+                Ok(Ok(_))
+            );
+            if tx.send(ok).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
