@@ -238,3 +238,63 @@ fn a_hang_up_in_the_middle_of_a_drain_leaves_an_unknown_outcome_the_next_console
     assert_eq!(next.wait_exit(), 0);
     next.assert_terminal_restored();
 }
+
+/// A docker context made with the docker CLI, carrying its own TLS material (the engine's
+/// TLS listener requires a client certificate): the console connects through it as the CLI
+/// does. A context whose CA did not sign the engine's certificate is refused, saying so.
+#[test]
+fn a_docker_context_with_its_own_tls_material_connects_and_a_wrong_ca_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("docker");
+    let tls = env("CD_SWARM_TLS_DIR");
+    let context = |name: &str, ca: &str| {
+        let out = std::process::Command::new("docker")
+            .arg("--config")
+            .arg(&cfg)
+            .args(["context", "create", name, "--docker"])
+            .arg(format!(
+                "host={},ca={ca},cert={tls}/cert.pem,key={tls}/key.pem",
+                env("CD_SWARM_N1_TLS_URL")
+            ))
+            .output()
+            .expect("docker context create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    context("lab-tls", &format!("{tls}/ca.pem"));
+    context("lab-badca", &env("CD_SWARM_OTHER_CA"));
+    let world = World::new();
+    let spawn = |name: &str| {
+        Session::spawn_with_env(
+            &world,
+            &[],
+            &[
+                ("DOCKER_CONFIG", Some(cfg.as_os_str())),
+                ("DOCKER_CONTEXT", Some(std::ffi::OsStr::new(name))),
+                ("DOCKER_HOST", None),
+                ("DOCKER_CERT_PATH", None),
+                ("DOCKER_TLS_VERIFY", None),
+            ],
+        )
+    };
+    let mut s = spawn("lab-tls");
+    s.wait_secs("connected over TLS", 60, |t| {
+        t.contains("swarm ● connected")
+    });
+    s.send("2");
+    s.wait_secs("the nodes", 30, |t| {
+        t.contains("mgr1") && t.contains("wrk2")
+    });
+    s.send("q");
+    assert_eq!(s.wait_exit(), 0);
+
+    let mut bad = spawn("lab-badca");
+    bad.resize(40, 250);
+    let screen = bad.wait_secs("the reason", 60, |t| t.contains("not signed by the CA"));
+    assert!(!screen.contains("swarm ● connected"), "{screen}");
+    bad.send("q");
+    assert_eq!(bad.wait_exit(), 0);
+}

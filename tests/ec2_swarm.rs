@@ -136,6 +136,7 @@ fn instances_correlate_with_swarm_nodes_by_private_address() {
         cluster: "lab".into(),
         endpoints: managers(),
         reconcile: Duration::from_secs(30),
+        tls: None,
     };
     let mut c = Console::with("lab", |tx| {
         [
@@ -186,6 +187,7 @@ fn lab(tag: &str) -> Console {
         cluster: "lab".into(),
         endpoints: managers(),
         reconcile: Duration::from_secs(30),
+        tls: None,
     };
     Console::with("lab", |tx| {
         [

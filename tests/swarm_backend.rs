@@ -485,7 +485,7 @@ fn service_logs_follow_live() {
         .expect("runtime");
     let lines = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-        let h = clusterdeck::backends::swarm::spawn_logs(CLUSTER.into(), managers(), tx);
+        let h = clusterdeck::backends::swarm::spawn_logs(CLUSTER.into(), managers(), None, tx);
         h.tx.send(clusterdeck::backends::LogCommand::Follow {
             service: "t-logs".into(),
             task: None,

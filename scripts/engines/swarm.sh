@@ -8,6 +8,10 @@
 # one busybox layer but have distinct digests (ENV APP_VERSION, label org.clusterdeck.demo.version)
 # and run a shell that sleeps and exits at once on SIGTERM; 'broken' runs /bin/false. Every
 # engine already holds all four (pulled, so repo digests match and tasks start without a pull).
+# Each dockerd also listens with TLS (--tlsverify, client certificates required) on
+# tcp://10.99.N.2:2376, with a CA, server and client certificates made by 'up' under
+# $STATE/tls (the client's in the docker CLI's layout: $STATE/tls/client/{ca,cert,key}.pem;
+# a second CA that signed nothing, for wrong-CA tests: $STATE/tls/other-ca.pem).
 #
 # Usage: swarm.sh up | down | stop N... [--kill] | start N... | status | env
 #   up       install what is missing, clean leftovers of an earlier run, start everything,
@@ -65,6 +69,33 @@ dockerd_pid() { # prints node N's dockerd pid when it is running
 
 node_answers() { timeout 5 docker -H "$(url "$1")" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
+make_tls() { # the CA, each node's server certificate (its address), a client certificate
+  local t="$STATE/tls" n
+  [ -f "$t/client/key.pem" ] && return 0
+  mkdir -p "$t/client"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=clusterdeck-test-ca \
+    -keyout "$t/ca-key.pem" -out "$t/ca.pem" 2>/dev/null || die "openssl: the CA"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=clusterdeck-other-ca \
+    -keyout "$t/other-ca-key.pem" -out "$t/other-ca.pem" 2>/dev/null || die "openssl: the other CA"
+  for n in "${NODES[@]}"; do
+    tls_sign "n$n" "/CN=${NAMES[$n]}" "subjectAltName=IP:10.99.$n.2\nextendedKeyUsage=serverAuth"
+  done
+  tls_sign client /CN=clusterdeck-test "extendedKeyUsage=clientAuth"
+  cp "$t/ca.pem" "$t/client/ca.pem"
+  cp "$t/client-cert.pem" "$t/client/cert.pem"
+  cp "$t/client-key.pem" "$t/client/key.pem"
+  chmod 0600 "$t"/*-key.pem "$t/client/key.pem"
+}
+
+tls_sign() { # tls_sign NAME SUBJECT EXTENSIONS : a key and a certificate signed by the CA
+  local t="$STATE/tls"
+  openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$t/$1-key.pem" -out "$t/$1.csr" 2>/dev/null ||
+    die "openssl: $1's request"
+  printf '%b\n' "$3" >"$t/$1.ext"
+  openssl x509 -req -in "$t/$1.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" -CAcreateserial \
+    -days 30 -extfile "$t/$1.ext" -out "$t/$1-cert.pem" 2>/dev/null || die "openssl: $1's certificate"
+}
+
 start_dockerd() { # start_dockerd N : launch node N's dockerd (does not wait)
   local n=$1 d="$STATE/n$1"
   mkdir -p "$d/data" "$d/exec"
@@ -79,7 +110,9 @@ start_dockerd() { # start_dockerd N : launch node N's dockerd (does not wait)
       hostname "$0"; exec dockerd "$@"' "${NAMES[$n]}" \
     --config-file "$STATE/daemon.json" \
     --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/pid" \
-    -H "unix://$d/sock" \
+    -H "unix://$d/sock" -H "tcp://10.99.$n.2:2376" \
+    --tlsverify --tlscacert "$STATE/tls/ca.pem" \
+    --tlscert "$STATE/tls/n$n-cert.pem" --tlskey "$STATE/tls/n$n-key.pem" \
     --bridge=none --iptables=false --ip-masq=false --ip-forward=false \
     --insecure-registry "$REGISTRY_ADDR" \
     --debug \
@@ -315,7 +348,10 @@ write_env() {
       echo "export CD_SWARM_N${n}_LOG='$STATE/n$n/dockerd.log'"
       echo "export CD_SWARM_N${n}_NAME='${NAMES[$n]}'"
       echo "export CD_SWARM_N${n}_ADDR='10.99.$n.2'"
+      echo "export CD_SWARM_N${n}_TLS_URL='tcp://10.99.$n.2:2376'"
     done
+    echo "export CD_SWARM_TLS_DIR='$STATE/tls/client'"
+    echo "export CD_SWARM_OTHER_CA='$STATE/tls/other-ca.pem'"
     echo "export CD_SWARM_MANAGERS='$(url 1),$(url 2),$(url 3)'"
     echo "export CD_SWARM_WORKERS='$(url 4),$(url 5)'"
     echo "export CD_REGISTRY='$REGISTRY_ADDR'"
@@ -392,7 +428,7 @@ cleanup() { # stop and remove everything of a (possibly half-made) earlier run
 cmd_up() {
   # shellcheck disable=SC2154
   trap 'rc=$?; [ $rc = 0 ] || log "up failed (exit $rc); logs under $STATE; clean up with: $0 down"' EXIT
-  ensure_packages docker.io busybox-static docker-registry iptables iproute2
+  ensure_packages docker.io busybox-static docker-registry iptables iproute2 openssl
   command -v docker >/dev/null || die "no docker CLI on PATH"
   if [ -d "$STATE" ] || netns_exists cdn1 || ip link show cdv1 >/dev/null 2>&1; then
     log "cleaning leftovers of an earlier run"
@@ -401,7 +437,8 @@ cmd_up() {
   mkdir -p "$STATE"
   log "network: namespaces cdn1..cdn5, 10.99.N.2 <-> 10.99.N.1"
   make_network
-  log "starting 5 dockerd and the registry"
+  log "TLS material; starting 5 dockerd and the registry"
+  make_tls
   local n
   for n in "${NODES[@]}"; do start_dockerd "$n"; done
   start_registry

@@ -156,6 +156,7 @@ impl Console {
             cluster: CLUSTER.into(),
             endpoints,
             reconcile: Duration::from_secs(30),
+            tls: None,
         };
         let mut c = Console::with(CLUSTER, |tx| {
             swarm::spawn(settings, true, tx).into_iter().collect()

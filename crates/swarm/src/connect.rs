@@ -3,7 +3,7 @@
 //! version negotiated, never pinned. `ssh://` is not
 //! spoken directly: forward the remote socket with ssh and point at it (see docs).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bollard::Docker;
@@ -37,8 +37,18 @@ fn tls_paths() -> Option<(PathBuf, PathBuf, PathBuf)> {
     ))
 }
 
-/// Builds a client for one endpoint on a link the console owns (no I/O yet).
-pub fn client(endpoint: &str) -> Result<(Docker, Link), String> {
+/// The TLS files in a docker CLI-layout directory: (key, cert, ca).
+fn tls_in(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        dir.join("key.pem"),
+        dir.join("cert.pem"),
+        dir.join("ca.pem"),
+    )
+}
+
+/// Builds a client for one endpoint on a link the console owns (no I/O yet), with the TLS
+/// material of `tls` (a docker context's) or else the environment's.
+pub fn client(endpoint: &str, tls: Option<&Path>) -> Result<(Docker, Link), String> {
     if endpoint.starts_with("ssh://") {
         return Err(format!(
             "{endpoint}: ssh endpoints are reached through a forwarded socket: \
@@ -46,16 +56,30 @@ pub fn client(endpoint: &str) -> Result<(Docker, Link), String> {
             endpoint.trim_start_matches("ssh://")
         ));
     }
-    let link = Link::new(endpoint, tls_paths(), CONNECT_TIMEOUT)?;
+    let tls = tls.map(tls_in).or_else(tls_paths);
+    let link = Link::new(endpoint, tls, CONNECT_TIMEOUT)?;
     let docker = link
         .docker(REQUEST_TIMEOUT)
         .map_err(|e| format!("{endpoint}: {e}"))?;
     Ok((docker, link))
 }
 
+/// An error in words: a certificate the CA does not vouch for is said as such.
+fn explain(endpoint: &str, e: &str, tls: Option<&Path>) -> String {
+    if e.contains("UnknownIssuer") || e.contains("unknown issuer") {
+        let ca = tls.map_or_else(
+            || "the configured ca.pem".to_string(),
+            |d| d.join("ca.pem").display().to_string(),
+        );
+        format!("{endpoint}: the engine's certificate is not signed by the CA in {ca} ({e})")
+    } else {
+        format!("{endpoint}: {e}")
+    }
+}
+
 /// Connects and negotiates the API version; `Err` says why, naming the endpoint.
-pub async fn connect(endpoint: &str) -> Result<Connected, String> {
-    let (docker, link) = client(endpoint)?;
+pub async fn connect(endpoint: &str, tls: Option<&Path>) -> Result<Connected, String> {
+    let (docker, link) = client(endpoint, tls)?;
     let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
         .map_err(|_| {
@@ -64,7 +88,7 @@ pub async fn connect(endpoint: &str) -> Result<Connected, String> {
                 CONNECT_TIMEOUT.as_secs()
             )
         })?
-        .map_err(|e| format!("{endpoint}: {e}"))?;
+        .map_err(|e| explain(endpoint, &e.to_string(), tls))?;
     let v = docker.client_version();
     Ok(Connected {
         docker,
@@ -89,7 +113,7 @@ mod tests {
         assert!(has_service_status("1.41"));
         assert!(has_service_status("1.53"));
         assert!(!has_service_status("1.40"));
-        assert!(client("ssh://ops@mgr1").is_err_and(|e| e.contains("forwarded socket")));
-        assert!(client("ftp://x").is_err());
+        assert!(client("ssh://ops@mgr1", None).is_err_and(|e| e.contains("forwarded socket")));
+        assert!(client("ftp://x", None).is_err());
     }
 }

@@ -36,6 +36,9 @@ pub struct SwarmSettings {
     pub endpoints: Vec<String>,
     /// The safety-net reconcile period (events do the rest).
     pub reconcile: Duration,
+    /// TLS material in the docker CLI's layout (`ca.pem`, `cert.pem`, `key.pem`): a docker
+    /// context's own. None: `DOCKER_CERT_PATH` / `DOCKER_TLS_VERIFY`, as the CLI.
+    pub tls: Option<std::path::PathBuf>,
 }
 
 /// A reconcile shortly after an event, so a burst of events costs one.
@@ -169,7 +172,7 @@ impl Backend {
         let mut reasons = Vec::new();
         for k in 0..n {
             let i = (start + k) % n;
-            match connect(&self.s.endpoints[i]).await {
+            match connect(&self.s.endpoints[i], self.s.tls.as_deref()).await {
                 Ok(c) => return Ok((i, c)),
                 Err(e) => reasons.push(e),
             }
@@ -181,7 +184,7 @@ impl Backend {
     async fn answering_managers(&self) -> Vec<String> {
         let mut ids = Vec::new();
         for ep in &self.s.endpoints {
-            if let Ok(c) = connect(ep).await
+            if let Ok(c) = connect(ep, self.s.tls.as_deref()).await
                 && let Ok(Ok(info)) =
                     tokio::time::timeout(Duration::from_secs(4), c.docker.info()).await
                 && let Some(id) = info.swarm.and_then(|s| s.node_id)

@@ -16,17 +16,26 @@ const TAIL: &str = "200";
 pub fn spawn_logs(
     cluster: String,
     endpoints: Vec<String>,
+    tls: Option<std::path::PathBuf>,
     tx: mpsc::Sender<BackendMsg>,
 ) -> LogHandle {
     let c = cluster.clone();
     LogHandle::spawn(cluster, SourceKind::Swarm, move |service, task| {
-        follow(c.clone(), endpoints.clone(), service, task, tx.clone())
+        follow(
+            c.clone(),
+            endpoints.clone(),
+            tls.clone(),
+            service,
+            task,
+            tx.clone(),
+        )
     })
 }
 
 async fn follow(
     cluster: String,
     endpoints: Vec<String>,
+    tls: Option<std::path::PathBuf>,
     service: String,
     task: Option<String>,
     tx: mpsc::Sender<BackendMsg>,
@@ -34,7 +43,7 @@ async fn follow(
     let mut reasons = Vec::new();
     let mut docker = None;
     for ep in &endpoints {
-        match connect(ep).await {
+        match connect(ep, tls.as_deref()).await {
             Ok(c) => {
                 docker = Some(c.docker);
                 break;

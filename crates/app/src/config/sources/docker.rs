@@ -52,7 +52,11 @@ pub(crate) fn validate(d: &DockerSource, base: &str) -> Result<(), Invalid> {
 
 /// Contexts with a Swarm endpoint. From `[[contexts]]` `docker.hosts` when set, else from
 /// what discovery found (DOCKER_HOST, docker contexts).
-pub(crate) fn settings(cfg: &Config, sources: &[DiscoveredSource]) -> Vec<SwarmSettings> {
+pub(crate) fn settings(
+    cfg: &Config,
+    sources: &[DiscoveredSource],
+    env: &Env,
+) -> Vec<SwarmSettings> {
     let found = |ctx: &str| {
         sources
             .iter()
@@ -64,26 +68,28 @@ pub(crate) fn settings(cfg: &Config, sources: &[DiscoveredSource]) -> Vec<SwarmS
             })
     };
     let reconcile = Duration::from_secs(cfg.refresh.reconcile_secs);
-    let make = |cluster: &str, endpoints: Vec<String>| SwarmSettings {
+    let make = |cluster: &str, endpoints: Vec<String>, tls: Option<PathBuf>| SwarmSettings {
         cluster: cluster.to_string(),
         endpoints,
         reconcile,
+        tls,
     };
     if cfg.contexts.is_empty() {
+        let tls = context_tls(env, &DockerSource::default());
         return found(DEFAULT_CONTEXT)
-            .map(|e| vec![make(DEFAULT_CONTEXT, vec![e])])
+            .map(|e| vec![make(DEFAULT_CONTEXT, vec![e], tls)])
             .unwrap_or_default();
     }
     cfg.contexts
         .iter()
         .filter_map(|c| {
             let d = c.docker.as_ref()?;
-            let endpoints = if d.hosts.is_empty() {
-                found(&c.name).into_iter().collect()
+            let (endpoints, tls) = if d.hosts.is_empty() {
+                (found(&c.name).into_iter().collect(), context_tls(env, d))
             } else {
-                d.hosts.clone()
+                (d.hosts.clone(), None)
             };
-            (!endpoints.is_empty()).then(|| make(&c.name, endpoints))
+            (!endpoints.is_empty()).then(|| make(&c.name, endpoints, tls))
         })
         .collect()
 }
@@ -119,6 +125,26 @@ pub(crate) fn discover(env: &Env, src: &DockerSource) -> Discovery {
         return docker_context(env, &name, &format!("docker context \"{name}\" ({shown})"));
     }
     default_socket(env)
+}
+
+/// The TLS material of the docker context `discover` chose, as the docker CLI keeps it
+/// (`contexts/tls/<sha256 of the name>/docker/{ca,cert,key}.pem`); None when the endpoint
+/// does not come from a context or the context has none (then `DOCKER_CERT_PATH` applies).
+pub(crate) fn context_tls(env: &Env, src: &DockerSource) -> Option<PathBuf> {
+    if !src.hosts.is_empty() {
+        return None;
+    }
+    let dir = docker_config_dir(env)?;
+    let name = match &src.context {
+        Some(n) => n.clone(),
+        None if env.get("DOCKER_HOST").is_some() => return None,
+        None => env
+            .get("DOCKER_CONTEXT")
+            .or_else(|| current_docker_context(&dir))?,
+    };
+    let digest = hex::encode(Sha256::digest(name.as_bytes()));
+    let tls = dir.join("contexts").join("tls").join(digest).join("docker");
+    tls.join("ca.pem").exists().then_some(tls)
 }
 
 fn default_socket(env: &Env) -> Discovery {

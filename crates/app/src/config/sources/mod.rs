@@ -69,6 +69,7 @@ impl BackendSpec {
             BackendSpec::Swarm(s) => Some(clusterdeck_swarm::spawn_logs(
                 s.cluster.clone(),
                 s.endpoints.clone(),
+                s.tls.clone(),
                 tx.clone(),
             )),
             #[cfg(feature = "kube")]
@@ -102,7 +103,7 @@ pub fn backends(
     o: &Overrides,
     env: &Env,
 ) -> Vec<BackendSpec> {
-    let mut out: Vec<BackendSpec> = docker::settings(cfg, found)
+    let mut out: Vec<BackendSpec> = docker::settings(cfg, found, env)
         .into_iter()
         .map(BackendSpec::Swarm)
         .collect();
