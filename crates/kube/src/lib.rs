@@ -122,7 +122,8 @@ async fn run(s: KubeSettings, mut rep: Reporter, mut ops: Option<Writer>) {
     loop {
         tokio::select! {
             _ = rep.closed() => break,
-            m = watching.rx.recv() => match m {
+            // While partitioned the watchers are stopped and their channel closed.
+            m = watching.rx.recv(), if partitioned.is_none() => match m {
                 Some(m) => watching.agg.take(m),
                 None => break,
             },
