@@ -97,6 +97,15 @@ impl Failure {
     }
 }
 
+const NO_ANSWER: &str = "no answer in time";
+const CANNOT_CONNECT: &str = "cannot connect";
+
+/// Whether an error message says the endpoint did not answer (a silent network), as opposed
+/// to answering with a refusal.
+pub(super) fn unanswered(message: &str) -> bool {
+    message.contains(NO_ANSWER) || message.contains(CANNOT_CONNECT)
+}
+
 const BAD_CREDENTIALS: &[&str] = &[
     "AuthFailure",
     "InvalidClientTokenId",
@@ -129,9 +138,12 @@ where
         return Failure::Denied(format!("not allowed by IAM ({code}): {msg}"));
     }
     match e {
-        SdkError::TimeoutError(_) => Failure::Unreachable("no answer in time".into()),
-        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
-            Failure::Unreachable(format!("cannot connect: {}", short(&text)))
+        SdkError::TimeoutError(_) => Failure::Unreachable(NO_ANSWER.into()),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            Failure::Unreachable(format!("{NO_ANSWER} (connecting)"))
+        }
+        SdkError::DispatchFailure(d) if d.is_io() => {
+            Failure::Unreachable(format!("{CANNOT_CONNECT}: {}", short(&text)))
         }
         _ if text.contains("credentials") || text.contains("identity") => {
             Failure::Credentials(format!(

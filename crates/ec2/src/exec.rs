@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
 };
 
 use clusterdeck_kit::{Failed, OpCommand, Step, Writer, as_planned};
-use clusterdeck_model::{Facts, Instance, InstanceState, OpId};
+use clusterdeck_model::{Facts, Instance, InstanceState, OpId, SourceState};
 use clusterdeck_ops::{InstanceAction, LaunchConfig, Op, OpRequest};
 
 use crate::{Backend, client};
@@ -65,6 +65,9 @@ impl Backend {
             expect,
         } = cmd;
         if let Err(f) = self.as_planned(&request, &expect).await {
+            if let Failed::Error(e) = &f {
+                self.no_answer(e).await;
+            }
             self.rep.finish(op_id, Err(f)).await;
             return;
         }
@@ -75,8 +78,20 @@ impl Backend {
                 self.rep.outcome(op_id, Ok(msg)).await;
             }
             Err(e) => {
+                self.no_answer(&e).await;
                 self.rep.outcome(op_id, Err(e)).await;
             }
+        }
+    }
+
+    /// A call of an operation that got no answer counts as the poll's would: the data is
+    /// stale from now (the rule: 15 s after an unanswered call), and the next poll comes soon.
+    async fn no_answer(&mut self, e: &str) {
+        if client::unanswered(e) {
+            self.failures += 1;
+            self.unanswered = true;
+            let reason = e.to_string();
+            self.set_health(SourceState::Unreachable { reason }).await;
         }
     }
 

@@ -276,7 +276,19 @@ impl Backend {
             .max_results(self.s.page_size.unwrap_or(PAGE_SIZE))
             .into_paginator()
             .send();
-        while let Some(page) = pages.next().await {
+        // Each page within the rule's 15 s, whatever the SDK's retries make of a silent network.
+        let within = client::OPERATION_TIMEOUT;
+        loop {
+            let page = match tokio::time::timeout(within, pages.next()).await {
+                Err(_) => {
+                    return Err(Failure::Unreachable(format!(
+                        "no answer within {} s",
+                        within.as_secs()
+                    )));
+                }
+                Ok(None) => break,
+                Ok(Some(page)) => page,
+            };
             let page = page.map_err(|e| client::classify(&e, &creds))?;
             for r in page.reservations() {
                 raw.extend(r.instances().iter().cloned());
