@@ -47,7 +47,7 @@ pub struct KubeSettings {
 /// no answer for `STALE_AFTER` the source is stale (a silent partition shows within 15 s).
 const ALIVE_EVERY: Duration = Duration::from_secs(3);
 const ANSWER_WITHIN: Duration = Duration::from_secs(3);
-const STALE_AFTER: Duration = Duration::from_secs(10);
+const STALE_AFTER: Duration = Duration::from_secs(8);
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// A failed connection is tried again after this, doubling up to the maximum.
 const CONNECT_BACKOFF_MIN: Duration = Duration::from_secs(2);

@@ -49,7 +49,7 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 /// tried, so stale data shows within 15 s.
 const ALIVE_EVERY: Duration = Duration::from_secs(3);
 const ANSWER_WITHIN: Duration = Duration::from_secs(3);
-const STALE_AFTER: Duration = Duration::from_secs(10);
+const STALE_AFTER: Duration = Duration::from_secs(8);
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
 /// An operation that has no visible end within this time is reported as such.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(600);
