@@ -171,19 +171,7 @@ impl Gate {
         let Gate::Live(g) = self else {
             return Err("read-only mode: refused".into());
         };
-        let again = match cluster {
-            None => Err(format!("context {} is gone", op.request.cluster())),
-            Some(c) => match plan(&op.request, c, in_flight) {
-                Err(e) => Err(format!("{e} (checked again at confirmation); nothing done")),
-                Ok(_) => match op
-                    .expect
-                    .drift(&op.request.target.name, &facts(&op.request, c))
-                {
-                    Some(d) => Err(d.message()),
-                    None => Ok(()),
-                },
-            },
-        };
+        let again = still_holds(&op, cluster, in_flight);
         g.seq += 1;
         let op_id = format!(
             "{}-{}-{}",
@@ -388,6 +376,25 @@ impl Gate {
             Gate::Live(g) => Some(&g.audit),
             Gate::ReadOnly => None,
         }
+    }
+}
+
+/// The confirmed plan, made again on the state shown now: a refusal that holds now (stale
+/// data, the quorum guard) or a target that moved since the modal opened.
+fn still_holds(
+    op: &ConfirmedOp,
+    cluster: Option<&ClusterState>,
+    in_flight: &[(OpRequest, String)],
+) -> Result<(), String> {
+    let c = cluster.ok_or_else(|| format!("context {} is gone", op.request.cluster()))?;
+    plan(&op.request, c, in_flight)
+        .map_err(|e| format!("{e} (checked again at confirmation); nothing done"))?;
+    match op
+        .expect
+        .drift(&op.request.target.name, &facts(&op.request, c))
+    {
+        Some(d) => Err(d.message()),
+        None => Ok(()),
     }
 }
 

@@ -269,55 +269,61 @@ impl Mirror {
                 Ok((n.availability == *availability)
                     .then(|| Ok(format!("{} is {}", n.hostname, availability.label()))))
             }
-            Goal::Rollout {
-                service,
-                rollback,
-                version_before,
-                image_before,
-                tasks_before,
-            } => {
-                let w = self.services.get(service).ok_or(())?;
-                if w.spec_version <= *version_before {
-                    return Ok(None);
-                }
-                let spec = format!(
-                    "image {image_before} → {} (spec version {version_before} → {})",
-                    w.image, w.spec_version
-                );
-                let Some(u) = &w.update else {
-                    // The engine clears the update status when the spec changes and sets it
-                    // again once its updater starts: until then the old tasks still run, so
-                    // settled means every running task is one started since the update.
-                    let current: Vec<_> = self
-                        .tasks
-                        .values()
-                        .filter(|t| t.workload_id == *service && t.desired == TaskState::Running)
-                        .collect();
-                    let replaced = !current.is_empty()
-                        && current
-                            .iter()
-                            .all(|t| t.is_running() && !tasks_before.contains(&t.id));
-                    let all = w.mode == ServiceMode::Global || w.running == w.desired;
-                    return Ok((replaced && all).then_some(Ok(spec)));
-                };
-                Ok(match (u.state, rollback) {
-                    (UpdateState::Completed, false) => {
-                        Some(Ok(format!("update completed: {spec}")))
-                    }
-                    (UpdateState::RollbackCompleted, true) => {
-                        Some(Ok(format!("rollback completed: {spec}")))
-                    }
-                    (UpdateState::RollbackCompleted, false) => Some(Err(format!(
-                        "the update failed and was rolled back: {} ({spec})",
-                        u.message
-                    ))),
-                    (UpdateState::Paused, _) | (UpdateState::RollbackPaused, _) => {
-                        Some(Err(format!("{}: {} ({spec})", u.state.label(), u.message)))
-                    }
-                    _ => None,
-                })
-            }
+            Goal::Rollout { .. } => self.judge_rollout(goal),
         }
+    }
+
+    /// A deploy, rollback or restart, judged from the service's update status (or, while the
+    /// engine has set none since the change, from its tasks).
+    fn judge_rollout(&self, goal: &Goal) -> Result<Option<Result<String, String>>, ()> {
+        let Goal::Rollout {
+            service,
+            rollback,
+            version_before,
+            image_before,
+            tasks_before,
+        } = goal
+        else {
+            return Err(());
+        };
+        let w = self.services.get(service).ok_or(())?;
+        if w.spec_version <= *version_before {
+            return Ok(None);
+        }
+        let spec = format!(
+            "image {image_before} → {} (spec version {version_before} → {})",
+            w.image, w.spec_version
+        );
+        let Some(u) = &w.update else {
+            // The engine clears the update status when the spec changes and sets it again
+            // once its updater starts: until then the old tasks still run, so settled means
+            // every running task is one started since the update.
+            let current: Vec<_> = self
+                .tasks
+                .values()
+                .filter(|t| t.workload_id == *service && t.desired == TaskState::Running)
+                .collect();
+            let replaced = !current.is_empty()
+                && current
+                    .iter()
+                    .all(|t| t.is_running() && !tasks_before.contains(&t.id));
+            let all = w.mode == ServiceMode::Global || w.running == w.desired;
+            return Ok((replaced && all).then_some(Ok(spec)));
+        };
+        Ok(match (u.state, rollback) {
+            (UpdateState::Completed, false) => Some(Ok(format!("update completed: {spec}"))),
+            (UpdateState::RollbackCompleted, true) => {
+                Some(Ok(format!("rollback completed: {spec}")))
+            }
+            (UpdateState::RollbackCompleted, false) => Some(Err(format!(
+                "the update failed and was rolled back: {} ({spec})",
+                u.message
+            ))),
+            (UpdateState::Paused, _) | (UpdateState::RollbackPaused, _) => {
+                Some(Err(format!("{}: {} ({spec})", u.state.label(), u.message)))
+            }
+            _ => None,
+        })
     }
 }
 

@@ -114,30 +114,14 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     let files = AuditLog::new(path).files();
     let anchor = anchor::read(path);
     if files.is_empty() {
-        let (problem, detail) = match &anchor {
-            Some(a) => (
-                Problem::Restarted,
-                format!(
-                    "{}; the anchor says the chain held {} records",
-                    anchor::why(path, a),
-                    a.seq
-                ),
-            ),
-            None => (Problem::Deleted { missing: 0 }, "no audit log here".into()),
-        };
-        return Err(VerifyError {
-            file: path.to_path_buf(),
-            line: 0,
-            problem,
-            detail,
-        });
+        return Err(no_log(path, anchor.as_ref()));
     }
     let lines = read_lines(&files)?;
     let seqs: Vec<Option<u64>> = lines
         .iter()
         .map(|l| l.record.as_ref().map(|r| r.seq))
         .collect();
-    let err = |i: usize, problem: Problem, detail: String| VerifyError {
+    let err = |(i, problem, detail): (usize, Problem, String)| VerifyError {
         file: files[lines[i].file].clone(),
         line: lines[i].no,
         problem,
@@ -150,76 +134,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     };
     let last = lines.len().saturating_sub(1);
     for (i, line) in lines.iter().enumerate() {
-        let expected_seq = i as u64 + 1;
-        let Some(rec) = &line.record else {
-            if i == last && !line.complete {
-                return Err(err(
-                    i,
-                    Problem::Truncated,
-                    "the last record is cut short".into(),
-                ));
-            }
-            return Err(err(
-                i,
-                Problem::Edited,
-                "not a valid record (edited or damaged)".into(),
-            ));
-        };
-        if i == last && !line.complete {
-            return Err(err(
-                i,
-                Problem::Truncated,
-                "the last line has no end".into(),
-            ));
-        }
-        if !self_hash_ok(&line.raw) {
-            return Err(err(
-                i,
-                Problem::Edited,
-                "the record does not match its own hash".into(),
-            ));
-        }
-        if rec.seq != expected_seq {
-            let later: HashSet<u64> = seqs[i + 1..].iter().flatten().copied().collect();
-            if rec.seq < expected_seq || later.contains(&expected_seq) {
-                return Err(err(
-                    i,
-                    Problem::Reordered,
-                    format!("record {} where record {expected_seq} belongs", rec.seq),
-                ));
-            }
-            return Err(err(
-                i,
-                Problem::Deleted {
-                    missing: rec.seq - expected_seq,
-                },
-                format!(
-                    "records {expected_seq}..{} are missing before this line",
-                    rec.seq - 1
-                ),
-            ));
-        }
-        if rec.prev_sha256 != prev_hash {
-            // Sequence and self-hash hold, so the previous line was rewritten with a fresh hash.
-            let at = i.saturating_sub(1);
-            return Err(err(
-                at,
-                Problem::Edited,
-                format!(
-                    "record {} was rewritten: the next record chains to other content",
-                    expected_seq.saturating_sub(1)
-                ),
-            ));
-        }
-        if rec.phase == anchor::CHAIN_RESTART {
-            return Err(err(
-                i,
-                Problem::Restarted,
-                rec.message
-                    .clone()
-                    .unwrap_or_else(|| "the chain restarts here".into()),
-            ));
-        }
+        let rec = check_line(i, line, i == last, &seqs, &prev_hash).map_err(err)?;
         if report.first_time.is_none() {
             report.first_time = Some(rec.time.clone());
         }
@@ -231,7 +146,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     if let Some(a) = anchor
         && anchor::behind(&a, report.records, &prev_hash)
     {
-        return Err(err(
+        return Err(err((
             last,
             Problem::Restarted,
             format!(
@@ -240,7 +155,100 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
                 a.seq,
                 report.records
             ),
-        ));
+        )));
     }
     Ok(report)
+}
+
+/// No file of the chain at all: gone (if the anchor says there was one) or never written.
+fn no_log(path: &Path, anchor: Option<&anchor::Anchor>) -> VerifyError {
+    let (problem, detail) = match anchor {
+        Some(a) => (
+            Problem::Restarted,
+            format!(
+                "{}; the anchor says the chain held {} records",
+                anchor::why(path, a),
+                a.seq
+            ),
+        ),
+        None => (Problem::Deleted { missing: 0 }, "no audit log here".into()),
+    };
+    VerifyError {
+        file: path.to_path_buf(),
+        line: 0,
+        problem,
+        detail,
+    }
+}
+
+/// One line in its place: its record, or (the line it concerns, the problem, why).
+fn check_line<'a>(
+    i: usize,
+    line: &'a Line,
+    is_last: bool,
+    seqs: &[Option<u64>],
+    prev_hash: &str,
+) -> Result<&'a AuditRecord, (usize, Problem, String)> {
+    let expected_seq = i as u64 + 1;
+    let Some(rec) = &line.record else {
+        return Err(if is_last && !line.complete {
+            (i, Problem::Truncated, "the last record is cut short".into())
+        } else {
+            (
+                i,
+                Problem::Edited,
+                "not a valid record (edited or damaged)".into(),
+            )
+        });
+    };
+    if is_last && !line.complete {
+        return Err((i, Problem::Truncated, "the last line has no end".into()));
+    }
+    if !self_hash_ok(&line.raw) {
+        return Err((
+            i,
+            Problem::Edited,
+            "the record does not match its own hash".into(),
+        ));
+    }
+    if rec.seq != expected_seq {
+        let later: HashSet<u64> = seqs[i + 1..].iter().flatten().copied().collect();
+        if rec.seq < expected_seq || later.contains(&expected_seq) {
+            return Err((
+                i,
+                Problem::Reordered,
+                format!("record {} where record {expected_seq} belongs", rec.seq),
+            ));
+        }
+        return Err((
+            i,
+            Problem::Deleted {
+                missing: rec.seq - expected_seq,
+            },
+            format!(
+                "records {expected_seq}..{} are missing before this line",
+                rec.seq - 1
+            ),
+        ));
+    }
+    if rec.prev_sha256 != prev_hash {
+        // Sequence and self-hash hold, so the previous line was rewritten with a fresh hash.
+        return Err((
+            i.saturating_sub(1),
+            Problem::Edited,
+            format!(
+                "record {} was rewritten: the next record chains to other content",
+                expected_seq.saturating_sub(1)
+            ),
+        ));
+    }
+    if rec.phase == anchor::CHAIN_RESTART {
+        let why = rec.message.clone();
+        return Err((
+            i,
+            Problem::Restarted,
+            why.unwrap_or_else(|| "the chain restarts here".into()),
+        ));
+    }
+    Ok(rec)
 }
