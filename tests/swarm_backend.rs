@@ -453,9 +453,122 @@ fn global_services_say_why_they_cannot_be_scaled() {
 
 #[test]
 fn the_registry_offers_its_tags() {
+    let _g = lock();
+    // The test registry is plain HTTP: the console uses it so only because the engine lists
+    // it as insecure (learnt when the backend connects).
+    let _c = Console::start(managers());
     let tags = clusterdeck::backends::registry::fetch_tags(&format!("{}:1", repo()))
         .expect("registry answers");
     assert_eq!(tags, vec!["1", "2", "3", "broken"]);
+}
+
+/// A registry over TLS that asks for credentials (Basic auth, htpasswd), on the test
+/// registry's storage: its tags are read with the docker CLI's credentials (a credential
+/// helper; a wrong `auths` entry is refused saying so), over verified TLS only; and a plain
+/// HTTP registry is used only once the engine lists it as insecure.
+#[test]
+fn tags_over_tls_with_the_docker_cli_credentials_and_plain_http_only_where_allowed() {
+    use clusterdeck::backends::registry::{Lookup, fetch_tags_with, set_insecure};
+    let _g = lock();
+    let state = env("CD_SWARM_STATE");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let hash = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+        ])
+        .output()
+        .expect("python3");
+    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+    assert!(hash.starts_with("$2"), "a bcrypt hash: {hash}");
+    std::fs::write(dir.path().join("htpasswd"), format!("alice:{hash}\n")).expect("htpasswd");
+    std::fs::write(
+        dir.path().join("config.yml"),
+        format!(
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {state}/registry/data\n\
+             http:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {state}/tls/registry-cert.pem\n\
+             \x20   key: {state}/tls/registry-key.pem\nauth:\n  htpasswd:\n    realm: test\n\
+             \x20   path: {}\n",
+            dir.path().join("htpasswd").display()
+        ),
+    )
+    .expect("config");
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _registry = Child(
+        std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry"),
+    );
+    eventually(30, "the TLS registry listening", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    let image = format!("127.0.0.1:{port}/demo/app:1");
+    let docker_config = dir.path().join("docker");
+    std::fs::create_dir_all(&docker_config).expect("mkdir");
+    let lookup = Lookup {
+        docker_config: Some(docker_config.clone()),
+        ca: Some(format!("{state}/tls/ca.pem").into()),
+        helpers: Some(dir.path().to_path_buf()),
+    };
+    // Not loopback-insecure either: TLS or nothing.
+    set_insecure(Vec::new(), &[]);
+
+    let err = fetch_tags_with(&image, &lookup).expect_err("no credentials");
+    assert!(err.contains("asks for credentials"), "{err}");
+
+    let write_config = |json: String| {
+        std::fs::write(docker_config.join("config.json"), json).expect("config.json")
+    };
+    write_config(format!(
+        r#"{{"auths": {{"127.0.0.1:{port}": {{"auth": "YWxpY2U6d3Jvbmc="}}}}}}"#
+    ));
+    let err = fetch_tags_with(&image, &lookup).expect_err("a wrong password");
+    assert!(err.contains("401"), "{err}");
+
+    let helper = dir.path().join("docker-credential-cdtest");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nread host\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}' \"$host\"\n",
+    )
+    .expect("helper");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    write_config(format!(
+        r#"{{"credHelpers": {{"127.0.0.1:{port}": "cdtest"}}}}"#
+    ));
+    let tags = fetch_tags_with(&image, &lookup).expect("tags with the helper's credentials");
+    assert_eq!(tags, vec!["1", "2", "3", "broken"]);
+
+    // A CA that did not sign the registry's certificate: refused, not downgraded.
+    let other = Lookup {
+        ca: Some(env("CD_SWARM_OTHER_CA").into()),
+        ..lookup.clone()
+    };
+    let err = fetch_tags_with(&image, &other).expect_err("an unknown issuer");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+
+    // The plain-HTTP test registry: refused until it is insecure by the engine's word.
+    let plain = format!("{}:1", repo());
+    assert!(fetch_tags_with(&plain, &Lookup::default()).is_err());
+    set_insecure([env("CD_REGISTRY")], &[]);
+    assert_eq!(
+        fetch_tags_with(&plain, &Lookup::default()).expect("insecure by the engine's word"),
+        vec!["1", "2", "3", "broken"]
+    );
 }
 
 #[test]

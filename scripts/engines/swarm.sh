@@ -11,7 +11,8 @@
 # Each dockerd also listens with TLS (--tlsverify, client certificates required) on
 # tcp://10.99.N.2:2376, with a CA, server and client certificates made by 'up' under
 # $STATE/tls (the client's in the docker CLI's layout: $STATE/tls/client/{ca,cert,key}.pem;
-# a second CA that signed nothing, for wrong-CA tests: $STATE/tls/other-ca.pem).
+# a second CA that signed nothing, for wrong-CA tests: $STATE/tls/other-ca.pem; a server
+# certificate for 127.0.0.1: $STATE/tls/registry-{cert,key}.pem).
 #
 # Usage: swarm.sh up | down | stop N... [--kill] | start N... | status | env
 #   up       install what is missing, clean leftovers of an earlier run, start everything,
@@ -81,6 +82,8 @@ make_tls() { # the CA, each node's server certificate (its address), a client ce
     tls_sign "n$n" "/CN=${NAMES[$n]}" "subjectAltName=IP:10.99.$n.2\nextendedKeyUsage=serverAuth"
   done
   tls_sign client /CN=clusterdeck-test "extendedKeyUsage=clientAuth"
+  # For a registry over TLS on loopback (the tag lookup's tests start one).
+  tls_sign registry /CN=registry "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"
   cp "$t/ca.pem" "$t/client/ca.pem"
   cp "$t/client-cert.pem" "$t/client/cert.pem"
   cp "$t/client-key.pem" "$t/client/key.pem"

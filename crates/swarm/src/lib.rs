@@ -222,6 +222,7 @@ impl Backend {
         if !self.health(SourceState::Connected, Some(endpoint)).await {
             return Ok(());
         }
+        learn_insecure_registries(&c.docker).await;
         let mut filters = HashMap::new();
         filters.insert(
             "type".to_string(),
@@ -308,4 +309,22 @@ fn liveness(docker: bollard::Docker) -> tokio::sync::mpsc::Receiver<bool> {
         }
     });
     rx
+}
+
+/// Which registries the engine reaches over plain HTTP (its `--insecure-registry` list and
+/// CIDRs), so the deploy prompt's tag lookup does the same and no more.
+async fn learn_insecure_registries(docker: &bollard::Docker) {
+    let Ok(Ok(info)) = tokio::time::timeout(ANSWER_WITHIN, docker.info()).await else {
+        return;
+    };
+    let Some(rc) = info.registry_config else {
+        return;
+    };
+    let hosts = rc
+        .index_configs
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, i)| i.secure == Some(false))
+        .map(|(name, _)| name);
+    registry::set_insecure(hosts, &rc.insecure_registry_cidrs.unwrap_or_default());
 }
