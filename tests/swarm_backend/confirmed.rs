@@ -16,6 +16,12 @@ fn spec(service: &str, format: &str) -> String {
         .to_string()
 }
 
+/// The tag of an image reference (`repo:3@sha256:…` → `3`): a digest can hold ":3" too.
+fn tag_of(image: &str) -> &str {
+    let named = image.split('@').next().unwrap_or(image);
+    named.rsplit_once(':').map_or("", |(_, t)| t)
+}
+
 fn replicas(service: &str) -> String {
     spec(service, "{{.Spec.Mode.Replicated.Replicas}}")
 }
@@ -139,7 +145,7 @@ fn deploy_restart_and_rollback_confirmed_after_an_outside_change_change_nothing(
     ]);
     c.wait(90, "t-moved on :2", |c| {
         let w = c.cluster()?.workload_by_name("t-moved")?;
-        (w.image.contains(":2") && w.update.as_ref().is_some_and(|u| !u.state.in_progress()))
+        (tag_of(&w.image) == "2" && w.update.as_ref().is_some_and(|u| !u.state.in_progress()))
             .then_some(())
     });
     let three = format!("{}:3", repo());
@@ -159,7 +165,7 @@ fn deploy_restart_and_rollback_confirmed_after_an_outside_change_change_nothing(
     assert_eq!(image("t-moved"), three, "the outside deploy stands");
     c.wait(90, "t-moved on :3", |c| {
         let w = c.cluster()?.workload_by_name("t-moved")?;
-        (w.image.contains(":3") && w.update.as_ref().is_some_and(|u| !u.state.in_progress()))
+        (tag_of(&w.image) == "3" && w.update.as_ref().is_some_and(|u| !u.state.in_progress()))
             .then_some(())
     });
 
