@@ -304,23 +304,32 @@ fn tasks_on_a_node_that_went_down_are_unknown_not_running() {
     docker(&["service", "rm", "t-down"]);
 }
 
-/// Silent partitions between the console and the managers' engines (each reached through a
-/// relay of the test's own, so a rule can drop the console's path alone). mgr1 cut off: the
-/// console gives it up within 15 s and goes on through mgr2, data live. All three cut off: the
-/// source is stale with the reason, a write is refused, a scale confirmed at the moment of
-/// the drop never runs; with the rules removed it recovers by itself within 30 s.
+/// Silent partitions between the console and the managers' engines, reached over their TLS
+/// listeners (tcp://10.99.N.2:2376, client certificates), which a tagged iptables rule drops
+/// on this host's way out: the managers keep talking to each other. mgr1 cut off: the console
+/// gives it up within 15 s and goes on through mgr2, data live. All three cut off: the source
+/// is stale with the reason, a write is refused, a scale confirmed at the moment of the drop
+/// never runs; with the rules removed it recovers by itself within 30 s.
 #[test]
 fn a_silent_partition_fails_over_then_goes_stale_and_recovers() {
     let _g = alone();
     create_service("t-part", 1, "1", &[]);
-    let ports: Vec<u16> = (1..=3)
-        .map(|n| netfault::relay_to_unix(&env(&format!("CD_SWARM_N{n}_SOCK"))))
+    let endpoints: Vec<String> = (1..=3)
+        .map(|n| env(&format!("CD_SWARM_N{n}_TLS_URL")))
         .collect();
-    let endpoints: Vec<String> = ports
-        .iter()
-        .map(|p| format!("tcp://127.0.0.1:{p}"))
-        .collect();
-    let mut c = Console::start(endpoints.clone());
+    let cut =
+        |n: usize| netfault::DropRule::install_to(&format!("10.99.{n}.2"), 2376, "swarm-partition");
+    let settings = clusterdeck::backends::swarm::SwarmSettings {
+        cluster: CLUSTER.into(),
+        endpoints: endpoints.clone(),
+        reconcile: Duration::from_secs(30),
+        tls: Some(env("CD_SWARM_TLS_DIR").into()),
+    };
+    let mut c = Console::with(CLUSTER, |tx| {
+        clusterdeck::backends::swarm::spawn(settings, true, tx)
+            .into_iter()
+            .collect()
+    });
     c.wait(60, "connected through mgr1's relay", |c| {
         let e = endpoint(c)?;
         (matches!(swarm_state(c)?, SourceState::Connected) && e.contains(&endpoints[0]))
@@ -328,7 +337,7 @@ fn a_silent_partition_fails_over_then_goes_stale_and_recovers() {
     });
 
     // mgr1 cut off: failed over within 15 s, still live.
-    let mut first = netfault::DropRule::install(ports[0], "swarm-partition");
+    let mut first = cut(1);
     let started = Instant::now();
     let other = c.wait(30, "connected through another manager", |c| {
         let e = endpoint(c)?;
@@ -349,10 +358,7 @@ fn a_silent_partition_fails_over_then_goes_stale_and_recovers() {
         "t-part",
         Op::Scale { replicas: 4 },
     ));
-    let rest: Vec<netfault::DropRule> = ports[1..]
-        .iter()
-        .map(|p| netfault::DropRule::install(*p, "swarm-partition"))
-        .collect();
+    let rest = [cut(2), cut(3)];
     let dropped = Instant::now();
     let op = c
         .confirm(pending, "")

@@ -7,60 +7,29 @@
 
 use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
 use std::process::Command;
 
 /// Relays every connection on a loopback port of its own to `to` (`host:port`); returns the
 /// port.
 pub fn relay(to: &str) -> u16 {
     let to = to.to_string();
-    relay_with(move || TcpStream::connect(&to).map(Side::Tcp))
-}
-
-/// As `relay`, to a Unix socket (a dockerd's): the console reaches it over TCP, which a rule
-/// can drop.
-pub fn relay_to_unix(path: &str) -> u16 {
-    let path = path.trim_start_matches("unix://").to_string();
-    relay_with(move || UnixStream::connect(&path).map(Side::Unix))
-}
-
-enum Side {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Side {
-    fn halves(&self) -> io::Result<(Box<dyn io::Read + Send>, Box<dyn io::Write + Send>)> {
-        Ok(match self {
-            Side::Tcp(s) => (Box::new(s.try_clone()?), Box::new(s.try_clone()?)),
-            Side::Unix(s) => (Box::new(s.try_clone()?), Box::new(s.try_clone()?)),
-        })
-    }
-}
-
-fn relay_with(connect: impl Fn() -> io::Result<Side> + Send + 'static) -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
     let port = l.local_addr().expect("address").port();
     std::thread::spawn(move || {
         for client in l.incoming().flatten() {
-            let Ok(server) = connect() else {
+            let Ok(server) = TcpStream::connect(&to) else {
                 continue;
             };
-            let (Ok(c_in), Ok(c_out), Ok((mut s_in, mut s_out))) =
-                (client.try_clone(), client.try_clone(), server.halves())
-            else {
-                continue;
+            let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                std::thread::spawn(move || {
+                    let _ = io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Both);
+                });
             };
-            let mut c_in = c_in;
-            std::thread::spawn(move || {
-                let _ = io::copy(&mut c_in, &mut s_out);
-                drop(s_out);
-            });
-            std::thread::spawn(move || {
-                let mut c_out = c_out;
-                let _ = io::copy(&mut s_in, &mut c_out);
-                let _ = c_out.shutdown(Shutdown::Both);
-            });
+            if let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) {
+                pipe(client, s2);
+                pipe(server, c2);
+            }
         }
     });
     port
@@ -72,24 +41,36 @@ pub struct DropRule {
 }
 
 impl DropRule {
+    /// Drops what reaches local TCP `port` (loopback traffic passes INPUT).
     pub fn install(port: u16, tag: &str) -> DropRule {
+        DropRule::with(&["INPUT"], port, tag)
+    }
+
+    /// Drops what this host sends to `addr:port` (an engine in a network namespace).
+    pub fn install_to(addr: &str, port: u16, tag: &str) -> DropRule {
+        DropRule::with(&["OUTPUT", "-d", addr], port, tag)
+    }
+
+    fn with(head: &[&str], port: u16, tag: &str) -> DropRule {
         let tag = format!("cd-test-{tag}-{}", std::process::id());
-        let spec: Vec<String> = [
-            "INPUT",
+        let port = port.to_string();
+        let tail = [
             "-p",
             "tcp",
             "--dport",
-            &port.to_string(),
+            &port,
             "-m",
             "comment",
             "--comment",
             &tag,
             "-j",
             "DROP",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        ];
+        let spec: Vec<String> = head
+            .iter()
+            .chain(tail.iter())
+            .map(|s| s.to_string())
+            .collect();
         let ok = Command::new("iptables")
             .arg("-I")
             .args(&spec)
