@@ -475,3 +475,59 @@ fn the_header_warns_of_unshipped_audit_and_a_restarted_chain() {
     let header = s.lines().next().unwrap_or_default();
     assert!(header.contains("TLS not verified"), "{header}");
 }
+
+/// A Kubernetes-only context: the overview's quorum line is the control plane's health (the
+/// API server's readiness checks, etcd's members where configured), not "no managers known".
+#[test]
+fn a_kubernetes_context_shows_the_control_planes_health_as_its_quorum() {
+    use clusterdeck::backends::Snapshot;
+    use clusterdeck::model::{ControlCheck, SourceHealth, SourceKind, SourceState};
+    let mut app = read_only_app();
+    let check = |name: &str, ok: bool| ControlCheck {
+        name: name.into(),
+        ok,
+        detail: String::new(),
+    };
+    app.store.apply(BackendMsg::Snapshot {
+        cluster: "k8s".into(),
+        source: SourceKind::Kubernetes,
+        at: now(),
+        snapshot: Snapshot {
+            nodes: Some(Vec::new()),
+            workloads: Some(Vec::new()),
+            replicas: Some(Vec::new()),
+            ..Snapshot::default()
+        },
+    });
+    app.store.apply(BackendMsg::Health {
+        cluster: "k8s".into(),
+        source: SourceKind::Kubernetes,
+        health: SourceHealth::new(SourceState::Connected),
+    });
+    app.store.apply(BackendMsg::Changes {
+        cluster: "k8s".into(),
+        source: SourceKind::Kubernetes,
+        at: now(),
+        changes: vec![Change::ControlPlane(vec![
+            check("ping", true),
+            check("etcd", true),
+        ])],
+    });
+    let s = screen(&app, 120, 30);
+    assert!(
+        s.contains("● healthy  API server ready (2 checks pass)"),
+        "{s}"
+    );
+    assert!(!s.contains("no managers known"), "{s}");
+    app.store.apply(BackendMsg::Changes {
+        cluster: "k8s".into(),
+        source: SourceKind::Kubernetes,
+        at: now(),
+        changes: vec![Change::ControlPlane(vec![
+            check("ping", true),
+            check("etcd", false),
+        ])],
+    });
+    let s = screen(&app, 120, 30);
+    assert!(s.contains("API server not ready: etcd failing"), "{s}");
+}

@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::app::App;
 use crate::config::discovery::Discovery;
 use crate::model::store::ClusterState;
-use crate::model::{Health, QuorumVerdict, Severity, Time};
+use crate::model::{Health, Quorum, QuorumVerdict, Severity, SourceKind, SourceState, Time};
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Role;
 use crate::ui::widgets::{age, ago, gauge, ratio_bar, verdict_mark};
@@ -133,6 +133,14 @@ fn stale_lines(app: &App, c: &ClusterState, now: Time, lines: &mut Vec<Line<'_>>
 fn quorum_lines(app: &App, c: &ClusterState, lines: &mut Vec<Line<'_>>) {
     let t = &app.theme;
     let q = c.quorum();
+    let swarm = c
+        .sources
+        .get(&SourceKind::Swarm)
+        .is_some_and(|h| !matches!(h.state, SourceState::NotConfigured { .. }));
+    if q.managers == 0 && !swarm && (!c.control_plane.is_empty() || !c.etcd.is_empty()) {
+        // No swarm here: the control plane's own health is the quorum that matters.
+        return control_plane_line(app, c, lines);
+    }
     let (sym, role) = verdict_mark(q.verdict);
     let headline = match (&q.verdict, &q.leader) {
         (QuorumVerdict::Lost | QuorumVerdict::Unknown, _) => q.summary(),
@@ -300,6 +308,59 @@ fn count_line<'a>(app: &App, label: &str, ok: usize, total: usize, what: &str) -
         ),
         Span::styled(format!("{ok}/{total} {what}"), t.style(Role::Text)),
     ])
+}
+
+/// A Kubernetes context: the API server's readiness checks and, where configured, the etcd
+/// members' quorum, worst first.
+fn control_plane_line(app: &App, c: &ClusterState, lines: &mut Vec<Line<'_>>) {
+    let t = &app.theme;
+    let failed: Vec<&str> = c
+        .control_plane
+        .iter()
+        .filter(|k| !k.ok)
+        .map(|k| k.name.as_str())
+        .collect();
+    let (mut verdict, mut parts) = if c.control_plane.is_empty() {
+        (
+            QuorumVerdict::Unknown,
+            vec!["API server: no readiness report yet".to_string()],
+        )
+    } else if failed.is_empty() {
+        (
+            QuorumVerdict::Healthy,
+            vec![format!(
+                "API server ready ({} checks pass)",
+                c.control_plane.len()
+            )],
+        )
+    } else {
+        (
+            QuorumVerdict::Lost,
+            vec![format!(
+                "API server not ready: {} failing",
+                sanitize(&failed.join(", "))
+            )],
+        )
+    };
+    if !c.etcd.is_empty() {
+        let q = Quorum::from_etcd(&c.etcd);
+        parts.push(format!("etcd {}", q.etcd_summary()));
+        let rank = |v: QuorumVerdict| match v {
+            QuorumVerdict::Healthy => 0,
+            QuorumVerdict::Unknown => 1,
+            QuorumVerdict::AtRisk => 2,
+            QuorumVerdict::Lost => 3,
+        };
+        if rank(q.verdict) > rank(verdict) {
+            verdict = q.verdict;
+        }
+    }
+    let (sym, role) = verdict_mark(verdict);
+    lines.push(Line::from(vec![
+        Span::styled("Quorum    ", t.style(Role::Header)),
+        Span::styled(format!("{sym} {}  ", verdict.label()), t.style(role)),
+        Span::styled(parts.join(" · "), t.style(Role::Text)),
+    ]));
 }
 
 fn sources_lines(app: &App, lines: &mut Vec<Line<'_>>) {
