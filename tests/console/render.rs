@@ -531,3 +531,46 @@ fn a_kubernetes_context_shows_the_control_planes_health_as_its_quorum() {
     let s = screen(&app, 120, 30);
     assert!(s.contains("API server not ready: etcd failing"), "{s}");
 }
+
+/// A service whose only task failed at start: the overview says it is down (✗, not ▲) and
+/// why, with the task's error in full.
+#[test]
+fn a_service_whose_only_task_failed_is_down_with_its_error_on_the_overview() {
+    use clusterdeck::model::{Replica, TaskState};
+    let mut app = demo_app();
+    let mut w = app.store.clusters[0]
+        .workloads
+        .values()
+        .find(|w| w.mode == clusterdeck::model::ServiceMode::Replicated)
+        .expect("a replicated service")
+        .clone();
+    w.id = "sv-evil".into();
+    w.name = "evil".into();
+    w.desired = 1;
+    w.running = 0;
+    w.update = None;
+    let error = "starting container failed: exec: \"/nope\": stat /nope: no such file or directory";
+    let task = Replica {
+        id: "task-evil-1".into(),
+        kind: clusterdeck::model::ObjectKind::Task,
+        workload_id: w.id.clone(),
+        slot: Some(1),
+        node_id: None,
+        desired: TaskState::Shutdown,
+        state: TaskState::Failed,
+        since: now(),
+        error: Some(error.into()),
+        image: w.image.clone(),
+        name: None,
+        restarts: None,
+    };
+    event(&mut app, Change::UpsertWorkload(w));
+    event(&mut app, Change::UpsertReplica(task));
+    let s = screen(&app, 200, 60);
+    let line = s
+        .lines()
+        .find(|l| l.contains("evil 0/1"))
+        .unwrap_or_else(|| panic!("evil on the overview:\n{s}"));
+    assert!(line.contains("✗ evil 0/1"), "{line}");
+    assert!(s.contains("no such file or directory"), "{s}");
+}

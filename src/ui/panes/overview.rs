@@ -269,18 +269,26 @@ fn service_lines(app: &App, c: &ClusterState, now: Time, lines: &mut Vec<Line<'_
     for w in degraded.iter().take(DEGRADED_LISTED) {
         let since = c.short_since(&w.id);
         let paused = w.update.as_ref().filter(|u| u.state.is_paused());
-        let mut text = format!("  ▲ {} {}/{}", sanitize(&w.name), w.running, w.desired);
+        // Nothing running at all is a failure, not a shortfall (as the services pane says).
+        let down = paused.is_some() || (w.running == 0 && w.desired > 0);
+        let sym = if down { "✗" } else { "▲" };
+        let mut text = format!("  {sym} {} {}/{}", sanitize(&w.name), w.running, w.desired);
         if let Some(s) = since {
             text.push_str(&format!(" since {}", age(now, s)));
         }
         if paused.is_some() {
             text.push_str(" · update PAUSED");
         }
-        let role = if paused.is_some() {
-            Role::Danger
-        } else {
-            Role::Warn
-        };
+        // The newest task error says why, in full (the line wraps).
+        if let Some(e) = c
+            .replicas_of_workload(&w.id)
+            .filter(|r| r.error.is_some())
+            .max_by_key(|r| r.since)
+            .and_then(|r| r.error.as_deref())
+        {
+            text.push_str(&format!(" · {}", sanitize(e)));
+        }
+        let role = if down { Role::Danger } else { Role::Warn };
         lines.push(Line::styled(text, t.style(role)));
     }
     if degraded.len() > DEGRADED_LISTED {
