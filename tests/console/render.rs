@@ -573,4 +573,10 @@ fn a_service_whose_only_task_failed_is_down_with_its_error_on_the_overview() {
         .unwrap_or_else(|| panic!("evil on the overview:\n{s}"));
     assert!(line.contains("✗ evil 0/1"), "{line}");
     assert!(s.contains("no such file or directory"), "{s}");
+    // The replicas pane shows that failed task without the history toggle: the only row that
+    // says why nothing runs.
+    app.ui.drill = Some(clusterdeck::app::view::Drill::Service("sv-evil".into()));
+    app.go_pane(Pane::Replicas);
+    let s = screen(&app, 200, 40);
+    assert!(s.contains("evil.1") && s.contains("failed"), "{s}");
 }

@@ -187,7 +187,10 @@ pub fn replica_rows<'a>(
     sort: SortSpec,
 ) -> Vec<&'a Replica> {
     let f = filter.to_ascii_lowercase();
-    let keep = |r: &&Replica| (history || r.is_current()) && replica_matches(c, r, &f);
+    let failures = silent_failures(c);
+    let keep = |r: &&Replica| {
+        (history || r.is_current() || failures.contains(r.id.as_str())) && replica_matches(c, r, &f)
+    };
     let rows: Vec<&Replica> = match drill {
         Some(Drill::Service(id)) => c.replicas_of_workload(id).filter(keep).collect(),
         Some(Drill::Node(id)) => c.replicas_on_node(id).filter(keep).collect(),
@@ -222,6 +225,21 @@ pub fn replica_rows<'a>(
         rows.reverse();
     }
     rows
+}
+
+/// For each service that wants tasks and runs none, its newest task that failed: shown without
+/// the history toggle, since it is the only row that says why.
+fn silent_failures(c: &ClusterState) -> std::collections::HashSet<&str> {
+    c.workloads
+        .values()
+        .filter(|w| w.desired > 0 && w.running == 0)
+        .filter_map(|w| {
+            c.replicas_of_workload(&w.id)
+                .filter(|r| !r.is_current() && r.error.is_some())
+                .max_by_key(|r| r.since)
+                .map(|r| r.id.as_str())
+        })
+        .collect()
 }
 
 /// Whether a replica matches the (lowercased) filter: its service, name, node, state or error.
