@@ -28,11 +28,14 @@ fn instance_state(c: &Console, id: &str) -> Option<InstanceState> {
         .map(|i| i.state)
 }
 
-fn source_reason(c: &Console) -> Option<(String, String)> {
-    let h = c
-        .cluster()?
+fn health(c: &Console) -> Option<&clusterdeck::model::SourceHealth> {
+    c.cluster()?
         .sources
-        .get(&clusterdeck::model::SourceKind::Ec2)?;
+        .get(&clusterdeck::model::SourceKind::Ec2)
+}
+
+fn source_reason(c: &Console) -> Option<(String, String)> {
+    let h = health(c)?;
     Some((h.label().to_string(), h.reason()?.to_string()))
 }
 
@@ -585,13 +588,7 @@ fn a_silent_partition_makes_ec2_stale_refuses_writes_and_recovers() {
     let mut c = console(s);
     c.wait(60, "the instance, connected", |c| {
         (instance_state(c, &id) == Some(InstanceState::Running)
-            && matches!(
-                c.cluster()?
-                    .sources
-                    .get(&clusterdeck::model::SourceKind::Ec2)?
-                    .state,
-                SourceState::Connected
-            ))
+            && matches!(health(c)?.state, SourceState::Connected))
         .then_some(())
     });
     let stop = || {
@@ -610,10 +607,7 @@ fn a_silent_partition_makes_ec2_stale_refuses_writes_and_recovers() {
         .confirm(pending, "")
         .expect("released before the data went stale");
     let reason = c.wait(40, "stale with the reason", |c| {
-        let h = c
-            .cluster()?
-            .sources
-            .get(&clusterdeck::model::SourceKind::Ec2)?;
+        let h = health(c)?;
         (h.is_stale()).then(|| h.reason().unwrap_or_default().to_string())
     });
     let took = dropped.elapsed();
@@ -635,14 +629,7 @@ fn a_silent_partition_makes_ec2_stale_refuses_writes_and_recovers() {
     rule.remove();
     let removed = Instant::now();
     c.wait(30, "connected again", |c| {
-        matches!(
-            c.cluster()?
-                .sources
-                .get(&clusterdeck::model::SourceKind::Ec2)?
-                .state,
-            SourceState::Connected
-        )
-        .then_some(())
+        matches!(health(c)?.state, SourceState::Connected).then_some(())
     });
     eprintln!("recovered {:?} after the rule's removal", removed.elapsed());
     let api = rt.block_on(api("cd-open", &open_endpoint()));

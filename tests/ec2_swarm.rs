@@ -20,21 +20,41 @@ use swarm_support::{Console, managers};
 /// us-east-1 has three AZs in moto: one manager in each.
 const REGION: &str = "us-east-1";
 
-/// One instance per swarm node (at its address, managers in a/b/c) and a spare one outside the
-/// swarm. Returns (hostname, instance id) pairs and the spare's id.
-async fn fleet(tag: &str) -> (Vec<(String, String)>, String) {
-    let api = ec2_support::api_in("cd-open", &open_endpoint(), REGION).await;
+/// A VPC of the swarm's range (10.99.0.0/16), as many as a test needs: addresses repeat.
+async fn new_vpc(api: &aws_sdk_ec2::Client) -> String {
     let vpc = api
         .create_vpc()
         .cidr_block("10.99.0.0/16")
         .send()
         .await
         .expect("vpc");
-    let vpc = vpc
-        .vpc()
+    vpc.vpc()
         .and_then(|v| v.vpc_id())
         .expect("vpc id")
-        .to_string();
+        .to_string()
+}
+
+async fn new_subnet(api: &aws_sdk_ec2::Client, vpc: &str, cidr: &str, az: &str) -> String {
+    let subnet = api
+        .create_subnet()
+        .vpc_id(vpc)
+        .cidr_block(cidr)
+        .availability_zone(az)
+        .send()
+        .await
+        .expect("subnet");
+    subnet
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id")
+        .to_string()
+}
+
+/// One instance per swarm node (at its address, managers in a/b/c) and a spare one outside the
+/// swarm. Returns (hostname, instance id) pairs and the spare's id.
+async fn fleet(tag: &str) -> (Vec<(String, String)>, String) {
+    let api = ec2_support::api_in("cd-open", &open_endpoint(), REGION).await;
+    let vpc = new_vpc(&api).await;
     let mut out = Vec::new();
     for n in 1..=5 {
         let host = if n <= 3 {
@@ -43,19 +63,7 @@ async fn fleet(tag: &str) -> (Vec<(String, String)>, String) {
             format!("wrk{}", n - 3)
         };
         let az = format!("{REGION}{}", ['a', 'b', 'c'][(n - 1) % 3]);
-        let subnet = api
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(format!("10.99.{n}.0/24"))
-            .availability_zone(&az)
-            .send()
-            .await
-            .expect("subnet");
-        let subnet = subnet
-            .subnet()
-            .and_then(|s| s.subnet_id())
-            .expect("id")
-            .to_string();
+        let subnet = new_subnet(&api, &vpc, &format!("10.99.{n}.0/24"), &az).await;
         let ip = format!("10.99.{n}.2");
         let ids = launch(
             &api,
@@ -86,31 +94,9 @@ async fn fleet(tag: &str) -> (Vec<(String, String)>, String) {
 
 /// An instance at `ip` in a VPC of its own; returns its id.
 async fn decoy(api: &aws_sdk_ec2::Client, tag: &str, ip: &str) -> String {
-    let vpc = api
-        .create_vpc()
-        .cidr_block("10.99.0.0/16")
-        .send()
-        .await
-        .expect("vpc");
-    let vpc = vpc
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .expect("vpc id")
-        .to_string();
+    let vpc = new_vpc(api).await;
     let cidr = format!("{}.0/24", ip.rsplit_once('.').map_or(ip, |(net, _)| net));
-    let subnet = api
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block(cidr)
-        .availability_zone(format!("{REGION}a"))
-        .send()
-        .await
-        .expect("subnet");
-    let subnet = subnet
-        .subnet()
-        .and_then(|s| s.subnet_id())
-        .expect("id")
-        .to_string();
+    let subnet = new_subnet(api, &vpc, &cidr, &format!("{REGION}a")).await;
     let ids = launch(
         api,
         Launch {

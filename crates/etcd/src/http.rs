@@ -37,14 +37,7 @@ impl Http {
             tls.cert.as_deref(),
             tls.key.as_deref(),
         )?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(timeout));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let connector = clusterdeck_kit::tls::https_connector(config, timeout, false);
         Ok(Http {
             client: Client::builder(TokioExecutor::new()).build(connector),
             timeout,
@@ -67,7 +60,7 @@ impl Http {
         let started = Instant::now();
         let call = async {
             let resp = self.client.request(req).await.map_err(|e| {
-                let msg = describe(&e);
+                let msg = clusterdeck_kit::tls::error_chain(&e);
                 // With TLS 1.3 a server that demands a client certificate closes the
                 // connection after the handshake, which reads as a bare connection error.
                 if url.starts_with("https://") && !self.client_cert && !msg.contains("refused") {
@@ -101,18 +94,4 @@ impl Http {
         }
         Ok((json, elapsed))
     }
-}
-
-/// The causes from outermost to innermost ("client error (Connect): Connection refused").
-fn describe(e: &hyper_util::client::legacy::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }

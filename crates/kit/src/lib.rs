@@ -10,6 +10,7 @@
 //!   per-backend time limit;
 //! - [`as_planned`] and [`Failed`]: comparing the target with what the confirmed plan showed
 //!   right before a write, and ending the operation `refused` if it moved;
+//! - [`liveness()`]: a probe on a schedule of its own, independent of data arriving;
 //! - [`LogHandle`]: the log follower;
 //! - [`tls`]: TLS client settings from PEM files (etcd, Docker over TCP).
 //!
@@ -17,6 +18,7 @@
 
 mod follow;
 mod guard;
+mod liveness;
 mod logs;
 mod report;
 mod supervise;
@@ -26,6 +28,7 @@ pub use clusterdeck_model::feed::{BackendMsg, Change, OpUpdate, Snapshot};
 pub use clusterdeck_ops::{BackendHandle, OpCommand};
 pub use follow::{Follows, Step, follow_until};
 pub use guard::{Failed, as_planned};
+pub use liveness::liveness;
 pub use logs::{LogCommand, LogHandle, LogItem};
 
 /// The log followers' shared loop.

@@ -141,18 +141,21 @@ impl Reporter {
 
     /// The end of an operation: sent once.
     pub async fn outcome(&self, op_id: OpId, result: Result<String, String>) -> bool {
-        if let Ok(mut open) = self.open.lock() {
-            open.remove(&op_id);
-        }
+        self.close(&op_id);
         self.send(OpUpdate::outcome(op_id, result)).await
     }
 
     /// The end of an operation not sent because its target moved since the plan.
     pub async fn refused(&self, op_id: OpId, drift: Drift) -> bool {
-        if let Ok(mut open) = self.open.lock() {
-            open.remove(&op_id);
-        }
+        self.close(&op_id);
         self.send(OpUpdate::refused(op_id, drift)).await
+    }
+
+    /// The operation has its outcome: a crash of the backend no longer needs to give it one.
+    fn close(&self, op_id: &OpId) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(op_id);
+        }
     }
 
     /// For `how_long`, answers every operation released to this backend with "not sent: `why`"

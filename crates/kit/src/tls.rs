@@ -4,6 +4,10 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -46,6 +50,39 @@ pub fn client_config(
         }
         _ => Ok(builder.with_no_client_auth()),
     }
+}
+
+/// A connector speaking TLS on `config` (and plain HTTP too, unless `https_only`), each
+/// connection made within `connect_timeout`.
+pub fn https_connector(
+    config: rustls::ClientConfig,
+    connect_timeout: Duration,
+    https_only: bool,
+) -> HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config);
+    if https_only {
+        builder.https_only().enable_http1().wrap_connector(http)
+    } else {
+        builder.https_or_http().enable_http1().wrap_connector(http)
+    }
+}
+
+/// An error with its causes, outermost first, each said once ("client error (Connect):
+/// invalid peer certificate: UnknownIssuer"): the outermost alone often says nothing.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

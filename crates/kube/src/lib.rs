@@ -115,7 +115,13 @@ async fn run(s: KubeSettings, mut rep: Reporter, mut ops: Option<Writer>) {
     let mut watching = Watching::start(&conn);
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let executor = exec::Executor::new(conn.writer.clone(), rep.clone());
-    let mut alive = liveness(conn.client.clone());
+    // The liveness signal, independent of data arriving (a watch is silent when nothing
+    // changes): /readyz, in a task of its own.
+    let client = conn.client.clone();
+    let mut alive = clusterdeck_kit::liveness(ALIVE_EVERY, ANSWER_WITHIN, move || {
+        let client = client.clone();
+        async move { connect::readyz(&client).await }
+    });
     let mut last_answer = Instant::now();
     // Set while the API server does not answer: why, shown as the source's state.
     let mut partitioned: Option<String> = None;
@@ -203,27 +209,6 @@ impl Watching {
             t.abort();
         }
     }
-}
-
-/// The liveness signal, independent of data arriving (a watch is silent when nothing
-/// changes): `/readyz?verbose` every `ALIVE_EVERY`, each bounded by `ANSWER_WITHIN`, in a
-/// task of its own so the backend's loop never waits on it. `Err` is "no answer".
-fn liveness(client: kube::Client) -> mpsc::Receiver<Result<Vec<ControlCheck>, String>> {
-    let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(ALIVE_EVERY);
-        loop {
-            every.tick().await;
-            let answer = match tokio::time::timeout(ANSWER_WITHIN, connect::readyz(&client)).await {
-                Ok(a) => a,
-                Err(_) => Err(format!("no answer within {} s", ANSWER_WITHIN.as_secs())),
-            };
-            if tx.send(answer).await.is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// The checks of `/readyz?verbose`: `[+]etcd ok`, `[-]etcd failed: reason withheld`.

@@ -64,21 +64,6 @@ pub fn client(endpoint: &str, tls: Option<&Path>) -> Result<(Docker, Link), Stri
     Ok((docker, link))
 }
 
-/// An error with its causes ("client error (Connect): invalid peer certificate: UnknownIssuer"):
-/// the outermost alone says nothing.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
 /// An error in words: a certificate the CA does not vouch for is said as such.
 fn explain(endpoint: &str, e: &str, tls: Option<&Path>) -> String {
     if e.contains("UnknownIssuer") || e.contains("unknown issuer") {
@@ -103,7 +88,7 @@ pub async fn connect(endpoint: &str, tls: Option<&Path>) -> Result<Connected, St
                 CONNECT_TIMEOUT.as_secs()
             )
         })?
-        .map_err(|e| explain(endpoint, &chain(&e), tls))?;
+        .map_err(|e| explain(endpoint, &clusterdeck_kit::tls::error_chain(&e), tls))?;
     let v = docker.client_version();
     Ok(Connected {
         docker,

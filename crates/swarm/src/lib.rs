@@ -238,22 +238,27 @@ impl Backend {
         let mut follow = interval(FOLLOW_EVERY);
         follow.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut due: Option<Instant> = None;
-        let mut alive = liveness(c.docker.clone());
+        // A ping beside the events stream (silent when nothing happens, and when packets drop).
+        let docker = c.docker.clone();
+        let mut alive = clusterdeck_kit::liveness(ALIVE_EVERY, ANSWER_WITHIN, move || {
+            let docker = docker.clone();
+            async move { docker.ping().await.map(|_| ()).map_err(|e| e.to_string()) }
+        });
         let mut last_answer = Instant::now();
         loop {
             let debounce = due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             let refresh = tokio::select! {
                 answered = alive.recv() => {
                     match answered {
-                        Some(true) => last_answer = Instant::now(),
+                        Some(Ok(())) => last_answer = Instant::now(),
                         // A silent partition: no error, just nothing. Fail over.
-                        Some(false) if last_answer.elapsed() >= STALE_AFTER => {
+                        Some(Err(_)) if last_answer.elapsed() >= STALE_AFTER => {
                             return Err(Failure::Connection(format!(
                                 "no answer for {} s",
                                 last_answer.elapsed().as_secs()
                             )));
                         }
-                        Some(false) => {}
+                        Some(Err(_)) => {}
                         None => return Err(Failure::Connection("the liveness check stopped".into())),
                     }
                     false
@@ -288,27 +293,6 @@ impl Backend {
             }
         }
     }
-}
-
-/// The liveness signal, independent of events arriving (the stream is silent when nothing
-/// happens): a ping every `ALIVE_EVERY`, each within `ANSWER_WITHIN`, from a task of its own
-/// (ended when the receiver is dropped).
-fn liveness(docker: bollard::Docker) -> tokio::sync::mpsc::Receiver<bool> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(async move {
-        let mut every = interval(ALIVE_EVERY);
-        loop {
-            every.tick().await;
-            let ok = matches!(
-                tokio::time::timeout(ANSWER_WITHIN, docker.ping()).await,
-                Ok(Ok(_))
-            );
-            if tx.send(ok).await.is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// Which registries the engine reaches over plain HTTP (its `--insecure-registry` list and

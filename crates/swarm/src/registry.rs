@@ -153,14 +153,7 @@ struct Answer {
 impl Http<'_> {
     fn new(lookup: &Lookup) -> Result<Http<'_>, String> {
         let config = clusterdeck_kit::tls::client_config(lookup.ca.as_deref(), None, None)?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(TIMEOUT));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let connector = clusterdeck_kit::tls::https_connector(config, TIMEOUT, false);
         Ok(Http {
             client: Client::builder(TokioExecutor::new()).build(connector),
             lookup,
@@ -174,7 +167,11 @@ impl Http<'_> {
         }
         let req = req.body(Empty::new()).map_err(|e| e.to_string())?;
         let call = async {
-            let resp = self.client.request(req).await.map_err(|e| chain(&e))?;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| clusterdeck_kit::tls::error_chain(&e))?;
             let status = resp.status();
             let challenge = resp
                 .headers()
@@ -257,16 +254,6 @@ impl Http<'_> {
             .ok_or("the token answer holds no token")?;
         Ok(format!("Bearer {token}"))
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// The docker CLI's config directory: `$DOCKER_CONFIG`, else `~/.docker`.

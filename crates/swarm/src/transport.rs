@@ -101,26 +101,22 @@ impl Link {
             .iter()
             .find_map(|p| endpoint.strip_prefix(p))
             .ok_or_else(|| format!("{endpoint}: not a Docker endpoint (unix://, tcp://)"))?;
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(connect_timeout));
         match tls {
-            None if !endpoint.starts_with("https://") => Ok(Link {
-                send: via(builder().build(http)),
-                base: format!("http://{rest}"),
-            }),
+            None if !endpoint.starts_with("https://") => {
+                let mut http = HttpConnector::new();
+                http.set_connect_timeout(Some(connect_timeout));
+                Ok(Link {
+                    send: via(builder().build(http)),
+                    base: format!("http://{rest}"),
+                })
+            }
             tls => {
-                let config = match &tls {
-                    Some((key, cert, ca)) => {
-                        clusterdeck_kit::tls::client_config(Some(ca), Some(cert), Some(key))?
-                    }
-                    None => clusterdeck_kit::tls::client_config(None, None, None)?,
+                let (key, cert, ca) = match &tls {
+                    Some((k, c, a)) => (Some(k.as_path()), Some(c.as_path()), Some(a.as_path())),
+                    None => (None, None, None),
                 };
-                http.enforce_http(false);
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config(config)
-                    .https_only()
-                    .enable_http1()
-                    .wrap_connector(http);
+                let config = clusterdeck_kit::tls::client_config(ca, cert, key)?;
+                let https = clusterdeck_kit::tls::https_connector(config, connect_timeout, true);
                 Ok(Link {
                     send: via(builder().build(https)),
                     base: format!("https://{rest}"),
