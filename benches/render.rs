@@ -192,7 +192,7 @@ fn wall(c: &mut Criterion) {
         .collect();
     let n = sets.len();
     let mut w = Wall::new(app, sets, None, std::time::Duration::from_secs(15), now);
-    w.incidents.update(&w.app.store, now);
+    w.app.incidents.update(&w.app.store, &[], now);
     let mut g = c.benchmark_group("wall/300x80");
     let mut at = now;
     for _ in 0..n {
@@ -210,7 +210,7 @@ fn wall(c: &mut Criterion) {
     g.bench_function("incidents_update", |b| {
         let mut inc = Incidents::default();
         b.iter(|| {
-            inc.update(&w.app.store, now);
+            inc.update(&w.app.store, &[], now);
             black_box(inc.current.len())
         })
     });

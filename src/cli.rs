@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use tokio::sync::mpsc;
 
+use crate::app::incidents::Incidents;
+use crate::app::notify::Notifier;
+use crate::app::timeline::{Timeline, export};
 use crate::app::{App, Settings};
 use crate::run::{self, Ended};
 use std::time::Duration;
@@ -71,6 +74,9 @@ pub struct Cli {
     /// Audit log file (default: <XDG state dir>/clusterdeck/audit.jsonl).
     #[arg(long, env = "CLUSTERDECK_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+    /// Incident timeline file (default: [timeline] path, else beside the audit log).
+    #[arg(long, env = "CLUSTERDECK_TIMELINE")]
+    pub timeline: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Sub>,
 }
@@ -87,6 +93,18 @@ pub enum Sub {
     Audit {
         #[command(subcommand)]
         cmd: crate::audit_cli::AuditCmd,
+    },
+    /// Write the incident timeline (events, incidents, acks, notes, actions) for a postmortem.
+    Timeline {
+        /// How far back: 90s, 30m, 2h, 1d.
+        #[arg(long, default_value = "2h")]
+        since: String,
+        /// Only this context.
+        #[arg(long = "in", value_name = "CONTEXT")]
+        context_only: Option<String>,
+        /// markdown or json.
+        #[arg(long, default_value = "markdown")]
+        format: String,
     },
 }
 
@@ -149,6 +167,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
         operator: operator.user.clone(),
     };
     let mut app = App::new(gate, keymap, theme, settings);
+    respond_settings(&mut app, cli, &cfg, paths);
     app.sources = b.sources;
     app.self_tx = Some(tx.clone());
     app.log_handles = b.logs;
@@ -161,6 +180,47 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     }
     let fps = cfg.refresh.fps;
     Ok(Started { app, rx, fps })
+}
+
+/// Incident thresholds, reasons, the bell, the notification hooks and the shared timeline.
+fn respond_settings(app: &mut App, cli: &Cli, cfg: &Config, paths: &Paths) {
+    app.incidents = Incidents::new(cfg.incidents.clone());
+    app.reason_policy = cfg.actions.reason;
+    app.bell_on_critical = cfg.notify.bell.unwrap_or(!cli.wall);
+    app.notifier = Notifier::spawn(cfg.notify.clone());
+    // The demo's invented incidents stay out of the real timeline unless one is named.
+    let path = match (&cli.timeline, cli.demo || cli.demo_scale.is_some()) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => None,
+        (None, false) => timeline_path(cli, cfg, paths),
+    };
+    let Some(path) = path else { return };
+    let group = cfg.timeline.group.as_deref().and_then(group_id);
+    match Timeline::open(&path, cfg.timeline.keep_secs, cfg.timeline.max_bytes, group) {
+        Ok(tl) => {
+            app.timeline = Some(tl);
+            // Acks and notes of open incidents, from before this console started.
+            app.sync_timeline();
+        }
+        Err(e) => {
+            app.ui.status = Some((
+                format!("timeline {} cannot be opened: {e}", path.display()),
+                crate::model::Severity::Warn,
+            ));
+        }
+    }
+}
+
+/// `[timeline] path`, else beside the audit log in use (the host's shared place), else the
+/// state directory.
+fn timeline_path(cli: &Cli, cfg: &Config, paths: &Paths) -> Option<PathBuf> {
+    if let Some(p) = &cfg.timeline.path {
+        return Some(p.clone());
+    }
+    match cli.audit_log.clone().or_else(|| cfg.audit.path.clone()) {
+        Some(audit) => Some(audit.with_file_name("timeline.jsonl")),
+        None => cfg.timeline_path(paths),
+    }
 }
 
 /// The backends started, and what the app needs to know of them.
@@ -370,6 +430,29 @@ fn subcommand(
             let code = crate::audit_cli::run(cmd.clone(), default)?;
             std::process::exit(code);
         }
+        Sub::Timeline {
+            since,
+            context_only,
+            format,
+        } => {
+            let back = export::parse_since(since).map_err(|e| eyre!("{e}"))?;
+            let format = export::Format::parse(format).map_err(|e| eyre!("--format {e}"))?;
+            let path = cli
+                .timeline
+                .clone()
+                .or_else(|| timeline_path(cli, cfg, paths))
+                .ok_or_else(|| eyre!("no timeline path: set [timeline] path"))?;
+            let entries = crate::app::timeline::read_entries(&path)
+                .map_err(|e| eyre!("{}: {e}", path.display()))?;
+            let from = chrono::Utc::now() - back;
+            let picked = export::select(entries, from, context_only.as_deref());
+            let title = format!(
+                "{} since {} UTC",
+                context_only.as_deref().unwrap_or("all contexts"),
+                from.format("%Y-%m-%d %H:%M:%S")
+            );
+            print!("{}", export::render(&picked, format, &title));
+        }
         Sub::Config => {
             let file = file.map_or_else(
                 || "(none; embedded defaults)".into(),
@@ -378,6 +461,7 @@ fn subcommand(
             println!("config file: {file}");
             println!("config dir:  {}", shown(paths.config_dir.clone()));
             println!("audit log:   {}", shown(cfg.audit_path(paths)));
+            println!("timeline:    {}", shown(timeline_path(cli, cfg, paths)));
             for s in discovery::discover_from_process(cfg) {
                 println!("{:<10} {:<10} {:?}", s.context, s.kind.label(), s.discovery);
             }

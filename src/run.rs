@@ -54,6 +54,10 @@ pub trait Screen {
     fn tick(&mut self, now: Time) -> bool;
     fn draw(&self, f: &mut Frame, now: Time);
     fn should_quit(&self) -> bool;
+    /// A bell is due (a new critical incident), once.
+    fn take_bell(&mut self) -> bool {
+        false
+    }
 }
 
 impl Screen for App {
@@ -63,10 +67,19 @@ impl Screen for App {
     fn on_backend(&mut self, msg: BackendMsg) -> bool {
         App::on_backend(self, msg)
     }
-    fn tick(&mut self, _: Time) -> bool {
+    fn settle(&mut self, now: Time) {
+        App::settle(self, now)
+    }
+    fn tick(&mut self, now: Time) -> bool {
         // Relative ages ("3m ago") move on; the diffing backend writes only what changed.
         self.refresh_audit();
+        self.sync_timeline();
+        // Incidents that only time opens or closes (grace periods, crash-loop windows).
+        App::settle(self, now);
         true
+    }
+    fn take_bell(&mut self) -> bool {
+        App::take_bell(self)
     }
     fn draw(&self, f: &mut Frame, now: Time) {
         crate::ui::draw(f, self, now)
@@ -94,6 +107,9 @@ impl Screen for Wall {
     }
     fn should_quit(&self) -> bool {
         Wall::should_quit(self)
+    }
+    fn take_bell(&mut self) -> bool {
+        self.app.take_bell()
     }
 }
 
@@ -152,6 +168,11 @@ pub async fn run<S: Screen>(
         if dirty && Instant::now() >= last_draw + frame {
             let now = chrono::Utc::now();
             guard.terminal.draw(|f| screen.draw(f, now))?;
+            if screen.take_bell() {
+                use std::io::Write;
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+            }
             last_draw = Instant::now();
             dirty = false;
         }

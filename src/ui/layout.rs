@@ -14,7 +14,7 @@ use crate::ops::audit::anchor::CHAIN_RESTART;
 use super::sanitize::sanitize;
 use super::theme::Role;
 use super::widgets::age;
-use super::{Pane, panes, popups};
+use super::{Pane, panes, popups, strip};
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
@@ -53,18 +53,20 @@ pub fn draw(f: &mut Frame, app: &App, now: Time) {
         .constraints([
             Constraint::Length(1),
             Constraint::Length(1),
+            Constraint::Length(1),
             Constraint::Min(1),
             Constraint::Length(footer_h),
         ])
         .split(area);
     header(f, app, rows[0], now);
-    tabs(f, app, rows[1]);
+    strip::render(f, app, rows[1], now);
+    tabs(f, app, rows[2]);
     if is_wide(area) {
-        dashboard(f, app, rows[2], now);
+        dashboard(f, app, rows[3], now);
     } else {
-        panes::render(f, app, app.ui.pane, rows[2], now, true);
+        panes::render(f, app, app.ui.pane, rows[3], now, true);
     }
-    footer(f, app, rows[3]);
+    footer(f, app, rows[4]);
     popups::render(f, app, area, now);
 }
 
@@ -131,63 +133,138 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
     if app.read_only_here() {
         spans.push(Span::styled(" READ-ONLY ", t.style(Role::Warn)));
     }
-    if let Some(f) = &app.audit_unshipped {
-        let since = chrono::DateTime::parse_from_rfc3339(&f.since)
-            .map(|s| format!(" for {}", age(now, s.with_timezone(&chrono::Utc))))
-            .unwrap_or_default();
-        spans.push(Span::styled(
-            format!(" audit not shipped{since}: {} ", sanitize(&f.error)),
-            t.style(Role::Warn),
-        ));
-    }
-    if app.audit.iter().any(|r| r.phase == CHAIN_RESTART) {
-        spans.push(Span::styled(
-            " AUDIT CHAIN RESTARTED (audit verify) ",
-            t.style(Role::Danger),
-        ));
-    }
-    if let Some(c) = ctx {
-        for (kind, h) in &c.sources {
-            let (sym, role) = match &h.state {
-                SourceState::Connected => ("●", Role::Ok),
-                SourceState::Connecting => ("○", Role::Muted),
-                SourceState::Degraded { .. } => ("▲", Role::Warn),
-                SourceState::Unreachable { .. } | SourceState::Failed { .. } => ("✗", Role::Danger),
-                SourceState::NotConfigured { .. } => ("-", Role::Muted),
-            };
-            let mut text = format!(" {} {sym} {}", kind.label(), h.label());
-            if h.tls_unverified {
-                text.push_str(" · TLS not verified");
-            }
-            if h.is_stale() {
-                let since = h.stale_since.map(|s| age(now, s)).unwrap_or_default();
-                text.push_str(&format!(
-                    " · STALE {since}: {}",
-                    sanitize(h.reason().unwrap_or(""))
-                ));
-            }
-            spans.push(Span::styled(text, t.style(role)));
-            // What RBAC keeps from view: not stale, but not everything either.
-            if *kind == SourceKind::Kubernetes && !c.denied.is_empty() {
-                let kinds: Vec<&str> = c.denied.keys().map(String::as_str).collect();
-                spans.push(Span::styled(
-                    format!(
-                        " · forbidden to list {} (RBAC)",
-                        sanitize(&kinds.join(", "))
-                    ),
-                    t.style(Role::Warn),
-                ));
-            }
-        }
-    }
-    spans.push(Span::styled(
-        format!("  {} UTC", now.format("%H:%M")),
-        t.style(Role::Muted),
-    ));
+    let clock = format!("  {} UTC", now.format("%H:%M"));
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum::<usize>()
+        + clock.chars().count();
+    spans.extend(fit_warnings(app, warnings(app, now), area.width as usize, used));
+    spans.push(Span::styled(clock, t.style(Role::Muted)));
     f.render_widget(
         Paragraph::new(Line::from(spans)).style(t.style(Role::Text)),
         area,
     );
+}
+
+/// How bad a header item is: shown first when there is not room for all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    Danger,
+    Warn,
+    Fine,
+}
+
+/// The header's state items: sources, staleness, TLS, audit shipping, chain restarts, the
+/// timeline and notification hooks. Each with its rank and role.
+fn warnings(app: &App, now: Time) -> Vec<(Rank, String, Role)> {
+    let mut out = Vec::new();
+    if app.audit.iter().any(|r| r.phase == CHAIN_RESTART) {
+        out.push((
+            Rank::Danger,
+            " AUDIT CHAIN RESTARTED (audit verify) ".to_string(),
+            Role::Danger,
+        ));
+    }
+    if let Some(f) = &app.audit_unshipped {
+        let since = chrono::DateTime::parse_from_rfc3339(&f.since)
+            .map(|s| format!(" for {}", age(now, s.with_timezone(&chrono::Utc))))
+            .unwrap_or_default();
+        out.push((
+            Rank::Warn,
+            format!(" audit not shipped{since}: {} ", sanitize(&f.error)),
+            Role::Warn,
+        ));
+    }
+    if let Some(e) = app.notifier.as_ref().and_then(|n| n.failure()) {
+        out.push((Rank::Warn, format!(" {} ", sanitize(&e)), Role::Warn));
+    }
+    if let Some(e) = app.timeline.as_ref().and_then(|t| t.error.as_ref()) {
+        out.push((Rank::Warn, format!(" {} ", sanitize(e)), Role::Warn));
+    }
+    let Some(c) = app.cluster() else { return out };
+    for (kind, h) in &c.sources {
+        let (sym, role, rank) = match &h.state {
+            SourceState::Connected => ("●", Role::Ok, Rank::Fine),
+            SourceState::Connecting => ("○", Role::Muted, Rank::Fine),
+            SourceState::Degraded { .. } => ("▲", Role::Warn, Rank::Warn),
+            SourceState::Unreachable { .. } | SourceState::Failed { .. } => {
+                ("✗", Role::Danger, Rank::Danger)
+            }
+            SourceState::NotConfigured { .. } => ("-", Role::Muted, Rank::Fine),
+        };
+        let mut text = format!(" {} {sym} {}", kind.label(), h.label());
+        let mut rank = rank;
+        if h.tls_unverified {
+            text.push_str(" · TLS not verified");
+            rank = rank.min(Rank::Warn);
+        }
+        if h.is_stale() {
+            let since = h.stale_since.map(|s| age(now, s)).unwrap_or_default();
+            text.push_str(&format!(
+                " · STALE {since}: {}",
+                sanitize(h.reason().unwrap_or(""))
+            ));
+        }
+        let role = if h.tls_unverified && role == Role::Ok {
+            Role::Warn
+        } else {
+            role
+        };
+        out.push((rank, text, role));
+        // What RBAC keeps from view: not stale, but not everything either.
+        if *kind == SourceKind::Kubernetes && !c.denied.is_empty() {
+            let kinds: Vec<&str> = c.denied.keys().map(String::as_str).collect();
+            out.push((
+                Rank::Warn,
+                format!(
+                    " · forbidden to list {} (RBAC)",
+                    sanitize(&kinds.join(", "))
+                ),
+                Role::Warn,
+            ));
+        }
+    }
+    out
+}
+
+/// The items that fit in `width` after `used` columns, worst first, in their own order within
+/// a rank; the rest counted ("+2 more"). What fits whole is shown whole.
+fn fit_warnings(
+    app: &App,
+    mut items: Vec<(Rank, String, Role)>,
+    width: usize,
+    used: usize,
+) -> Vec<Span<'static>> {
+    let total: usize = items.iter().map(|i| i.1.chars().count()).sum();
+    if used + total <= width {
+        return items
+            .into_iter()
+            .map(|(_, text, role)| Span::styled(text, app.theme.style(role)))
+            .collect();
+    }
+    items.sort_by_key(|i| i.0);
+    let mut room = width.saturating_sub(used + 10);
+    let mut out = Vec::new();
+    let mut left = items.len();
+    for (_, text, role) in items {
+        let n = text.chars().count();
+        if n > room {
+            if out.is_empty() {
+                // The worst item is shown, cut, rather than not at all.
+                out.push(Span::styled(strip::fit(&text, room), app.theme.style(role)));
+                left -= 1;
+            }
+            break;
+        }
+        room -= n;
+        left -= 1;
+        out.push(Span::styled(text, app.theme.style(role)));
+    }
+    if left > 0 {
+        out.push(Span::styled(
+            format!(" +{left} more"),
+            app.theme.style(Role::Muted),
+        ));
+    }
+    out
 }
 
 fn tabs(f: &mut Frame, app: &App, area: Rect) {
@@ -264,6 +341,10 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
             }
             InputKind::Prompt(PromptKind::AddNodes) => {
                 "add nodes: how many instances to launch (enter to plan, esc to cancel): ".into()
+            }
+            InputKind::Prompt(PromptKind::Annotate { ack, summary, .. }) => {
+                let what = if *ack { "ack" } else { "note on" };
+                format!("{what} {} · note: ", strip::fit(&sanitize(summary), 40))
             }
         };
         let mut lines = vec![Line::from(vec![

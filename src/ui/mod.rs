@@ -5,6 +5,7 @@ mod bigtext;
 mod layout;
 mod panes;
 mod popups;
+mod strip;
 pub use clusterdeck_app::theme;
 pub use clusterdeck_model::sanitize;
 pub mod wall;

@@ -51,7 +51,7 @@ pub fn draw(f: &mut Frame, wall: &Wall, now: Time) {
     let pad = if big && !banner.is_empty() { 2 } else { 0 };
     // On a big screen the worst incident's name also goes up in block letters.
     let headline = wall
-        .incidents
+        .app.incidents
         .current
         .first()
         .filter(|i| big && bigtext::width(i.kind.label()) + 2 <= area.width as usize)
@@ -75,7 +75,7 @@ pub fn draw(f: &mut Frame, wall: &Wall, now: Time) {
 
 /// A wide status glyph and word for a context: never colour alone.
 fn status(wall: &Wall, c: &ClusterState) -> (&'static str, Role) {
-    match wall.incidents.worst_in(&c.name) {
+    match wall.app.incidents.worst_in(&c.name) {
         None if c.sources.is_empty() => ("◌◌ WAITING", Role::Muted),
         None => ("██ OK", Role::Ok),
         Some(k) if k.is_critical() => ("✗✗ CRITICAL", Role::Danger),
@@ -244,7 +244,7 @@ fn headers(f: &mut Frame, wall: &Wall, area: Rect, now: Time, big: bool) {
 /// duration when several started at different times).
 fn banner_lines(wall: &Wall, now: Time, width: u16) -> Vec<(Line<'static>, bool)> {
     let many = wall.app.store.clusters.len() > 1;
-    wall.incidents
+    wall.app.incidents
         .current
         .iter()
         .map(|i| (incident_line(i, now, width, many), i.kind.is_critical()))
@@ -286,6 +286,12 @@ fn incident_line(i: &Incident, now: Time, width: u16, many: bool) -> Line<'stati
         objects.push_str(&item);
     }
     let mut text = head + &objects;
+    if let Some(a) = i.ack() {
+        text.push_str(&format!(" · acked by {} {}", sanitize(&a.who), ago(now, a.at)));
+        if !a.text.is_empty() {
+            text.push_str(&format!(": {}", sanitize(&a.text)));
+        }
+    }
     if text.chars().count() > width as usize {
         text = text
             .chars()

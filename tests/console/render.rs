@@ -20,7 +20,7 @@ use clusterdeck::ui::theme::{Role, Theme};
 
 use crate::support::*;
 
-const PANES: [Pane; 8] = Pane::ALL;
+const PANES: [Pane; 9] = Pane::ALL;
 
 #[test]
 fn every_pane_at_80x24_and_200x50() {

@@ -115,7 +115,7 @@ fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
 #[test]
 fn healthy_wall_at_three_sizes() {
     let w = demo_wall();
-    assert!(w.incidents.current.is_empty());
+    assert!(w.app.incidents.current.is_empty());
     for (x, y) in SIZES {
         let s = text(&render(&w, x, y));
         assert!(s.contains("██ OK"), "{x}x{y}: {s}");

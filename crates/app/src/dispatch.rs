@@ -48,28 +48,28 @@ impl App {
         }
     }
 
-    /// A confirmation that needs the target typed takes printable keys as text.
+    /// The confirm modal takes printable keys as text: into the reason field, or into the
+    /// typed confirmation when the plan asks for the target to be typed.
     fn typed_confirmation(&mut self, ev: &KeyEvent) -> bool {
         let Some(Modal::Confirm {
-            pending,
             typed,
+            reason,
+            on_reason,
             error,
             ..
         }) = &mut self.ui.modal
         else {
             return false;
         };
-        if pending.plan().confirm_text.is_none() {
-            return false;
-        }
+        let field = if *on_reason { reason } else { typed };
         match ev.code {
             KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                typed.push(c);
+                field.push(c);
                 *error = None;
                 true
             }
             KeyCode::Backspace => {
-                typed.pop();
+                field.pop();
                 true
             }
             _ => false,
@@ -121,6 +121,15 @@ impl App {
                 _ => {}
             },
             Action::Confirm => self.confirm_pressed(),
+            Action::NextField => {
+                if let Some(Modal::Confirm {
+                    pending, on_reason, ..
+                }) = &mut self.ui.modal
+                    && pending.plan().confirm_text.is_some()
+                {
+                    *on_reason = !*on_reason;
+                }
+            }
             _ => {}
         }
     }
@@ -166,6 +175,9 @@ impl App {
             }
             Action::Theme => self.next_theme(),
             Action::Logs => self.open_logs(),
+            Action::NextProblem => self.jump_next(),
+            Action::Ack => self.begin_note(true),
+            Action::Note => self.begin_note(false),
             _ => {}
         }
     }

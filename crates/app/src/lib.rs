@@ -5,19 +5,24 @@
 //! The `App` is split by concern: `state` (the struct, backend messages in), `dispatch` (keys
 //! in, actions routed), `requests` (action + selection → request), `operations` (plan,
 //! confirm, in flight, outcome), `prompt` (text inputs and the `:` line), `logs` (the log
-//! view), `select` (selection and navigation).
+//! view), `select` (selection and navigation), `respond` (incidents: jump, ack, notes, the
+//! timeline and notifications).
 
 pub mod command;
 pub mod config;
 mod dispatch;
+pub mod incidents;
 pub mod input;
 mod logs;
+pub mod notify;
 mod operations;
 mod prompt;
 mod requests;
+mod respond;
 mod select;
 mod state;
 pub mod theme;
+pub mod timeline;
 pub mod unsettled;
 pub mod view;
 pub mod wall;
@@ -33,5 +38,6 @@ use clusterdeck_ops as ops;
 /// The backends this layer starts and talks to.
 mod backends {
     pub use clusterdeck_kit::*;
+    pub use clusterdeck_kit::webhook;
     pub use clusterdeck_swarm::registry;
 }

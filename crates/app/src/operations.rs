@@ -39,9 +39,13 @@ impl App {
         match self.gate.check(req, cluster, &in_flight) {
             Ok(pending) => {
                 self.ui.input = None;
+                // Typing goes to the reason unless the plan wants the target typed.
+                let on_reason = pending.plan().confirm_text.is_none();
                 self.ui.modal = Some(Modal::Confirm {
                     pending,
                     typed: String::new(),
+                    reason: String::new(),
+                    on_reason,
                     on_confirm: false,
                     error: None,
                 });
@@ -82,6 +86,8 @@ impl App {
             Modal::Confirm {
                 pending,
                 typed,
+                reason,
+                on_reason,
                 on_confirm,
                 ..
             } => {
@@ -89,12 +95,28 @@ impl App {
                     self.status("cancelled", Severity::Info);
                     return;
                 }
-                match pending.confirm(&typed) {
+                let production = self
+                    .store
+                    .cluster(pending.request().cluster())
+                    .is_some_and(|c| c.production);
+                let missing = reason.trim().is_empty() && self.reason_policy.requires(production);
+                let checked = if missing {
+                    Err(Box::new((
+                        pending,
+                        "a reason or ticket reference is required here (config: actions.reason)"
+                            .to_string(),
+                    )))
+                } else {
+                    pending.with_reason(&reason).confirm(&typed)
+                };
+                match checked {
                     Err(refused) => {
                         let (pending, msg) = *refused;
                         self.ui.modal = Some(Modal::Confirm {
                             pending,
                             typed,
+                            on_reason: missing || on_reason,
+                            reason,
                             on_confirm,
                             error: Some(msg),
                         });
@@ -192,6 +214,20 @@ impl App {
     }
 
     pub(crate) fn push_audit(&mut self, rec: AuditRecord) {
+        if let Some(tl) = self.timeline.as_mut()
+            && rec.phase != "note"
+        {
+            tl.record(crate::timeline::Entry {
+                at: chrono::DateTime::parse_from_rfc3339(&rec.time)
+                    .map_or_else(|_| chrono::Utc::now(), |t| t.with_timezone(&chrono::Utc)),
+                context: rec.context.clone(),
+                what: crate::timeline::What::Action,
+                who: Some(rec.user.clone()),
+                incident: None,
+                object: rec.target.clone(),
+                text: action_line(&rec),
+            });
+        }
         self.audit.push(rec);
         if self.audit.len() > AUDIT_IN_MEMORY {
             self.audit.remove(0);
@@ -242,4 +278,19 @@ impl App {
             self.ui.modal = Some(Modal::QuitConfirm { on_quit: false });
         }
     }
+}
+
+/// An audit record as a timeline line: "intent scale 5 (reason: INC-42)", "outcome ok: …".
+fn action_line(rec: &AuditRecord) -> String {
+    let mut s = format!("{} {}", rec.phase, rec.cli);
+    if let Some(r) = rec.params.get("reason").and_then(|r| r.as_str()) {
+        s.push_str(&format!(" (reason: {r})"));
+    }
+    if let Some(res) = &rec.result {
+        s.push_str(&format!(": {res}"));
+    }
+    if let Some(m) = &rec.message {
+        s.push_str(&format!(" {m}"));
+    }
+    s
 }

@@ -21,6 +21,12 @@ pub enum PromptKind {
     },
     /// How many instances "add node" launches.
     AddNodes,
+    /// An ack (with an optional note) or a note on an incident.
+    Annotate {
+        key: String,
+        ack: bool,
+        summary: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -168,6 +174,14 @@ impl App {
             InputKind::Prompt(PromptKind::AddNodes) => {
                 command::parse_count(&input.text, crate::ops::MAX_LAUNCH)
                     .and_then(|count| self.run_command(Command::AddNodes { count }))
+            }
+            InputKind::Prompt(PromptKind::Annotate { key, ack, .. }) => {
+                if !*ack && input.text.trim().is_empty() {
+                    Err("type the note (esc cancels)".into())
+                } else {
+                    let (key, ack) = (key.clone(), *ack);
+                    self.annotate(&key, ack, &input.text)
+                }
             }
             InputKind::Prompt(PromptKind::Deploy { target }) => {
                 let image = input.text.trim().to_string();

@@ -25,6 +25,7 @@ impl App {
             Pane::Events => view::event_rows(c, f).len(),
             Pane::Audit => view::audit_rows(&self.audit, f, chrono::Utc::now()).len(),
             Pane::Quorum => c.etcd.len(),
+            Pane::Incidents => self.incidents.current.len() + self.incidents.resolved.len(),
             Pane::Overview => 0,
         }
     }
@@ -158,6 +159,21 @@ impl App {
             Pane::Instances => {
                 if let Some(i) = self.selected_instance() {
                     self.ui.modal = Some(Modal::Instance { id: i.id.clone() });
+                }
+                None
+            }
+            Pane::Incidents => {
+                let sel = self.ui.selected(Pane::Incidents);
+                let jump = self.incidents.current.get(sel).and_then(|i| {
+                    let ctx = self.store.clusters.iter().position(|c| c.name == i.cluster);
+                    i.affected
+                        .iter()
+                        .find_map(|a| a.jump.clone())
+                        .zip(ctx)
+                });
+                if let Some((j, ctx)) = jump {
+                    self.ui.context = ctx;
+                    self.go_to(&j);
                 }
                 None
             }

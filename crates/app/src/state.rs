@@ -29,6 +29,10 @@ pub enum Modal {
     Confirm {
         pending: PendingOp,
         typed: String,
+        /// Why, or the ticket it answers; recorded in the intent.
+        reason: String,
+        /// Typing goes to the reason (else to the typed confirmation).
+        on_reason: bool,
         /// Cancel is the default button.
         on_confirm: bool,
         error: Option<String>,
@@ -65,6 +69,8 @@ pub struct UiState {
     pub input: Option<Input>,
     pub modal: Option<Modal>,
     pub status: Option<(String, Severity)>,
+    /// Where "next problem" goes next (an index into the problems, wrapping).
+    pub next_problem: usize,
 }
 
 impl UiState {
@@ -117,7 +123,49 @@ pub struct App {
     pub(crate) audit_len: u64,
     /// Why audit records are not reaching syslog, while that lasts.
     pub audit_unshipped: Option<crate::ops::audit::ship::ShipFailure>,
+    /// The one incident engine (the wall's too).
+    pub incidents: crate::incidents::Incidents,
+    /// The shared incident timeline, where one is configured and could be opened.
+    pub timeline: Option<crate::timeline::Timeline>,
+    pub notifier: Option<crate::notify::Notifier>,
+    /// Ring the bell on a new critical incident.
+    pub bell_on_critical: bool,
+    /// A bell is due (the run loop rings it).
+    pub(crate) bell: bool,
+    /// When an action needs a reason (`[actions] reason`).
+    pub reason_policy: ReasonPolicy,
     pub should_quit: bool,
+}
+
+/// Whether an action's confirmation needs a reason or ticket reference.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasonPolicy {
+    /// Offered, never required.
+    #[default]
+    Optional,
+    /// Required on contexts marked `production`.
+    Production,
+    /// Required everywhere.
+    Always,
+}
+
+impl ReasonPolicy {
+    pub fn parse(s: &str) -> Option<ReasonPolicy> {
+        match s {
+            "optional" => Some(ReasonPolicy::Optional),
+            "production" => Some(ReasonPolicy::Production),
+            "always" => Some(ReasonPolicy::Always),
+            _ => None,
+        }
+    }
+    pub fn requires(self, production: bool) -> bool {
+        match self {
+            ReasonPolicy::Optional => false,
+            ReasonPolicy::Production => production,
+            ReasonPolicy::Always => true,
+        }
+    }
 }
 
 impl App {
@@ -171,6 +219,12 @@ impl App {
             log_handles: Vec::new(),
             launch: HashMap::new(),
             logs: LogView::default(),
+            incidents: crate::incidents::Incidents::default(),
+            timeline: None,
+            notifier: None,
+            bell_on_critical: true,
+            bell: false,
+            reason_policy: ReasonPolicy::Optional,
             should_quit: false,
         }
     }
@@ -244,6 +298,7 @@ impl App {
                 mut changes,
             } => {
                 self.attribute_events(&cluster, &mut changes);
+                self.record_events(&cluster, &changes);
                 self.store.apply(BackendMsg::Changes {
                     cluster,
                     source,

@@ -31,6 +31,7 @@ pub fn sort_columns(pane: Pane) -> &'static [&'static str] {
         Pane::Instances => &["name", "state", "type", "az", "id"],
         Pane::Overview | Pane::Events | Pane::Audit => &["time"],
         Pane::Quorum => &["name"],
+        Pane::Incidents => &["severity"],
     }
 }
 

@@ -23,6 +23,7 @@ mod logs;
 mod report;
 mod supervise;
 pub mod tls;
+pub mod webhook;
 
 pub use clusterdeck_model::feed::{BackendMsg, Change, OpUpdate, Snapshot};
 pub use clusterdeck_ops::{BackendHandle, OpCommand};

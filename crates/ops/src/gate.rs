@@ -20,9 +20,18 @@ pub struct PendingOp {
     plan: Plan,
     /// What the plan showed of the target, compared again at release and by the backend.
     expect: Facts,
+    /// Why, or the ticket it answers (recorded in the intent).
+    reason: Option<String>,
 }
 
 impl PendingOp {
+    /// The operator's reason or ticket reference; blank is none.
+    pub fn with_reason(mut self, reason: &str) -> PendingOp {
+        let r = reason.trim();
+        self.reason = (!r.is_empty()).then(|| r.to_string());
+        self
+    }
+
     pub fn request(&self) -> &OpRequest {
         &self.request
     }
@@ -46,6 +55,7 @@ impl PendingOp {
                 request: self.request,
                 plan: self.plan,
                 expect: self.expect,
+                reason: self.reason,
             }),
         }
     }
@@ -57,6 +67,7 @@ pub struct ConfirmedOp {
     request: OpRequest,
     plan: Plan,
     expect: Facts,
+    reason: Option<String>,
 }
 
 impl ConfirmedOp {
@@ -155,6 +166,7 @@ impl Gate {
             request,
             plan,
             expect,
+            reason: None,
         })
     }
 
@@ -186,6 +198,9 @@ impl Gate {
             }
             if !op.expect.is_empty() {
                 m.insert("expected".into(), facts_json(&op.expect));
+            }
+            if let Some(r) = &op.reason {
+                m.insert("reason".into(), redact_text(r).into());
             }
         }
         let intent = g.append(intent).map_err(|e| {
@@ -367,6 +382,58 @@ impl Gate {
     }
 
     /// Whether records are forwarded to syslog.
+    /// An acknowledgement or note on an incident, in the audit log like every action (phase
+    /// `note`: nothing was sent to a cluster). Returns the record as written.
+    pub fn annotate(
+        &mut self,
+        context: &str,
+        verb: &str,
+        incident: &str,
+        text: &str,
+    ) -> Result<AuditRecord, String> {
+        let Gate::Live(g) = self else {
+            return Err("read-only mode: nothing is recorded".into());
+        };
+        g.seq += 1;
+        let op_id = format!(
+            "{}-{}-{}",
+            Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            std::process::id(),
+            g.seq
+        );
+        let op = &g.operator;
+        let rec = AuditRecord {
+            v: 1,
+            time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            op_id,
+            phase: "note".into(),
+            user: op.user.clone(),
+            uid: op.uid,
+            claimed_user: op.claimed.clone(),
+            ssh_client: op.ssh_client.clone(),
+            tty: op.tty.clone(),
+            host: op.host.clone(),
+            context: context.to_string(),
+            backend: "console".into(),
+            verb: verb.to_string(),
+            target: incident.to_string(),
+            object: Some(AuditObject {
+                kind: "incident".into(),
+                id: incident.to_string(),
+            }),
+            params: serde_json::json!({ "text": redact_text(text) }),
+            cli: format!("{verb} {incident}"),
+            result: Some("ok".into()),
+            message: None,
+            duration_ms: None,
+            prev_sha256: String::new(),
+            seq: 0,
+            sha256: String::new(),
+        };
+        g.append(rec)
+            .map_err(|e| format!("audit log {} cannot be written: {e}", g.audit.path().display()))
+    }
+
     pub fn ships(&self) -> bool {
         matches!(self, Gate::Live(g) if g.shipper.is_some())
     }

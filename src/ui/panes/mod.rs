@@ -3,6 +3,7 @@
 
 mod audit;
 mod events;
+mod incidents;
 mod instances;
 mod nodes;
 mod overview;
@@ -43,6 +44,7 @@ pub fn render(f: &mut Frame, app: &App, pane: Pane, area: Rect, now: Time, focus
         Pane::Events => events::render(f, app, area, now, focused),
         Pane::Audit => audit::render(f, app, area, now, focused),
         Pane::Quorum => quorum::render(f, app, area, now, focused),
+        Pane::Incidents => incidents::render(f, app, area, now, focused),
     }
 }
 

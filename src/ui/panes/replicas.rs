@@ -28,6 +28,23 @@ pub fn render(
 ) {
     let Some(c) = app.cluster() else { return };
     let t = &app.theme;
+    // The selected row's error in full under the table: the column cuts it.
+    let area = match selected_error(app, c, focused, selected, area) {
+        Some((table_area, detail_area, text)) => {
+            let p = ratatui::widgets::Paragraph::new(text)
+                .style(t.style(Role::Danger))
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .block(
+                    ratatui::widgets::Block::default()
+                        .borders(ratatui::widgets::Borders::ALL)
+                        .border_style(t.style(Role::Border))
+                        .title(" error "),
+                );
+            f.render_widget(p, detail_area);
+            table_area
+        }
+        None => area,
+    };
     // Only the visible window is resolved; `table` computes the same window from the total.
     let height = area.height.saturating_sub(3) as usize;
     let sel = if selected == usize::MAX { 0 } else { selected };
@@ -100,6 +117,33 @@ pub fn render(
             row.style(t.style(Role::Muted))
         }
     });
+}
+
+/// Room for the selected replica's whole error, when it has one and the pane is focused.
+fn selected_error(
+    app: &App,
+    c: &ClusterState,
+    focused: bool,
+    selected: usize,
+    area: Rect,
+) -> Option<(Rect, Rect, String)> {
+    if !focused || selected == usize::MAX || area.height < 12 || app.ui.pane != Pane::Replicas {
+        return None;
+    }
+    let r = app.selected_replica()?;
+    let e = r.error.as_ref()?;
+    let svc = c
+        .workloads
+        .get(&r.workload_id)
+        .map_or("?", |w| w.name.as_str());
+    let text = format!("{} ({}): {}", sanitize(&r.label(svc)), r.state.label(), sanitize(e));
+    let inner = area.width.saturating_sub(2).max(1) as usize;
+    let h = (text.chars().count().div_ceil(inner) as u16).clamp(1, 4) + 2;
+    let parts = ratatui::layout::Layout::default()
+        .direction(ratatui::layout::Direction::Vertical)
+        .constraints([Constraint::Min(5), Constraint::Length(h)])
+        .split(area);
+    Some((parts[0], parts[1], text))
 }
 
 fn replica_cells<'a>(

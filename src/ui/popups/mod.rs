@@ -20,9 +20,23 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time) {
         Some(Modal::Confirm {
             pending,
             typed,
+            reason,
+            on_reason,
             on_confirm,
             error,
-        }) => confirm(f, app, area, pending, typed, *on_confirm, error.as_deref()),
+        }) => confirm(
+            f,
+            app,
+            area,
+            pending,
+            Fields {
+                typed,
+                reason,
+                on_reason: *on_reason,
+            },
+            *on_confirm,
+            error.as_deref(),
+        ),
         Some(Modal::Help { scroll }) => help(f, app, area, *scroll),
         Some(Modal::Logs) => logs(f, app, area),
         Some(Modal::Instance { id }) => instance(f, app, area, id, now),
@@ -85,15 +99,27 @@ fn buttons<'a>(t: &Theme, action: &str, on_action: bool) -> Line<'a> {
     ])
 }
 
+/// The confirm modal's text fields and which one takes typing.
+struct Fields<'a> {
+    typed: &'a str,
+    reason: &'a str,
+    on_reason: bool,
+}
+
 fn confirm(
     f: &mut Frame,
     app: &App,
     area: Rect,
     pending: &crate::ops::PendingOp,
-    typed: &str,
+    fields: Fields<'_>,
     on_confirm: bool,
     error: Option<&str>,
 ) {
+    let Fields {
+        typed,
+        reason,
+        on_reason,
+    } = fields;
     let t = &app.theme;
     let plan = pending.plan();
     let high = plan.risk == Risk::High;
@@ -113,13 +139,36 @@ fn confirm(
         ));
     }
     lines.push(Line::raw(""));
+    let production = app
+        .store
+        .cluster(pending.request().cluster())
+        .is_some_and(|c| c.production);
+    let required = app.reason_policy.requires(production);
+    let cursor = |on: bool| if on { "▏" } else { "" };
+    lines.push(Line::from(vec![
+        Span::styled(
+            if required {
+                "reason / ticket (required): "
+            } else {
+                "reason / ticket (optional): "
+            },
+            t.style(if on_reason { Role::Accent } else { Role::Muted }),
+        ),
+        Span::styled(
+            format!("{}{}", sanitize(reason), cursor(on_reason)),
+            t.style(Role::Text),
+        ),
+    ]));
     if let Some(expected) = &plan.confirm_text {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("HIGH RISK · type {} to confirm: ", sanitize(expected)),
                 t.style(Role::Danger),
             ),
-            Span::styled(format!("{}▏", sanitize(typed)), t.style(Role::Text)),
+            Span::styled(
+                format!("{}{}", sanitize(typed), cursor(!on_reason)),
+                t.style(Role::Text),
+            ),
         ]));
     }
     if let Some(e) = error {
@@ -131,7 +180,11 @@ fn confirm(
     let verb = pending.request().verb();
     lines.push(buttons(t, &capitalize(verb), on_confirm));
     lines.push(Line::styled(
-        "tab switch · enter press · esc cancel",
+        if plan.confirm_text.is_some() {
+            "tab switch · ↑↓ field · enter press · esc cancel"
+        } else {
+            "tab switch · enter press · esc cancel"
+        },
         t.style(Role::Muted),
     ));
     let title = format!("Confirm: {}", sanitize(&plan.title));

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::locate::{clean_message, locate_error, locate_path};
+use super::response;
 use super::sources::{aws, docker, etcd};
 use super::{
     AuditConfig, Config, ConfigError, ContextConfig, KeySpec, MODES, Paths, WallConfig, WallSet,
@@ -25,6 +26,10 @@ struct PartialConfig {
     wall: Option<PartialWall>,
     keys: Option<BTreeMap<String, BTreeMap<String, KeySpec>>>,
     contexts: Option<Vec<ContextConfig>>,
+    incidents: Option<response::PartialIncidents>,
+    timeline: Option<response::PartialTimeline>,
+    notify: Option<response::PartialNotify>,
+    actions: Option<response::PartialActions>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -202,6 +207,7 @@ fn overlay(mut base: Config, p: PartialConfig) -> Config {
     if let Some(contexts) = p.contexts {
         base.contexts = contexts;
     }
+    response::overlay(&mut base, p.incidents, p.timeline, p.notify, p.actions);
     base
 }
 
@@ -263,7 +269,12 @@ fn validate(p: &PartialConfig, defaults: &Config) -> Result<(), Invalid> {
     if let Some(contexts) = &p.contexts {
         validate_contexts(contexts)?;
     }
-    Ok(())
+    response::validate(&response::Response {
+        incidents: p.incidents.as_ref(),
+        timeline: p.timeline.as_ref(),
+        notify: p.notify.as_ref(),
+        actions: p.actions.as_ref(),
+    })
 }
 
 /// Panes the wall may show; the audit pane is not one of them (it is the operators' record,

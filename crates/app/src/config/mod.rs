@@ -6,6 +6,7 @@
 pub mod discovery;
 mod load;
 pub(crate) mod locate;
+mod response;
 pub mod sources;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,20 @@ pub struct Config {
     /// mode -> action -> keys. A user entry replaces the keys of that one action.
     pub keys: BTreeMap<String, BTreeMap<String, KeySpec>>,
     pub contexts: Vec<ContextConfig>,
+    /// What counts as an incident.
+    pub incidents: crate::incidents::Thresholds,
+    /// The shared incident timeline.
+    pub timeline: crate::timeline::TimelineConfig,
+    /// Bell and hooks on incidents.
+    pub notify: crate::notify::NotifyConfig,
+    pub actions: ActionsConfig,
+}
+
+/// `[actions]`: what every action's confirmation asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ActionsConfig {
+    /// Whether a reason / ticket reference is required.
+    pub reason: crate::state::ReasonPolicy,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -161,6 +176,11 @@ impl Paths {
         self.config_dir.as_ref().map(|d| d.join("themes"))
     }
 
+    /// `<state dir>/timeline.jsonl`, used when `[timeline] path` is not set.
+    pub fn default_timeline_path(&self) -> Option<PathBuf> {
+        self.state_dir.as_ref().map(|d| d.join("timeline.jsonl"))
+    }
+
     /// `<state dir>/audit.jsonl`, used when `[audit] path` is not set.
     pub fn default_audit_path(&self) -> Option<PathBuf> {
         self.state_dir.as_ref().map(|d| d.join("audit.jsonl"))
@@ -211,6 +231,14 @@ impl Default for Config {
             wall: WallConfig::default(),
             keys: BTreeMap::new(),
             contexts: Vec::new(),
+            incidents: crate::incidents::Thresholds::default(),
+            timeline: crate::timeline::TimelineConfig::default(),
+            notify: crate::notify::NotifyConfig {
+                on: vec!["new".into(), "escalated".into(), "resolved".into()],
+                retries: 3,
+                ..Default::default()
+            },
+            actions: ActionsConfig::default(),
         }
     }
 }
@@ -252,6 +280,14 @@ impl Config {
             .and_then(|m| m.get(action))
             .map(KeySpec::keys)
             .unwrap_or_default()
+    }
+
+    /// The timeline path: configured, else the state-dir default.
+    pub fn timeline_path(&self, paths: &Paths) -> Option<PathBuf> {
+        self.timeline
+            .path
+            .clone()
+            .or_else(|| paths.default_timeline_path())
     }
 
     /// The audit log path: configured, else the state-dir default.

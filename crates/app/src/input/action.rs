@@ -69,6 +69,10 @@ pub enum Action {
     Cancel,
     SwitchButton,
     PauseRotation,
+    NextProblem,
+    Ack,
+    Note,
+    NextField,
 }
 
 /// One row of the action table.
@@ -132,6 +136,22 @@ pub const ACTIONS: &[ActionInfo] = &[
         "quorum: swarm managers, etcd members",
     ),
     row(
+        Action::GoPane(Pane::Incidents),
+        "pane_incidents",
+        "incidents: open and recently resolved",
+    ),
+    row(
+        Action::NextProblem,
+        "next_problem",
+        "jump to the next problem (worst first)",
+    ),
+    row(
+        Action::Ack,
+        "ack",
+        "acknowledge the incident (incidents pane, else the worst), with a note",
+    ),
+    row(Action::Note, "note", "add a note to the incident"),
+    row(
         Action::Drill,
         "drill",
         "drill down (node/service → replicas)",
@@ -188,6 +208,11 @@ pub const ACTIONS: &[ActionInfo] = &[
     row(Action::Confirm, "confirm", "press the focused button"),
     row(Action::Cancel, "cancel", "cancel"),
     row(Action::SwitchButton, "switch_button", "switch button"),
+    row(
+        Action::NextField,
+        "next_field",
+        "move between the reason and the typed confirmation",
+    ),
     row(
         Action::PauseRotation,
         "pause_rotation",
@@ -250,7 +275,7 @@ mod tests {
         assert_eq!(names.len(), ACTIONS.len(), "duplicate names");
         let panes = Pane::ALL.len();
         // Every variant, with GoPane once per pane.
-        assert_eq!(ACTIONS.len(), 38 + panes);
+        assert_eq!(ACTIONS.len(), 42 + panes);
         for p in Pane::ALL {
             assert!(
                 ACTIONS.iter().any(|i| i.action == Action::GoPane(p)),

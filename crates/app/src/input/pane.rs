@@ -10,10 +10,11 @@ pub enum Pane {
     Events,
     Audit,
     Quorum,
+    Incidents,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 8] = [
+    pub const ALL: [Pane; 9] = [
         Pane::Overview,
         Pane::Nodes,
         Pane::Services,
@@ -22,6 +23,7 @@ impl Pane {
         Pane::Events,
         Pane::Audit,
         Pane::Quorum,
+        Pane::Incidents,
     ];
 
     pub fn title(self) -> &'static str {
@@ -34,6 +36,7 @@ impl Pane {
             Pane::Events => "Events",
             Pane::Audit => "Audit",
             Pane::Quorum => "Quorum",
+            Pane::Incidents => "Incidents",
         }
     }
 
@@ -48,6 +51,7 @@ impl Pane {
             Pane::Events => "events",
             Pane::Audit => "audit",
             Pane::Quorum => "quorum",
+            Pane::Incidents => "incidents",
         }
     }
 }

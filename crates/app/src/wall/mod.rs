@@ -5,7 +5,6 @@
 //! side to send to), and its keys map to exactly four things: next set, previous set, pause the
 //! rotation, quit (which asks). No prompt or modal exists here to be opened.
 
-pub mod incidents;
 pub mod scrub;
 
 use std::time::Duration;
@@ -19,7 +18,7 @@ use crate::input::{Action, KeyChord, Mode};
 use crate::model::Time;
 use crate::view::{self, SortSpec};
 
-pub use incidents::{Incident, IncidentKind, Incidents};
+pub use crate::incidents::{Incident, IncidentKind, Incidents};
 
 /// An unanswered "quit?" goes away after this long; the wall keeps running.
 const QUIT_ASK: Duration = Duration::from_secs(10);
@@ -60,7 +59,6 @@ pub struct Wall {
     pub shown_since: Time,
     /// When "quit?" was asked, while it waits for an answer.
     pub quit_asked: Option<Time>,
-    pub incidents: Incidents,
 }
 
 impl Wall {
@@ -102,7 +100,6 @@ impl Wall {
             rotate_every,
             shown_since: now,
             quit_asked: None,
-            incidents: Incidents::default(),
         };
         wall.show_step();
         wall
@@ -188,8 +185,13 @@ impl Wall {
 
     /// After changes: the incidents again, and the rotation over a context count that changed.
     pub fn settle(&mut self, now: Time) {
-        self.incidents.update(&self.app.store, now);
+        self.app.settle(now);
         self.show_step();
+    }
+
+    /// The incident engine (the console's own).
+    pub fn incidents(&self) -> &Incidents {
+        &self.app.incidents
     }
 
     /// Once a second: rotate when due, let an unanswered "quit?" lapse. Returns whether the
@@ -203,6 +205,9 @@ impl Wall {
         if self.next_rotation_in(now) == Some(0) {
             self.rotate(true, now);
         }
+        // Acks and notes of the consoles on this host; incidents that only time opens.
+        self.app.sync_timeline();
+        self.app.settle(now);
         // Ages and durations move on every second.
         true
     }
