@@ -134,9 +134,17 @@ fn header(f: &mut Frame, app: &App, area: Rect, now: Time) {
         spans.push(Span::styled(" READ-ONLY ", t.style(Role::Warn)));
     }
     let clock = format!("  {} UTC", now.format("%H:%M"));
-    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum::<usize>()
+    let used: usize = spans
+        .iter()
+        .map(|s| s.content.chars().count())
+        .sum::<usize>()
         + clock.chars().count();
-    spans.extend(fit_warnings(app, warnings(app, now), area.width as usize, used));
+    spans.extend(fit_warnings(
+        app,
+        warnings(app, now),
+        area.width as usize,
+        used,
+    ));
     spans.push(Span::styled(clock, t.style(Role::Muted)));
     f.render_widget(
         Paragraph::new(Line::from(spans)).style(t.style(Role::Text)),
@@ -270,20 +278,27 @@ fn fit_warnings(
 fn tabs(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let mut spans = Vec::new();
-    // Every title, spaced, when that fits; then every title tightly (80 columns); on a
-    // narrower terminal only the current pane keeps its name.
-    let titles: usize = Pane::ALL.iter().map(|p| p.title().len() + 2).sum();
+    // Every title, spaced, when that fits; then every title tightly; then short titles (80
+    // columns); on a narrower terminal only the current pane keeps its name.
     let width = area.width as usize;
-    let (pad, numbers_only) = if titles + 3 * Pane::ALL.len() <= width {
-        (" ", false)
+    let n = Pane::ALL.len();
+    let full: usize = Pane::ALL.iter().map(|p| p.title().len() + 2).sum();
+    let short: usize = Pane::ALL.iter().map(|p| p.short().len() + 2).sum();
+    type Names = Option<fn(Pane) -> &'static str>;
+    let (pad, names): (&str, Names) = if full + 3 * n <= width {
+        (" ", Some(Pane::title))
+    } else if full + n <= width {
+        ("", Some(Pane::title))
+    } else if short + n <= width {
+        ("", Some(Pane::short))
     } else {
-        ("", titles + Pane::ALL.len() + 1 > width + 1)
+        ("", None)
     };
     for (i, p) in Pane::ALL.iter().enumerate() {
-        let label = if numbers_only && *p != app.ui.pane {
-            format!(" {} ", i + 1)
-        } else {
-            format!("{pad}{} {}{pad}", i + 1, p.title())
+        let label = match names {
+            _ if *p == app.ui.pane => format!("{pad}{} {}{pad}", i + 1, p.title()),
+            Some(name) => format!("{pad}{} {}{pad}", i + 1, name(*p)),
+            None => format!(" {} ", i + 1),
         };
         if *p == app.ui.pane {
             spans.push(Span::styled(

@@ -43,10 +43,18 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time) {
     let since = worst.since().map_or_else(|| "?".into(), |s| lasted(now, s));
     let mut head = format!(" {glyph} {} · {since}", sanitize(&worst.summary()));
     if app.store.clusters.len() > 1 {
-        head = format!(" {glyph} {}: {}", sanitize(&worst.cluster), &head[glyph.len() + 2..]);
+        head = format!(
+            " {glyph} {}: {}",
+            sanitize(&worst.cluster),
+            &head[glyph.len() + 2..]
+        );
     }
     if let Some(a) = worst.ack() {
-        head.push_str(&format!(" · acked by {} {}", sanitize(&a.who), ago(now, a.at)));
+        head.push_str(&format!(
+            " · acked by {} {}",
+            sanitize(&a.who),
+            ago(now, a.at)
+        ));
     }
     let others = current.len() - 1;
     let mut tail = String::new();

@@ -51,7 +51,8 @@ pub fn draw(f: &mut Frame, wall: &Wall, now: Time) {
     let pad = if big && !banner.is_empty() { 2 } else { 0 };
     // On a big screen the worst incident's name also goes up in block letters.
     let headline = wall
-        .app.incidents
+        .app
+        .incidents
         .current
         .first()
         .filter(|i| big && bigtext::width(i.kind.label()) + 2 <= area.width as usize)
@@ -244,7 +245,8 @@ fn headers(f: &mut Frame, wall: &Wall, area: Rect, now: Time, big: bool) {
 /// duration when several started at different times).
 fn banner_lines(wall: &Wall, now: Time, width: u16) -> Vec<(Line<'static>, bool)> {
     let many = wall.app.store.clusters.len() > 1;
-    wall.app.incidents
+    wall.app
+        .incidents
         .current
         .iter()
         .map(|i| (incident_line(i, now, width, many), i.kind.is_critical()))
@@ -287,7 +289,11 @@ fn incident_line(i: &Incident, now: Time, width: u16, many: bool) -> Line<'stati
     }
     let mut text = head + &objects;
     if let Some(a) = i.ack() {
-        text.push_str(&format!(" · acked by {} {}", sanitize(&a.who), ago(now, a.at)));
+        text.push_str(&format!(
+            " · acked by {} {}",
+            sanitize(&a.who),
+            ago(now, a.at)
+        ));
         if !a.text.is_empty() {
             text.push_str(&format!(": {}", sanitize(&a.text)));
         }

@@ -11,6 +11,7 @@ mod demo_sim;
 mod docs;
 mod e2e_demo;
 mod gate;
+mod incidents;
 mod layers;
 #[path = "../support/pty.rs"]
 mod pty;

@@ -183,10 +183,12 @@ fn stale_and_quorum_lost() {
         source: SourceKind::Swarm,
         health: h,
     });
+    app.settle(now());
     let buf = render(&app, 80, 24);
     assert_snapshot!("quorum_lost_stale_80x24", text(&buf));
     // The verdict is danger-coloured and carried by a symbol too.
-    let (x, y) = find(&buf, "✗ QUORUM LOST").expect("verdict on screen");
+    // (The overview's verdict; the strip above says it too, in the alert colours.)
+    let (x, y) = find(&buf, "✗ QUORUM LOST  no leader").expect("verdict on screen");
     assert_eq!(
         buf[(x, y)].fg,
         app.theme.style(Role::Danger).fg.unwrap_or(Color::Reset)

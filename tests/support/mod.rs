@@ -60,6 +60,8 @@ pub fn load(app: &mut App, sim: &DemoCluster) {
         at: t0(),
         snapshot: sim.snapshot(),
     });
+    // As the run loop does after a burst: the incident strip and pane are current.
+    app.settle(now());
 }
 
 pub fn settings(read_only: bool) -> Settings {
@@ -107,6 +109,7 @@ pub fn event(app: &mut App, change: Change) {
         at: t0(),
         changes: vec![change],
     });
+    app.settle(now());
 }
 
 pub fn render(app: &App, w: u16, h: u16) -> Buffer {

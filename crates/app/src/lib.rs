@@ -30,14 +30,14 @@ pub mod wall;
 pub use logs::{LOG_LINES, LogView};
 pub use operations::{FinishedOp, InflightOp};
 pub use prompt::{Input, InputKind, PromptKind};
-pub use state::{App, Modal, Settings, UiState};
+pub use state::{App, Modal, ReasonPolicy, Settings, UiState};
 
 use clusterdeck_model as model;
 use clusterdeck_ops as ops;
 
 /// The backends this layer starts and talks to.
 mod backends {
-    pub use clusterdeck_kit::*;
     pub use clusterdeck_kit::webhook;
+    pub use clusterdeck_kit::*;
     pub use clusterdeck_swarm::registry;
 }

@@ -180,7 +180,8 @@ async fn worker(
     while let Some(body) = rx.recv().await {
         let mut errors = Vec::new();
         if !config.command.is_empty()
-            && let Err(e) = with_retries(config.retries, || run_command(&config.command, &body)).await
+            && let Err(e) =
+                with_retries(config.retries, || run_command(&config.command, &body)).await
         {
             errors.push(format!("notify command: {e}"));
         }

@@ -156,10 +156,7 @@ impl App {
                     Severity::Warn
                 }
             });
-        self.status(
-            format!("{}/{} {text}", n + 1, problems.len()),
-            sev,
-        );
+        self.status(format!("{}/{} {text}", n + 1, problems.len()), sev);
     }
 
     /// Focuses the jump's pane with its object selected.
@@ -263,10 +260,7 @@ impl App {
             });
             let _ = tl.flush();
         }
-        self.status(
-            format!("{verb} recorded for {key}"),
-            Severity::Info,
-        );
+        self.status(format!("{verb} recorded for {key}"), Severity::Info);
         Ok(())
     }
 

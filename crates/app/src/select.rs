@@ -166,10 +166,7 @@ impl App {
                 let sel = self.ui.selected(Pane::Incidents);
                 let jump = self.incidents.current.get(sel).and_then(|i| {
                     let ctx = self.store.clusters.iter().position(|c| c.name == i.cluster);
-                    i.affected
-                        .iter()
-                        .find_map(|a| a.jump.clone())
-                        .zip(ctx)
+                    i.affected.iter().find_map(|a| a.jump.clone()).zip(ctx)
                 });
                 if let Some((j, ctx)) = jump {
                     self.ui.context = ctx;

@@ -430,8 +430,12 @@ impl Gate {
             seq: 0,
             sha256: String::new(),
         };
-        g.append(rec)
-            .map_err(|e| format!("audit log {} cannot be written: {e}", g.audit.path().display()))
+        g.append(rec).map_err(|e| {
+            format!(
+                "audit log {} cannot be written: {e}",
+                g.audit.path().display()
+            )
+        })
     }
 
     pub fn ships(&self) -> bool {

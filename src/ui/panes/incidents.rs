@@ -69,7 +69,8 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
                 Cell::from(sanitize(&what).into_owned()),
             ])
         } else if let Some(r) = inc.resolved.get(i - open) {
-            let lasted_for = crate::app::incidents::short_duration(r.lasted().num_seconds().max(0) as u64);
+            let lasted_for =
+                crate::app::incidents::short_duration(r.lasted().num_seconds().max(0) as u64);
             Row::new(vec![
                 styled("✓", t.style(Role::Ok)),
                 Cell::from(r.incident.kind.label()),

@@ -136,7 +136,12 @@ fn selected_error(
         .workloads
         .get(&r.workload_id)
         .map_or("?", |w| w.name.as_str());
-    let text = format!("{} ({}): {}", sanitize(&r.label(svc)), r.state.label(), sanitize(e));
+    let text = format!(
+        "{} ({}): {}",
+        sanitize(&r.label(svc)),
+        r.state.label(),
+        sanitize(e)
+    );
     let inner = area.width.saturating_sub(2).max(1) as usize;
     let h = (text.chars().count().div_ceil(inner) as u16).clamp(1, 4) + 2;
     let parts = ratatui::layout::Layout::default()

@@ -117,7 +117,10 @@ fn validate_notify(n: &PartialNotify) -> Result<(), Invalid> {
             format!("`{}`: expected one of {}", on[i], TRANSITIONS.join(", ")),
         ));
     }
-    if n.command.as_ref().is_some_and(|c| c.is_empty() || c[0].trim().is_empty()) {
+    if n.command
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c[0].trim().is_empty())
+    {
         return Err(Invalid::value(
             "notify.command",
             "expected the program and its arguments, e.g. [\"/usr/local/bin/page\", \"--team\", \"ops\"]",
@@ -158,7 +161,9 @@ pub(super) fn overlay(
 ) {
     if let Some(i) = incidents {
         let t = &mut base.incidents;
-        t.below_desired_grace_secs = i.below_desired_grace_secs.unwrap_or(t.below_desired_grace_secs);
+        t.below_desired_grace_secs = i
+            .below_desired_grace_secs
+            .unwrap_or(t.below_desired_grace_secs);
         t.crash_loop_failures = i.crash_loop_failures.unwrap_or(t.crash_loop_failures);
         t.crash_loop_window_secs = i.crash_loop_window_secs.unwrap_or(t.crash_loop_window_secs);
         t.intent_window_secs = i.intent_window_secs.unwrap_or(t.intent_window_secs);

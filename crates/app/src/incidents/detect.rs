@@ -70,12 +70,7 @@ const EVIDENCE_EVENTS: usize = 3;
 
 /// Every incident of one cluster now. `audit` is the recent audit log: an instance stopped by
 /// an action recorded there is not an incident.
-pub fn detect(
-    c: &ClusterState,
-    t: &Thresholds,
-    audit: &[AuditRecord],
-    now: Time,
-) -> Vec<Detected> {
+pub fn detect(c: &ClusterState, t: &Thresholds, audit: &[AuditRecord], now: Time) -> Vec<Detected> {
     let mut out = Vec::new();
     sources(c, &mut out);
     quorum(c, &mut out);
@@ -117,8 +112,11 @@ fn quorum(c: &ClusterState, out: &mut Vec<Detected>) {
             if !m.healthy {
                 let why = m.problem.clone().unwrap_or_else(|| "not answering".into());
                 out.push(
-                    Detected::new(IncidentKind::NodeDown, format!("etcd {}", m.name), why)
-                        .jump(Pane::Quorum, &m.id, None),
+                    Detected::new(IncidentKind::NodeDown, format!("etcd {}", m.name), why).jump(
+                        Pane::Quorum,
+                        &m.id,
+                        None,
+                    ),
                 );
             }
             for alarm in &m.alarms {
@@ -213,11 +211,13 @@ fn workloads(c: &ClusterState, t: &Thresholds, now: Time, out: &mut Vec<Detected
             .unwrap_or_default();
         evidence.extend(events_of(c, &w.name));
         // Crash loop: tasks that failed within the window, or a pod's container restarts.
-        let failed_recently = c
+        let failures: Vec<Time> = c
             .replicas_of_workload(&w.id)
             .filter(|r| matches!(r.state, TaskState::Failed | TaskState::Rejected))
             .filter(|r| now - r.since <= window)
-            .count() as u32;
+            .map(|r| r.since)
+            .collect();
+        let failed_recently = failures.len() as u32;
         let restarts = c
             .replicas_of_workload(&w.id)
             .filter(|r| r.is_current() && now - r.since <= window)
@@ -239,6 +239,7 @@ fn workloads(c: &ClusterState, t: &Thresholds, now: Time, out: &mut Vec<Detected
                     super::short_duration(t.crash_loop_window_secs)
                 ),
             )
+            .since(failures.iter().min().copied())
             .evidence(evidence.clone());
             d.jump = jump_to_failure(w, failing);
             out.push(d);

@@ -351,7 +351,10 @@ impl Incidents {
             i.notes = self.notes.get(&i.key()).cloned().unwrap_or_default();
         }
         for p in &self.current {
-            if !next.iter().any(|i| i.cluster == p.cluster && i.kind == p.kind) {
+            if !next
+                .iter()
+                .any(|i| i.cluster == p.cluster && i.kind == p.kind)
+            {
                 let mut gone = p.clone();
                 gone.changes.push((now, "resolved".into()));
                 let key = gone.key();

@@ -1,8 +1,8 @@
 //! The incident engine against hand-made states: each rule, the transitions, acks.
 
 use super::*;
-use crate::input::Pane;
 use crate::backends::{BackendMsg, Snapshot};
+use crate::input::Pane;
 use crate::model::store::Store;
 use crate::model::{
     Change, EtcdMember, EtcdStatus, Instance, InstanceState, ObjectKind, Replica, ServiceMode,
@@ -318,12 +318,19 @@ fn transitions_new_escalated_resolved_with_the_duration() {
     assert!(tr.contains(&(Transition::New, IncidentKind::NodeDown)));
     let n = inc.update(&store(managers(2)), &[], t(20));
     let tr: Vec<_> = n.iter().map(|n| (n.transition, n.incident.kind)).collect();
-    assert!(tr.contains(&(Transition::Escalated, IncidentKind::NodeDown)), "{tr:?}");
+    assert!(
+        tr.contains(&(Transition::Escalated, IncidentKind::NodeDown)),
+        "{tr:?}"
+    );
     assert!(tr.contains(&(Transition::New, IncidentKind::QuorumLost)));
     assert!(tr.contains(&(Transition::Resolved, IncidentKind::QuorumAtRisk)));
     let down = &inc.current[1];
     assert_eq!(down.kind, IncidentKind::NodeDown);
-    assert!(down.changes.iter().any(|c| c.1.starts_with("+ mgr1")), "{:?}", down.changes);
+    assert!(
+        down.changes.iter().any(|c| c.1.starts_with("+ mgr1")),
+        "{:?}",
+        down.changes
+    );
     let n = inc.update(&store(managers(0)), &[], t(70));
     assert!(inc.current.is_empty());
     let r = inc

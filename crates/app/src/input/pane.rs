@@ -40,6 +40,21 @@ impl Pane {
         }
     }
 
+    /// A short title for the tabs of a narrow terminal (80 columns).
+    pub fn short(self) -> &'static str {
+        match self {
+            Pane::Overview => "Overview",
+            Pane::Nodes => "Nodes",
+            Pane::Services => "Svcs",
+            Pane::Replicas => "Repl",
+            Pane::Instances => "Inst",
+            Pane::Events => "Events",
+            Pane::Audit => "Audit",
+            Pane::Quorum => "Quorum",
+            Pane::Incidents => "Incid",
+        }
+    }
+
     /// The `:` command that opens it.
     pub fn command(self) -> &'static str {
         match self {

@@ -20,12 +20,13 @@ impl Format {
         match s {
             "markdown" | "md" => Ok(Format::Markdown),
             "json" => Ok(Format::Json),
-            other => Err(format!(
-                "unknown format {other:?}: markdown or json"
-            )),
+            other => Err(format!("unknown format {other:?}: markdown or json")),
         }
     }
 }
+
+/// What makes two entries the same: context, what, incident, object, text, time bucket.
+type SameKey = (String, &'static str, Option<String>, String, String, i64);
 
 /// Entries since `since` (of one context when given), in time order, each said once.
 pub fn select(entries: Vec<Entry>, since: Time, context: Option<&str>) -> Vec<Entry> {
@@ -34,8 +35,7 @@ pub fn select(entries: Vec<Entry>, since: Time, context: Option<&str>) -> Vec<En
         .filter(|e| e.at >= since && context.is_none_or(|c| e.context == c))
         .collect();
     out.sort_by_key(|e| e.at);
-    let mut seen: HashSet<(String, &'static str, Option<String>, String, String, i64)> =
-        HashSet::new();
+    let mut seen: HashSet<SameKey> = HashSet::new();
     out.retain(|e| {
         // Incident transitions seen by several processes within a minute are one; events and
         // actions are the same when everything matches to the second.

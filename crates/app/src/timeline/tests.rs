@@ -53,7 +53,11 @@ fn compaction_keeps_the_recent_and_the_newest_under_the_cap() {
     let mut tl = Timeline::open(&path, 3600, 8192, None).expect("open");
     let mut reader = Timeline::open(&path, 3600, 8192, None).expect("open");
     let now = chrono::Utc::now();
-    tl.record(entry(now - chrono::Duration::hours(5), What::Event, "too old"));
+    tl.record(entry(
+        now - chrono::Duration::hours(5),
+        What::Event,
+        "too old",
+    ));
     for i in 0..200 {
         tl.record(entry(now, What::Event, &format!("event {i}")));
     }
