@@ -5,6 +5,8 @@
 
 #[path = "support/netfault.rs"]
 mod netfault;
+#[path = "support/receiver.rs"]
+mod receiver;
 #[path = "swarm_support/mod.rs"]
 mod swarm_support;
 
@@ -13,7 +15,67 @@ use std::time::{Duration, Instant};
 use clusterdeck::model::{QuorumVerdict, SourceKind, SourceState};
 use clusterdeck::ops::{Op, OpRequest};
 
+use clusterdeck::app::incidents::{Annotation, IncidentKind, Incidents};
+use clusterdeck::app::notify::{Notifier, NotifyConfig, WebhookConfig};
+use clusterdeck::app::timeline::{Entry, Timeline, What, export};
 use swarm_support::*;
+
+/// The incident engine, a webhook notifier and the timeline over the test console's store, as
+/// the console runs them after every change.
+struct Watch {
+    incidents: Incidents,
+    notifier: Notifier,
+    timeline: Timeline,
+    hook: receiver::Receiver,
+    _dir: tempfile::TempDir,
+}
+
+impl Watch {
+    fn start(c: &Console) -> Watch {
+        let hook = receiver::Receiver::start();
+        let mut headers = std::collections::BTreeMap::new();
+        headers.insert("X-Team".to_string(), "ops".to_string());
+        let notifier = {
+            let _rt = c.rt.enter();
+            Notifier::spawn(NotifyConfig {
+                on: vec!["new".into(), "resolved".into()],
+                webhook: Some(WebhookConfig {
+                    url: hook.url(),
+                    headers,
+                    ..Default::default()
+                }),
+                retries: 2,
+                ..Default::default()
+            })
+            .expect("a notifier")
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let timeline = Timeline::open(dir.path().join("timeline.jsonl"), 3600, 1 << 22, None)
+            .expect("timeline");
+        Watch {
+            incidents: Incidents::default(),
+            notifier,
+            timeline,
+            hook,
+            _dir: dir,
+        }
+    }
+
+    fn track(&mut self, c: &Console) {
+        for n in self.incidents.update(&c.store, &[], chrono::Utc::now()) {
+            self.notifier.send(&n);
+            self.timeline.record(clusterdeck::app::notice_entry(&n));
+        }
+        let _ = self.timeline.flush();
+    }
+
+    fn open(&self, kind: IncidentKind, object: &str) -> bool {
+        self.incidents
+            .current
+            .iter()
+            .any(|i| i.kind == kind && i.affected.iter().any(|a| a.object == object))
+    }
+}
 
 fn swarm_state(c: &Console) -> Option<SourceState> {
     c.cluster()?
@@ -45,6 +107,13 @@ fn quorum_loss_recovery_and_failover() {
     c.wait(60, "healthy quorum", |c| {
         (c.cluster()?.quorum().verdict == QuorumVerdict::Healthy).then_some(())
     });
+    let mut watch = Watch::start(&c);
+    watch.track(&c);
+    assert!(
+        watch.incidents.current.is_empty(),
+        "{:?}",
+        watch.incidents.current
+    );
 
     // One manager down: the engine says Unreachable; the console says at risk, 0 more.
     swarm_sh(&["stop", "3"]);
@@ -57,6 +126,49 @@ fn quorum_loss_recovery_and_failover() {
             "{{.ManagerStatus.Reachability}}",
         ])
         .filter(|s| s.trim() == "unreachable")
+    });
+    // The incident within 2 s of the engine reporting it.
+    let reported = Instant::now();
+    c.wait(10, "NODE DOWN mgr3 and QUORUM AT RISK incidents", |c| {
+        watch.track(c);
+        (watch.open(IncidentKind::NodeDown, "mgr3")
+            && watch.open(IncidentKind::QuorumAtRisk, "managers"))
+        .then_some(())
+    });
+    let took = reported.elapsed();
+    eprintln!("node-down incident {took:?} after the engine reported mgr3 unreachable");
+    assert!(took < Duration::from_secs(2), "incident after {took:?}");
+    // The loopback receiver gets the new incident as JSON, with the configured header.
+    let got = eventually(15, "webhook: new node-down", || {
+        watch.hook.bodies("new", "node-down").into_iter().next()
+    });
+    assert_eq!(got.body["affected"][0]["object"], "mgr3");
+    assert_eq!(got.body["severity"], "critical");
+    assert!(
+        got.headers.contains(&("x-team".into(), "ops".into())),
+        "{:?}",
+        got.headers
+    );
+    // An operator acks it (as the console does: the timeline carries it to the wall).
+    let ack_at = chrono::Utc::now();
+    let key = clusterdeck::app::incidents::key(CLUSTER, IncidentKind::NodeDown);
+    assert!(watch.incidents.annotate(
+        &key,
+        Annotation {
+            at: ack_at,
+            who: "alice".into(),
+            text: "restarting mgr3".into(),
+            ack: true,
+        }
+    ));
+    watch.timeline.record(Entry {
+        at: ack_at,
+        context: CLUSTER.into(),
+        what: What::Ack,
+        who: Some("alice".into()),
+        incident: Some(key.clone()),
+        object: String::new(),
+        text: "restarting mgr3".into(),
     });
     c.wait(60, "1 of 3 unreachable, tolerates 0 more", |c| {
         let q = c.cluster()?.quorum();
@@ -71,10 +183,14 @@ fn quorum_loss_recovery_and_failover() {
     swarm_sh(&["stop", "2"]);
     let started = Instant::now();
     c.wait(120, "QUORUM LOST and stale", |c| {
+        watch.track(c);
         let cl = c.cluster()?;
         let stale = cl.sources.get(&SourceKind::Swarm)?.is_stale();
         (stale && cl.quorum().verdict == QuorumVerdict::Lost).then_some(())
     });
+    watch.track(&c);
+    assert!(watch.open(IncidentKind::QuorumLost, "managers"));
+    assert!(watch.open(IncidentKind::SourceDown, "swarm"));
     let cl = c.cluster().expect("cluster").clone();
     assert!(
         cl.workload_by_name("t-faults").is_some(),
@@ -108,6 +224,7 @@ fn quorum_loss_recovery_and_failover() {
     // Managers back: recovers by itself.
     swarm_sh(&["start", "2", "3"]);
     c.wait(180, "connected and healthy again", |c| {
+        watch.track(c);
         let cl = c.cluster()?;
         (matches!(swarm_state(c)?, SourceState::Connected)
             && cl.quorum().verdict == QuorumVerdict::Healthy
@@ -122,6 +239,60 @@ fn quorum_loss_recovery_and_failover() {
             == 3)
             .then_some(())
     });
+
+    // Resolved, with its duration: on the hook and in the timeline, after the ack.
+    c.wait(60, "the incidents resolved", |c| {
+        watch.track(c);
+        watch.incidents.current.is_empty().then_some(())
+    });
+    let resolved = watch
+        .incidents
+        .resolved
+        .iter()
+        .find(|r| r.incident.kind == IncidentKind::NodeDown)
+        .expect("node down resolved");
+    assert!(resolved.lasted() > chrono::Duration::seconds(1));
+    eventually(15, "webhook: resolved node-down", || {
+        watch
+            .hook
+            .bodies("resolved", "node-down")
+            .into_iter()
+            .next()
+    });
+    for e in c.cluster().expect("cluster").events.iter() {
+        watch.timeline.record(Entry {
+            at: e.at,
+            context: CLUSTER.into(),
+            what: What::Event,
+            who: None,
+            incident: None,
+            object: e.target.clone(),
+            text: e.message.clone(),
+        });
+    }
+    watch.timeline.flush().expect("timeline written");
+    let entries = clusterdeck::app::timeline::read_entries(watch.timeline.path()).expect("read");
+    let picked = export::select(
+        entries,
+        ack_at - chrono::Duration::minutes(10),
+        Some(CLUSTER),
+    );
+    let md = export::render(&picked, export::Format::Markdown, CLUSTER);
+    let pos = |what: What| {
+        picked
+            .iter()
+            .position(|e| e.what == what && e.incident.as_deref() == Some(key.as_str()))
+            .unwrap_or_else(|| panic!("{what:?} of {key} in the timeline:\n{md}"))
+    };
+    assert!(
+        pos(What::Opened) < pos(What::Ack) && pos(What::Ack) < pos(What::Resolved),
+        "{md}"
+    );
+    assert!(picked.iter().any(|e| e.what == What::Event), "{md}");
+    assert!(
+        md.contains("| alice |") && md.contains("NODE DOWN resolved after"),
+        "{md}"
+    );
 
     // Kill the dockerd the console is connected to: it fails over to another manager.
     let ep = c.wait(30, "an endpoint in use", endpoint);

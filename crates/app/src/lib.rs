@@ -30,6 +30,7 @@ pub mod wall;
 pub use logs::{LOG_LINES, LogView};
 pub use operations::{FinishedOp, InflightOp};
 pub use prompt::{Input, InputKind, PromptKind};
+pub use respond::{lasted_words, notice_entry};
 pub use state::{App, Modal, ReasonPolicy, Settings, UiState};
 
 use clusterdeck_model as model;

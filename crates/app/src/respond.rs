@@ -22,35 +22,11 @@ impl App {
 
     fn on_notice(&mut self, n: Notice) {
         let i = &n.incident;
-        let (what, text) = match n.transition {
-            Transition::New => (What::Opened, i.summary()),
-            Transition::Escalated => (What::Escalated, i.summary()),
-            Transition::Resolved => {
-                let lasted = (n.at - i.since().unwrap_or(i.opened)).num_seconds().max(0);
-                (
-                    What::Resolved,
-                    format!("{} resolved after {}", i.kind.label(), lasted_words(lasted)),
-                )
-            }
-        };
         if n.transition == Transition::New && i.kind.is_critical() && self.bell_on_critical {
             self.bell = true;
         }
         if let Some(tl) = self.timeline.as_mut() {
-            tl.record(Entry {
-                at: n.at,
-                context: i.cluster.clone(),
-                what,
-                who: None,
-                incident: Some(i.key()),
-                object: i
-                    .affected
-                    .iter()
-                    .map(|a| a.object.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                text,
-            });
+            tl.record(notice_entry(&n));
         }
         if let Some(notifier) = &self.notifier {
             notifier.send(&n);
@@ -267,6 +243,36 @@ impl App {
     /// The bell, once, for the run loop to ring.
     pub fn take_bell(&mut self) -> bool {
         std::mem::take(&mut self.bell)
+    }
+}
+
+/// An incident's transition as a timeline entry.
+pub fn notice_entry(n: &Notice) -> Entry {
+    let i = &n.incident;
+    let (what, text) = match n.transition {
+        Transition::New => (What::Opened, i.summary()),
+        Transition::Escalated => (What::Escalated, i.summary()),
+        Transition::Resolved => {
+            let lasted = (n.at - i.since().unwrap_or(i.opened)).num_seconds().max(0);
+            (
+                What::Resolved,
+                format!("{} resolved after {}", i.kind.label(), lasted_words(lasted)),
+            )
+        }
+    };
+    Entry {
+        at: n.at,
+        context: i.cluster.clone(),
+        what,
+        who: None,
+        incident: Some(i.key()),
+        object: i
+            .affected
+            .iter()
+            .map(|a| a.object.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        text,
     }
 }
 
