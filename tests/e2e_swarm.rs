@@ -298,3 +298,51 @@ fn a_docker_context_with_its_own_tls_material_connects_and_a_wrong_ca_says_why()
     bad.send("q");
     assert_eq!(bad.wait_exit(), 0);
 }
+
+/// A service whose tasks cannot start: from launch, the failing task's error on screen in at
+/// most three keys (`!` jumps to the next problem, worst first).
+#[test]
+fn a_crash_looping_service_is_at_most_three_keys_from_its_error() {
+    let _ = try_docker(&["service", "rm", "t-crash"]);
+    let image = format!("{}:1", repo());
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        "t-crash",
+        "--restart-delay",
+        "1s",
+        &image,
+        "/nope",
+    ]);
+    let world = lab();
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("the crash loop on the strip", 120, |t| {
+        t.contains("CRASH LOOP") && t.contains("t-crash")
+    });
+    let at_error =
+        |t: &str| t.contains("Replicas of t-crash") && t.contains("no such file or directory");
+    let mut screen = None;
+    for _ in 0..3 {
+        s.send("!");
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while screen.is_none() && std::time::Instant::now() < until {
+            let t = s.screen_text();
+            if at_error(&t) {
+                screen = Some(t);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if screen.is_some() {
+            break;
+        }
+    }
+    let screen = screen
+        .unwrap_or_else(|| panic!("not at t-crash's error after 3 keys:\n{}", s.screen_text()));
+    // The whole error, in the box under the table (the column cuts it).
+    assert!(screen.contains("error"), "{screen}");
+    s.send("q");
+    s.wait_exit();
+    docker(&["service", "rm", "t-crash"]);
+}

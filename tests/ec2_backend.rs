@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::InstanceStateName;
+use clusterdeck::app::incidents::{IncidentKind, Incidents};
 use clusterdeck::backends::ec2;
 use clusterdeck::model::{InstanceState, SourceState};
 use clusterdeck::ops::{InstanceAction, Op, OpRequest};
@@ -154,6 +155,24 @@ fn lists_what_the_filters_select_with_every_field_and_flag() {
             && instance_state(c, &ids[2]) == Some(InstanceState::Stopped))
         .then_some(())
     });
+    // Stopped by someone else (boto3's API, no intent in this console's audit log): an
+    // INSTANCE DOWN incident.
+    let mut engine = Incidents::default();
+    engine.update(&c.store, &audit_of(&c), chrono::Utc::now());
+    assert!(instance_down(&engine, &ids[2]), "{:?}", engine.current);
+}
+
+/// The test console's audit records.
+fn audit_of(c: &Console) -> Vec<clusterdeck::ops::audit::AuditRecord> {
+    clusterdeck::ops::audit::AuditLog::new(&c.audit)
+        .read_all()
+        .unwrap_or_default()
+}
+
+fn instance_down(engine: &Incidents, id: &str) -> bool {
+    engine.current.iter().any(|i| {
+        i.kind == IncidentKind::InstanceDown && i.affected.iter().any(|a| a.object.starts_with(id))
+    })
 }
 
 #[test]
@@ -247,6 +266,10 @@ fn every_action_changes_the_state_ec2_reports() {
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(c.rt.block_on(state(&api, &a)), InstanceStateName::Stopped);
     assert_eq!(instance_state(&c, &a), Some(InstanceState::Stopped));
+    // Stopped by this console (its intent is in the audit log): no incident.
+    let mut engine = Incidents::default();
+    engine.update(&c.store, &audit_of(&c), chrono::Utc::now());
+    assert!(!instance_down(&engine, &a), "{:?}", engine.current);
 
     let op = c.act(req(&a, InstanceAction::Start), "");
     assert!(c.outcome(&op, 60).is_ok());

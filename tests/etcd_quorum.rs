@@ -13,6 +13,7 @@ use netfault::{DropRule, port_of};
 
 use tokio::sync::mpsc;
 
+use clusterdeck::app::incidents::{IncidentKind, Incidents};
 use clusterdeck::backends::BackendMsg;
 use clusterdeck::backends::etcd::{self, EtcdSettings, EtcdTls};
 use clusterdeck::model::store::{ClusterState, Store};
@@ -82,6 +83,21 @@ impl Watch {
 
     fn state(&self) -> Option<&ClusterState> {
         self.store.cluster(&self.cluster)
+    }
+
+    /// The console's incidents over this store now: (kind, objects).
+    fn incidents(&self, engine: &mut Incidents) -> Vec<(IncidentKind, Vec<String>)> {
+        engine.update(&self.store, &[], chrono::Utc::now());
+        engine
+            .current
+            .iter()
+            .map(|i| {
+                (
+                    i.kind,
+                    i.affected.iter().map(|a| a.object.clone()).collect(),
+                )
+            })
+            .collect()
     }
 
     fn wait<T>(
@@ -204,6 +220,17 @@ fn one_member_down_is_at_risk_two_lose_quorum_and_restarts_heal() {
     let c = w.state().expect("state");
     let q = Quorum::from_etcd(&c.etcd);
     assert_eq!((q.reachable, q.managers, q.tolerates_now), (2, 3, 0));
+    // The incidents: the member down, and quorum at risk.
+    let mut engine = Incidents::default();
+    let now = w.incidents(&mut engine);
+    assert!(
+        now.contains(&(IncidentKind::NodeDown, vec![format!("etcd {leader_name}")])),
+        "{now:?}"
+    );
+    assert!(
+        now.contains(&(IncidentKind::QuorumAtRisk, vec!["etcd".to_string()])),
+        "{now:?}"
+    );
 
     // A second member down: the last one answers but sees no leader.
     let other = c
@@ -226,6 +253,18 @@ fn one_member_down_is_at_risk_two_lose_quorum_and_restarts_heal() {
         },
     );
 
+    let now = w.incidents(&mut engine);
+    assert_eq!(
+        now.first().map(|i| i.0),
+        Some(IncidentKind::QuorumLost),
+        "{now:?}"
+    );
+    assert!(
+        now.iter()
+            .any(|(k, objs)| *k == IncidentKind::NodeDown && objs.len() >= 2),
+        "both members down: {now:?}"
+    );
+
     // Both back: healthy again, all three with status.
     // Together: a member started while quorum is lost answers only once quorum is back.
     etcd_sh(&["start", &n, other.trim_start_matches('e')]);
@@ -235,6 +274,15 @@ fn one_member_down_is_at_risk_two_lose_quorum_and_restarts_heal() {
             && c.sources.get(&SourceKind::Etcd)?.label() == "connected")
             .then_some(())
     });
+    let now = w.incidents(&mut engine);
+    assert!(now.is_empty(), "resolved: {now:?}");
+    assert!(
+        engine
+            .resolved
+            .iter()
+            .any(|r| r.incident.kind == IncidentKind::QuorumLost),
+        "quorum lost listed as resolved"
+    );
     let after = etcdctl_status(&endpoints);
     assert_eq!(after.len(), 3);
     let c = w.state().expect("state");

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::kube_support::{apply, env, kubectl, kubectl_as, kubectl_json};
 use crate::swarm_support::{Console, eventually};
 use chrono::{DateTime, Utc};
+use clusterdeck::app::incidents::{IncidentKind, Incidents};
 use clusterdeck::backends::kube::{self, KubeSettings};
 use clusterdeck::model::{Availability, Event, Severity, SourceKind, UpdateState};
 use clusterdeck::ops::{Op, OpRequest};
@@ -816,7 +817,21 @@ spec: {hard: {pods: \"2\"}}
         images,
         ["registry.k8s.io/pause:3.9", "registry.k8s.io/pause:3.9"]
     );
-    // The console's model says so too.
+    // The console's model says so too, and its incident engine.
+    let mut engine = Incidents::default();
+    c.wait(
+        30,
+        "an UPDATE PAUSED incident for the stalled rollout",
+        |c| {
+            engine.update(&c.store, &[], Utc::now());
+            engine
+                .current
+                .iter()
+                .find(|i| i.kind == IncidentKind::UpdatePaused)
+                .filter(|i| i.affected.iter().any(|a| a.object == "t-stall/web"))
+                .map(|_| ())
+        },
+    );
     let u = c.wait(30, "the workload shown stalled", |c| {
         let u = c
             .cluster()?
@@ -1200,4 +1215,70 @@ spec:
         .map(|(k, ..)| (k.1.clone(), k.2.clone(), k.3.clone()))
         .collect();
     assert_eq!(ours_set, theirs_set);
+}
+
+/// A kwok node made NotReady at once (kwok stops managing it, then its Ready condition is
+/// patched, rather than waiting ~40 s for its lease): a NODE DOWN incident; managed again, it
+/// resolves.
+#[test]
+fn a_node_made_not_ready_is_a_node_down_incident_until_it_is_ready_again() {
+    let _g = lock();
+    let nodes = kubectl_json(&["get", "nodes"]);
+    let node = nodes["items"]
+        .as_array()
+        .and_then(|items| items.last())
+        .and_then(|n| n["metadata"]["name"].as_str())
+        .expect("a node")
+        .to_string();
+    let mut c = console();
+    let mut engine = Incidents::default();
+    let down = |engine: &Incidents| {
+        engine
+            .current
+            .iter()
+            .filter(|i| i.kind == IncidentKind::NodeDown)
+            .flat_map(|i| i.affected.iter())
+            .find(|a| a.object == node)
+            .map(|a| a.detail.clone())
+    };
+    c.wait(60, "the node listed, no incident on it", |c| {
+        engine.update(&c.store, &[], Utc::now());
+        let listed = c.cluster()?.nodes.values().any(|n| n.hostname == node);
+        (listed && down(&engine).is_none()).then_some(())
+    });
+    kubectl(&["annotate", "node", &node, "kwok.x-k8s.io/node-"]);
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let patch = format!(
+        r#"{{"status":{{"conditions":[{{"type":"Ready","status":"False","reason":"KubeletNotReady","message":"made NotReady by the test","lastHeartbeatTime":"{now}","lastTransitionTime":"{now}"}}]}}}}"#
+    );
+    kubectl(&["patch", "node", &node, "--subresource=status", "-p", &patch]);
+    let patched = Instant::now();
+    let detail = c.wait(30, "a NODE DOWN incident for the node", |c| {
+        engine.update(&c.store, &[], Utc::now());
+        down(&engine)
+    });
+    eprintln!(
+        "NODE DOWN {node} ({detail}) {:?} after the patch",
+        patched.elapsed()
+    );
+    assert!(detail.contains("down"), "{detail}");
+    // Managed by kwok again: Ready, and the incident resolves.
+    kubectl(&[
+        "annotate",
+        "node",
+        &node,
+        "kwok.x-k8s.io/node=fake",
+        "--overwrite",
+    ]);
+    c.wait(90, "the incident resolved", |c| {
+        engine.update(&c.store, &[], Utc::now());
+        down(&engine).is_none().then_some(())
+    });
+    assert!(
+        engine
+            .resolved
+            .iter()
+            .any(|r| r.incident.kind == IncidentKind::NodeDown),
+        "listed as resolved"
+    );
 }

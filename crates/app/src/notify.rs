@@ -260,3 +260,111 @@ async fn post(w: &WebhookConfig, body: &[u8]) -> Result<(), String> {
         .await
         .map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incidents::{Affected, Incident, IncidentKind};
+
+    fn notice(transition: Transition) -> Notice {
+        let at = chrono::Utc::now();
+        Notice {
+            transition,
+            at,
+            incident: Incident {
+                cluster: "prod".into(),
+                kind: IncidentKind::NodeDown,
+                affected: vec![Affected {
+                    object: "mgr3".into(),
+                    detail: "manager down".into(),
+                    since: at,
+                    jump: None,
+                    evidence: vec![],
+                }],
+                opened: at,
+                changes: vec![],
+                notes: vec![],
+            },
+        }
+    }
+
+    fn wait(what: &str, mut f: impl FnMut() -> bool) {
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while !f() {
+            assert!(std::time::Instant::now() < until, "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn a_command_gets_the_incident_on_stdin_and_a_failing_one_is_reported() {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let _e = rt.enter();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("got.json");
+        let n = Notifier::spawn(NotifyConfig {
+            on: vec!["new".into()],
+            command: vec![
+                "sh".into(),
+                "-c".into(),
+                format!("cat >> {}", out.display()),
+            ],
+            ..NotifyConfig::default()
+        })
+        .expect("notifier");
+        n.send(&notice(Transition::Resolved)); // not asked for
+        n.send(&notice(Transition::New));
+        wait("the command's output", || {
+            std::fs::read_to_string(&out).is_ok_and(|s| s.ends_with('}'))
+        });
+        let got: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("one JSON");
+        assert_eq!(got["transition"], "new");
+        assert_eq!(got["kind"], "node-down");
+        assert_eq!(got["affected"][0]["object"], "mgr3");
+        assert_eq!(n.failure(), None);
+
+        let bad = Notifier::spawn(NotifyConfig {
+            on: vec!["new".into()],
+            command: vec!["sh".into(), "-c".into(), "exit 3".into()],
+            retries: 1,
+            ..NotifyConfig::default()
+        })
+        .expect("notifier");
+        bad.send(&notice(Transition::New));
+        wait("the failure", || bad.failure().is_some());
+        let f = bad.failure().unwrap_or_default();
+        assert!(
+            f.contains("exit status: 3") && f.contains("after 2 tries"),
+            "{f}"
+        );
+    }
+
+    #[test]
+    fn a_webhook_that_is_down_is_retried_then_reported() {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let _e = rt.enter();
+        // A port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let n = Notifier::spawn(NotifyConfig {
+            on: vec!["new".into()],
+            webhook: Some(WebhookConfig {
+                url: format!("http://127.0.0.1:{port}/hook"),
+                ..WebhookConfig::default()
+            }),
+            retries: 1,
+            ..NotifyConfig::default()
+        })
+        .expect("notifier");
+        n.send(&notice(Transition::New));
+        wait("the failure", || n.failure().is_some());
+        let f = n.failure().unwrap_or_default();
+        assert!(
+            f.starts_with("webhook:") && f.contains("after 2 tries"),
+            "{f}"
+        );
+    }
+}

@@ -50,6 +50,9 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 const ALIVE_EVERY: Duration = Duration::from_secs(3);
 const ANSWER_WITHIN: Duration = Duration::from_secs(3);
 const STALE_AFTER: Duration = Duration::from_secs(8);
+/// A node going down or a manager becoming unreachable comes with no event: the node list (a
+/// short one) is read this often, and a difference brings a reconcile at once.
+const NODES_EVERY: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
 /// An operation that has no visible end within this time is reported as such.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(600);
@@ -244,6 +247,11 @@ impl Backend {
             let docker = docker.clone();
             async move { docker.ping().await.map(|_| ()).map_err(|e| e.to_string()) }
         });
+        let docker = c.docker.clone();
+        let mut node_watch = clusterdeck_kit::liveness(NODES_EVERY, ANSWER_WITHIN, move || {
+            let docker = docker.clone();
+            async move { reconcile::list_nodes(&docker).await }
+        });
         let mut last_answer = Instant::now();
         loop {
             let debounce = due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
@@ -260,6 +268,12 @@ impl Backend {
                         }
                         Some(Err(_)) => {}
                         None => return Err(Failure::Connection("the liveness check stopped".into())),
+                    }
+                    false
+                }
+                Some(Ok(nodes)) = node_watch.recv() => {
+                    if self.mirror.nodes_differ(&nodes) {
+                        due.get_or_insert(Instant::now() + DEBOUNCE);
                     }
                     false
                 }

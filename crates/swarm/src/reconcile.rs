@@ -31,6 +31,25 @@ pub(crate) struct Mirror {
     loaded: bool,
 }
 
+impl Mirror {
+    /// Whether a node list read now differs from what the store was sent (a node went down,
+    /// a manager became unreachable: the engine sends no event for these).
+    pub(crate) fn nodes_differ(&self, listed: &[ApiNode]) -> bool {
+        if !self.loaded {
+            return false;
+        }
+        let now: Vec<Node> = listed.iter().filter_map(convert::node).collect();
+        now.len() != self.nodes.len() || now.iter().any(|n| self.nodes.get(&n.id) != Some(n))
+    }
+}
+
+/// The node list alone, for the node watch.
+pub(crate) async fn list_nodes(d: &bollard::Docker) -> Result<Vec<ApiNode>, String> {
+    d.list_nodes(None::<ListNodesOptions>)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// One event for the timeline: severity, object kind, target, message.
 type Noted = (Severity, &'static str, String, String);
 

@@ -195,3 +195,72 @@ pub(super) fn overlay(
         base.actions.reason = reason;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Config, ConfigError};
+    use std::path::Path;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_user_str(text, Path::new("/etc/cd.toml"))
+    }
+
+    #[test]
+    fn the_sections_are_read_over_the_defaults() {
+        let c = load(
+            "[incidents]\ncrash_loop_failures = 5\n[notify]\nbell = false\ncommand = [\"page\"]\n[actions]\nreason = \"production\"\n[timeline]\nkeep_secs = 3600\n",
+        )
+        .expect("valid");
+        assert_eq!(c.incidents.crash_loop_failures, 5);
+        assert_eq!(c.incidents.below_desired_grace_secs, 30, "default kept");
+        assert_eq!(c.notify.bell, Some(false));
+        assert_eq!(c.notify.on.len(), 3, "default kept");
+        assert_eq!(c.notify.command, vec!["page".to_string()]);
+        assert_eq!(c.actions.reason, crate::state::ReasonPolicy::Production);
+        assert_eq!(c.timeline.keep_secs, 3600);
+        assert_eq!(c.timeline.max_bytes, 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn bad_values_name_the_file_line_and_key() {
+        for (text, line, key, words) in [
+            (
+                "[notify]\non = [\"new\", \"gone\"]\n",
+                2,
+                "notify.on[1]",
+                "`gone`",
+            ),
+            (
+                "[incidents]\n\ncrash_loop_failures = 0\n",
+                3,
+                "incidents.crash_loop_failures",
+                "at least 1",
+            ),
+            (
+                "[notify]\nwebhook = { url = \"ftp://x\" }\n",
+                2,
+                "notify.webhook.url",
+                "http",
+            ),
+            (
+                "[actions]\nreason = \"sometimes\"\n",
+                2,
+                "actions.reason",
+                "\"optional\"",
+            ),
+            (
+                "[timeline]\nmax_bytes = 10\n",
+                2,
+                "timeline.max_bytes",
+                "65536",
+            ),
+        ] {
+            let e = load(text).expect_err(text);
+            assert_eq!(e.line, Some(line), "{e}");
+            assert_eq!(e.key.as_deref(), Some(key), "{e}");
+            assert!(e.message.contains(words), "{e}");
+        }
+        let e = load("[incidents]\ncrash_loop_failurs = 2\n").expect_err("typo");
+        assert!(e.to_string().contains("crash_loop_failurs"), "{e}");
+    }
+}

@@ -326,8 +326,11 @@ fn intended(audit: &[AuditRecord], id: &str, at: Time, t: &Thresholds) -> bool {
         r.phase == "intent"
             && matches!(r.verb.as_str(), "stop" | "terminate")
             && r.object.as_ref().is_some_and(|o| o.id == id)
-            && chrono::DateTime::parse_from_rfc3339(&r.time)
-                .is_ok_and(|w| (at - w.with_timezone(&chrono::Utc)) <= window)
+            // Clocks and the engine's coarse timestamps: an intent a little after counts.
+            && chrono::DateTime::parse_from_rfc3339(&r.time).is_ok_and(|w| {
+                let d = at - w.with_timezone(&chrono::Utc);
+                d <= window && d >= -chrono::Duration::seconds(60)
+            })
     })
 }
 
