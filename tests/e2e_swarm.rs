@@ -322,7 +322,7 @@ fn a_crash_looping_service_is_at_most_three_keys_from_its_error() {
         t.contains("CRASH LOOP") && t.contains("t-crash")
     });
     let at_error =
-        |t: &str| t.contains("Replicas of t-crash") && t.contains("no such file or directory");
+        |t: &str| t.contains("Replicas of t-crash") && t.contains("stat /nope");
     let mut screen = None;
     for _ in 0..3 {
         s.send("!");

@@ -207,7 +207,10 @@ fn workloads(c: &ClusterState, t: &Thresholds, now: Time, out: &mut Vec<Detected
         let failing = newest_failure(c, &w.id);
         let mut evidence: Vec<String> = failing
             .and_then(|r| r.error.as_ref())
-            .map(|e| vec![format!("{}: {e}", failing.map_or("", |r| r.id.as_str()))])
+            .map(|e| {
+                let task = failing.map(|r| r.label(&w.name)).unwrap_or_default();
+                vec![format!("{task}: {e}")]
+            })
             .unwrap_or_default();
         evidence.extend(events_of(c, &w.name));
         // Crash loop: tasks that failed within the window, or a pod's container restarts.

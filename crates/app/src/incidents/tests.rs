@@ -182,7 +182,7 @@ fn failing_tasks_in_the_window_are_a_crash_loop_with_the_error_and_a_jump_to_the
     assert_eq!(kinds(&inc), vec![IncidentKind::CrashLoop]);
     let a = &inc.current[0].affected[0];
     assert_eq!(a.detail, "3 tasks failed in 10m");
-    assert_eq!(a.evidence[0], "t2: exit 2");
+    assert_eq!(a.evidence[0], "w-svc.1: exit 2");
     let jump = a.jump.as_ref().expect("a jump");
     assert_eq!((jump.pane, jump.id.as_str()), (Pane::Replicas, "t2"));
     assert_eq!(jump.workload.as_deref(), Some("w"));
