@@ -299,30 +299,26 @@ fn a_docker_context_with_its_own_tls_material_connects_and_a_wrong_ca_says_why()
     assert_eq!(bad.wait_exit(), 0);
 }
 
-/// A service whose tasks cannot start: from launch, the failing task's error on screen in at
-/// most three keys (`!` jumps to the next problem, worst first).
+/// A deploy whose tasks cannot start: from launch, the failing task's error on screen in at most
+/// three keys (`!` jumps to the next problem, worst first); the next safe action offered
+/// (rollback `u`) by keys; the incident resolved, with how long it lasted.
 #[test]
-fn a_crash_looping_service_is_at_most_three_keys_from_its_error() {
-    let _ = try_docker(&["service", "rm", "t-crash"]);
-    let image = format!("{}:1", repo());
+fn a_crash_looping_service_is_at_most_three_keys_from_its_error_and_a_rollback_resolves_it() {
+    create_service("t-crash", 1, "1", &["--restart-delay", "1s"]);
     docker(&[
         "service",
-        "create",
+        "update",
         "--detach",
-        "--name",
-        "t-crash",
-        "--restart-delay",
-        "1s",
-        &image,
+        "--entrypoint",
         "/nope",
+        "t-crash",
     ]);
     let world = lab();
     let mut s = Session::spawn(&world, &[]);
     s.wait_secs("the crash loop on the strip", 120, |t| {
         t.contains("CRASH LOOP") && t.contains("t-crash")
     });
-    let at_error =
-        |t: &str| t.contains("Replicas of t-crash") && t.contains("stat /nope");
+    let at_error = |t: &str| t.contains("Replicas of t-crash") && t.contains("stat /nope");
     let mut screen = None;
     for _ in 0..3 {
         s.send("!");
@@ -342,7 +338,40 @@ fn a_crash_looping_service_is_at_most_three_keys_from_its_error() {
         .unwrap_or_else(|| panic!("not at t-crash's error after 3 keys:\n{}", s.screen_text()));
     // The whole error, in the box under the table (the column cuts it).
     assert!(screen.contains("error"), "{screen}");
+    // The incident offers the rollback: `u` on the selected task's service, confirmed.
+    s.send("9");
+    s.wait_secs("the incident's next actions", 10, |t| {
+        t.contains("rollback u") && t.contains("logs L")
+    });
+    s.send("!");
+    s.wait_secs("back at the task", 10, |t| {
+        t.contains("Replicas of t-crash")
+    });
+    s.send("u");
+    s.wait_secs("the rollback plan", 10, |t| {
+        t.contains("Confirm") && t.contains("t-crash")
+    });
+    s.send("\t\r");
+    eventually(120, "t-crash running again", || {
+        (running_tasks("t-crash").len() == 1).then_some(())
+    });
+    s.send("9");
+    let t = s.wait_secs("the crash loop resolved", 90, |t| {
+        t.lines()
+            .any(|l| l.contains("✓") && l.contains("CRASH LOOP") && l.contains("resolved"))
+    });
+    assert!(!t.contains("▲  CRASH LOOP"), "{t}");
     s.send("q");
+    // The rollback may still be followed to its end: quitting then asks first.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    if s.screen_text().contains("Quit?") {
+        s.send("\t\r");
+    }
     s.wait_exit();
+    let audit = std::fs::read_to_string(world.audit_path()).unwrap_or_default();
+    assert!(
+        audit.contains("\"verb\":\"rollback\"") && audit.contains("t-crash"),
+        "{audit}"
+    );
     docker(&["service", "rm", "t-crash"]);
 }

@@ -221,13 +221,25 @@ fn workloads(c: &ClusterState, t: &Thresholds, now: Time, out: &mut Vec<Detected
             .map(|r| r.since)
             .collect();
         let failed_recently = failures.len() as u32;
+        // A pod restarting in place (Kubernetes' CrashLoopBackOff): not running now.
         let restarts = c
             .replicas_of_workload(&w.id)
-            .filter(|r| r.is_current() && now - r.since <= window)
+            .filter(|r| r.is_current() && !r.is_running() && now - r.since <= window)
             .filter_map(|r| r.restarts)
             .max()
             .unwrap_or(0);
-        let loops = failed_recently.max(restarts);
+        // Failing still: short of desired, or a failure newer than every running task's start.
+        let newest_running = c
+            .replicas_of_workload(&w.id)
+            .filter(|r| r.is_running())
+            .map(|r| r.since)
+            .max();
+        let still = w.is_degraded()
+            || failures
+                .iter()
+                .max()
+                .is_some_and(|f| newest_running.is_none_or(|r| *f > r));
+        let loops = if still { failed_recently } else { 0 }.max(restarts);
         if loops >= t.crash_loop_failures {
             let what = if restarts > failed_recently {
                 format!("{restarts} restarts")

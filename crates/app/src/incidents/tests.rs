@@ -192,6 +192,21 @@ fn failing_tasks_in_the_window_are_a_crash_loop_with_the_error_and_a_jump_to_the
         kinds(&inc),
         vec![IncidentKind::CrashLoop, IncidentKind::BelowDesired]
     );
+    // Running as desired again, started after the last failure: the loop is over, though
+    // the failures are still within the window.
+    let mut fixed = s.clone();
+    fixed.apply(BackendMsg::Changes {
+        cluster: "prod".into(),
+        source: SourceKind::Swarm,
+        at: t(40),
+        changes: vec![
+            Change::UpsertWorkload(workload("w", 1, 1)),
+            Change::UpsertReplica(task("ok", "w", TaskState::Running, t(35), None)),
+        ],
+    });
+    let mut after = Incidents::default();
+    after.update(&fixed, &[], t(60));
+    assert!(after.current.is_empty(), "{:?}", after.current);
     // Two failures are not a loop.
     let mut small = Incidents::new(Thresholds {
         crash_loop_failures: 4,
