@@ -229,3 +229,118 @@ fn a_production_context_can_require_a_reason_and_the_intent_records_it() {
     let intent = recs.iter().find(|r| r.phase == "intent").expect("intent");
     assert_eq!(intent.params["reason"], "INC-42 page from checkout");
 }
+
+#[test]
+fn a_new_critical_incident_rings_the_bell_once_unless_turned_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = crash_looping(dir.path());
+    // The crash loop is a warning: no bell.
+    assert!(!app.take_bell());
+    let mut m = app.store.clusters[0]
+        .nodes
+        .values()
+        .find(|n| n.hostname == "mgr-3")
+        .expect("mgr-3")
+        .clone();
+    m.status = clusterdeck::model::NodeStatus::Down;
+    app.on_backend(BackendMsg::Changes {
+        cluster: "demo".into(),
+        source: SourceKind::Swarm,
+        at: now(),
+        changes: vec![Change::UpsertNode(m.clone())],
+    });
+    app.settle(now());
+    assert!(app.take_bell(), "NODE DOWN is critical");
+    assert!(!app.take_bell(), "once");
+    app.settle(now());
+    assert!(!app.take_bell(), "not again while it lasts");
+    // Off (the wall's default): never.
+    let mut quiet = crash_looping(dir.path());
+    quiet.bell_on_critical = false;
+    quiet.on_backend(BackendMsg::Changes {
+        cluster: "demo".into(),
+        source: SourceKind::Swarm,
+        at: now(),
+        changes: vec![Change::UpsertNode(m)],
+    });
+    quiet.settle(now());
+    assert!(!quiet.take_bell());
+}
+
+#[test]
+fn a_restarted_console_shows_the_acks_of_incidents_still_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first = crash_looping(dir.path());
+    first.go_pane(Pane::Incidents);
+    key(&mut first, KeyCode::Char('A'));
+    typed(&mut first, "looking");
+    key(&mut first, KeyCode::Enter);
+    key(&mut first, KeyCode::Char('n'));
+    typed(&mut first, "bad image in 1.8");
+    key(&mut first, KeyCode::Enter);
+    drop(first);
+    // A new console on the same host: the timeline brings the ack and the note back.
+    let mut second = crash_looping(dir.path());
+    second.sync_timeline();
+    second.settle(now());
+    let inc = &second.incidents.current[0];
+    assert_eq!(inc.ack().map(|a| a.text.as_str()), Some("looking"));
+    assert!(
+        inc.notes
+            .iter()
+            .any(|n| !n.ack && n.text == "bad image in 1.8")
+    );
+    let strip = screen(&second, 100, 30);
+    assert!(
+        strip.lines().nth(1).is_some_and(|l| l.contains("acked by")),
+        "{strip}"
+    );
+}
+
+#[test]
+fn the_timeline_command_writes_the_postmortem() {
+    let world = crate::pty::World::new();
+    let path = world.path().join("timeline.jsonl");
+    let mut tl = Timeline::open(&path, 3600, 1 << 20, None).expect("timeline");
+    let at = chrono::Utc::now() - chrono::Duration::minutes(5);
+    for (i, (what, who, text)) in [
+        (What::Opened, None, "NODE DOWN mgr3 (manager down)"),
+        (What::Ack, Some("alice"), "restarting mgr3"),
+        (What::Action, Some("alice"), "intent node activate mgr3"),
+        (What::Resolved, None, "NODE DOWN resolved after 2m00s"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        tl.record(clusterdeck::app::timeline::Entry {
+            at: at + chrono::Duration::seconds(i as i64 * 30),
+            context: "prod".into(),
+            what,
+            who: who.map(str::to_string),
+            incident: Some("prod/node-down".into()),
+            object: "mgr3".into(),
+            text: text.into(),
+        });
+    }
+    tl.flush().expect("written");
+    let out = world.run(&["timeline", "--since", "1h", "--in", "prod"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{md}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| 20")).collect();
+    assert_eq!(rows.len(), 4, "{md}");
+    assert!(
+        rows[0].contains("opened") && rows[1].contains("| ack | alice |"),
+        "{md}"
+    );
+    assert!(rows[3].contains("resolved after 2m00s"), "{md}");
+    let out = world.run(&["timeline", "--since", "1h", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json.as_array().map(Vec::len), Some(4));
+    let out = world.run(&["timeline", "--since", "2x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--since"));
+}
