@@ -160,6 +160,13 @@ fn lists_what_the_filters_select_with_every_field_and_flag() {
     let mut engine = Incidents::default();
     engine.update(&c.store, &audit_of(&c), chrono::Utc::now());
     assert!(instance_down(&engine, &ids[2]), "{:?}", engine.current);
+    // The status checks were read (moto passes them all): no running instance is impaired.
+    let cl = c.cluster().expect("cluster");
+    assert!(
+        cl.instances.values().all(|i| i.flags.impaired.is_none()),
+        "impaired flagged where EC2 says ok"
+    );
+    assert!(!instance_down(&engine, &new[0]));
 }
 
 /// The test console's audit records.

@@ -58,6 +58,8 @@ pub(super) struct Lookups<'a> {
     pub ami_names: &'a HashMap<String, Option<String>>,
     pub ssh_open: &'a HashSet<String>,
     pub protection: &'a HashMap<String, bool>,
+    /// Instances whose status checks fail, and which.
+    pub impaired: &'a HashMap<String, String>,
     /// The previous picture, to keep when each state began.
     pub previous: Option<&'a Instance>,
     pub now: Time,
@@ -107,6 +109,7 @@ pub(super) fn instance(i: &ec2::Instance, l: &Lookups) -> Option<Instance> {
         instance_store_root: i.root_device_type() == Some(&DeviceType::InstanceStore),
         termination_protection: l.protection.get(&id).copied(),
         autoscaling_group: tags.get(ASG_TAG).cloned(),
+        impaired: l.impaired.get(&id).cloned(),
     };
     Some(Instance {
         name: tags.get("Name").cloned().unwrap_or_default(),

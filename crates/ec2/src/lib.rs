@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{Filter, InstanceAttributeName};
+use aws_sdk_ec2::types::{Filter, InstanceAttributeName, SummaryStatus};
 use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
@@ -70,6 +70,8 @@ struct Caches {
     ami_names: HashMap<String, Option<String>>,
     ssh_open: HashSet<String>,
     protection: HashMap<String, bool>,
+    /// Instances whose status checks fail (read each poll).
+    impaired: HashMap<String, String>,
 }
 
 struct Backend {
@@ -298,6 +300,7 @@ impl Backend {
         self.read_ami_names(client, &raw).await;
         self.read_security_groups(client, &raw).await;
         self.read_protection(client, &raw).await;
+        self.read_status(client).await;
         Ok(raw
             .iter()
             .filter_map(|i| {
@@ -309,6 +312,7 @@ impl Backend {
                         ami_names: &self.caches.ami_names,
                         ssh_open: &self.caches.ssh_open,
                         protection: &self.caches.protection,
+                        impaired: &self.caches.impaired,
                         previous: self.mirror.get(id),
                         now,
                     },
@@ -398,6 +402,48 @@ impl Backend {
                 None => return,
             }
         }
+    }
+}
+
+impl Backend {
+    /// The running instances whose status checks fail (DescribeInstanceStatus, only the
+    /// impaired ones asked for: one short answer per poll in the usual case). Best effort: a
+    /// role without the permission keeps the last answer.
+    async fn read_status(&mut self, client: &Client) {
+        let mut impaired = HashMap::new();
+        for check in ["system-status.status", "instance-status.status"] {
+            let mut pages = client
+                .describe_instance_status()
+                .filters(Filter::builder().name(check).values("impaired").build())
+                .into_paginator()
+                .send();
+            loop {
+                let page = match tokio::time::timeout(client::OPERATION_TIMEOUT, pages.next()).await
+                {
+                    Ok(Some(Ok(page))) => page,
+                    Ok(None) => break,
+                    _ => return,
+                };
+                for st in page.instance_statuses() {
+                    // The filter narrows what AWS sends; the answer is what counts (an
+                    // endpoint that ignores the filter sends every instance, ok ones too).
+                    let summary = if check.starts_with("system") {
+                        st.system_status()
+                    } else {
+                        st.instance_status()
+                    };
+                    let bad = summary.and_then(|s| s.status()) == Some(&SummaryStatus::Impaired);
+                    if let (true, Some(id)) = (bad, st.instance_id()) {
+                        let which = check.split('-').next().unwrap_or(check);
+                        impaired
+                            .entry(id.to_string())
+                            .and_modify(|w: &mut String| w.push_str(&format!(" and {which}")))
+                            .or_insert_with(|| which.to_string());
+                    }
+                }
+            }
+        }
+        self.caches.impaired = impaired;
     }
 }
 

@@ -58,12 +58,17 @@ pub struct InstanceFlags {
     pub termination_protection: Option<bool>,
     /// The autoscaling group it belongs to: a terminated member is replaced.
     pub autoscaling_group: Option<String>,
+    /// EC2's status checks say impaired: which ("system", "instance", or both).
+    pub impaired: Option<String>,
 }
 
 impl InstanceFlags {
     /// Short labels for the table, most important first.
     pub fn labels(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
+        if self.impaired.is_some() {
+            out.push("impaired");
+        }
         if self.termination_protection == Some(true) {
             out.push("protected");
         }

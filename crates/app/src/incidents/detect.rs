@@ -318,6 +318,17 @@ fn instances(c: &ClusterState, audit: &[AuditRecord], t: &Thresholds, out: &mut 
                 | InstanceState::ShuttingDown
                 | InstanceState::Terminated
         );
+        if let Some(which) = i.flags.impaired.as_ref().filter(|_| !down) {
+            out.push(
+                Detected::new(
+                    IncidentKind::InstanceDown,
+                    format!("{} {}", i.id, i.name),
+                    format!("{} status check impaired", which),
+                )
+                .jump(Pane::Instances, &i.id, None),
+            );
+            continue;
+        }
         if !down || intended(audit, &i.id, i.state_since, t) {
             continue;
         }

@@ -323,6 +323,22 @@ fn an_instance_stopped_outside_the_console_is_an_incident_one_stopped_by_it_is_n
     });
     inc.update(&s, &[other], t(111));
     assert_eq!(kinds(&inc), vec![IncidentKind::InstanceDown]);
+    // Running, with a failing status check: an incident too, whatever the audit log says.
+    let mut sick = Instance::sample("i-3", "db", "eu-west-1a", None, t(0));
+    sick.flags.impaired = Some("system".into());
+    let s = with(
+        Snapshot {
+            instances: Some(vec![sick]),
+            ..Default::default()
+        },
+        SourceKind::Ec2,
+    );
+    let mut inc = Incidents::default();
+    inc.update(&s, &[], t(5));
+    assert_eq!(
+        inc.current[0].affected[0].detail,
+        "system status check impaired"
+    );
 }
 
 #[test]
