@@ -344,3 +344,37 @@ fn the_timeline_command_writes_the_postmortem() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--since"));
 }
+
+#[test]
+fn a_failing_notification_hook_is_said_in_the_header() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let _e = rt.enter();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = live_app(&dir.path().join("audit.jsonl"));
+    app.notifier =
+        clusterdeck::app::notify::Notifier::spawn(clusterdeck::app::notify::NotifyConfig {
+            on: vec!["new".into()],
+            command: vec!["sh".into(), "-c".into(), "exit 7".into()],
+            ..Default::default()
+        });
+    load(&mut app, &demo_sim());
+    let mut m = app.store.clusters[0]
+        .nodes
+        .values()
+        .find(|n| n.hostname == "mgr-3")
+        .expect("mgr-3")
+        .clone();
+    m.status = clusterdeck::model::NodeStatus::Down;
+    event(&mut app, Change::UpsertNode(m));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.notifier.as_ref().and_then(|n| n.failure()).is_none() {
+        assert!(std::time::Instant::now() < until, "no failure reported");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let s = screen(&app, 200, 40);
+    let header = s.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("notify command: sh: exit status: 7"),
+        "{header}"
+    );
+}
