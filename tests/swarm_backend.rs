@@ -310,16 +310,36 @@ fn deploy_then_a_failing_deploy_pauses_then_rollback_then_restart() {
                 || r.error.is_some()))
     );
 
-    let op = c.act(
+    // What the last update changed, from the engine's Spec against its PreviousSpec: exactly
+    // the image, and the rollback's plan says so.
+    let changed = c.wait(30, "the last update's changes", |c| {
+        c.cluster()
+            .and_then(|s| s.workload_by_name("t-deploy"))
+            .map(|w| w.changed.clone())
+            .filter(|ch| ch.iter().any(|l| l.contains(":broken")))
+    });
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(
+        changed[0].starts_with(&format!("image {repo}:2"))
+            && changed[0].contains(&format!("→ {repo}:broken")),
+        "{changed:?}"
+    );
+    let rollback = || {
         OpRequest::named(
             CLUSTER,
             "t-deploy",
             Op::Rollback {
                 from_revision: None,
             },
-        ),
-        "",
+        )
+    };
+    let plan = c.plan(rollback());
+    let delta = plan.plan().delta.join("\n");
+    assert!(
+        delta.contains("the last update changed the image only"),
+        "{delta}"
     );
+    let op = c.act(rollback(), "");
     let r = c.outcome(&op, 240);
     assert!(r.is_ok(), "{r:?}");
     let image = docker(&[

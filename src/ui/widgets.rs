@@ -116,8 +116,83 @@ pub fn ago(now: Time, then: Time) -> String {
     }
 }
 
+/// An image reference that fits `width` without losing its tag: the digest goes first (kept
+/// short, as `@` and 12 hex digits, only where the tag says little: none, or `latest`), then
+/// the registry and the path from the left (`…/gateway:1.2.3`), then the start of the name.
+pub fn short_image(image: &str, width: usize) -> String {
+    if image.chars().count() <= width {
+        return image.to_string();
+    }
+    let (named, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (image, None),
+    };
+    let base = named.rfind('/').map_or(0, |i| i + 1);
+    let (repo, tag) = match named[base..].rfind(':') {
+        Some(i) => (&named[..base + i], Some(&named[base + i + 1..])),
+        None => (named, None),
+    };
+    let short: Option<String> =
+        digest.map(|d| d.trim_start_matches("sha256:").chars().take(12).collect());
+    let suffix = match (tag, short) {
+        (Some(t), Some(d)) if t == "latest" => format!(":{t}@{d}"),
+        (Some(t), _) => format!(":{t}"),
+        (None, Some(d)) => format!("@{d}"),
+        (None, None) => String::new(),
+    };
+    let parts: Vec<&str> = repo.split('/').collect();
+    for skip in 0..parts.len() {
+        let name = parts[skip..].join("/");
+        let candidate = if skip == 0 {
+            format!("{name}{suffix}")
+        } else {
+            format!("…/{name}{suffix}")
+        };
+        if candidate.chars().count() <= width {
+            return candidate;
+        }
+    }
+    // The name's end and the whole suffix; a suffix wider than the column keeps its end.
+    let last = parts.last().copied().unwrap_or_default();
+    let n = suffix.chars().count();
+    if n + 2 > width {
+        let tail: String = suffix
+            .chars()
+            .skip(n.saturating_sub(width.saturating_sub(1)))
+            .collect();
+        return format!("…{tail}");
+    }
+    let room = width - n - 1;
+    let keep: String = last
+        .chars()
+        .skip(last.chars().count().saturating_sub(room))
+        .collect();
+    format!("…{keep}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn images_keep_their_tag_when_cut() {
+        use super::short_image;
+        let img = "127.0.0.1:5000/platform/gateway:1.2.3";
+        assert_eq!(short_image(img, 60), img);
+        assert_eq!(short_image(img, 30), "…/platform/gateway:1.2.3");
+        assert_eq!(short_image(img, 20), "…/gateway:1.2.3");
+        assert_eq!(short_image(img, 12), "…teway:1.2.3");
+        // The digest Swarm pins goes first; it stays (short) where the tag says little.
+        let pinned = "10.99.1.1:5000/demo/app:1@sha256:bb2b86f0a1c2d3e4f5a6b7c8d9e0f1a2";
+        assert_eq!(short_image(pinned, 40), "10.99.1.1:5000/demo/app:1");
+        let latest = "registry.example/team/web:latest@sha256:0123456789abcdef0123";
+        assert_eq!(short_image(latest, 30), "…/team/web:latest@0123456789ab");
+        assert_eq!(
+            short_image("repo/app@sha256:fedcba9876543210ff", 20),
+            "…/app@fedcba987654"
+        );
+        // Narrower than the tag itself: its end, never a garbled middle.
+        assert_eq!(short_image(img, 4), "…2.3");
+    }
+
     use super::*;
 
     #[test]

@@ -187,6 +187,7 @@ fn base(kind: Kind, m: &ObjectMeta, template: &PodTemplateSpec) -> Option<Worklo
             .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
             .collect(),
         previous_image: None,
+        changed: Vec::new(),
         stack: Some(ns.to_string()),
         update: None,
         update_config: UpdateConfig {

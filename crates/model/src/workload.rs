@@ -87,6 +87,9 @@ pub struct Workload {
     /// empty for Swarm. A deploy to a pod of several says which one it sets.
     pub containers: Vec<(String, String)>,
     pub previous_image: Option<String>,
+    /// What the last update changed, field by field (Swarm: its spec against the engine's
+    /// previous spec); what a rollback undoes. Empty when unknown.
+    pub changed: Vec<String>,
     pub stack: Option<String>,
     pub update: Option<UpdateStatus>,
     pub update_config: UpdateConfig,

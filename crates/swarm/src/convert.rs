@@ -205,6 +205,7 @@ pub fn workload(
         image,
         containers: Vec::new(),
         previous_image,
+        changed: Vec::new(),
         stack: labels.get(STACK_LABEL).cloned(),
         update,
         update_config: UpdateConfig {

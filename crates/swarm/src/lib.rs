@@ -6,6 +6,7 @@
 
 mod connect;
 mod convert;
+mod diff;
 mod exec;
 mod logs;
 mod reconcile;

@@ -142,6 +142,8 @@ impl Backend {
 pub(crate) struct Listed {
     pub service: Service,
     pub previous_image: Option<String>,
+    /// What the last update changed (its spec against the previous one), in words.
+    pub changed: Vec<String>,
 }
 
 /// The three lists, each bounded by the request timeout.
@@ -182,6 +184,7 @@ async fn list(
             Some(Listed {
                 service,
                 previous_image,
+                changed: crate::diff::spec_diff(&v["PreviousSpec"], &v["Spec"]),
             })
         })
         .collect();
@@ -224,6 +227,7 @@ impl Mirror {
             else {
                 continue;
             };
+            w.changed = listed.changed.clone();
             let up = |n: &String| nodes.get(n).is_some_and(Node::is_up);
             let running_up = ts
                 .iter()

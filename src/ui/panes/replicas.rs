@@ -15,7 +15,7 @@ use crate::ui::theme::Role;
 
 use super::{TableSpec, styled, table};
 use super::{denied_or, task_role, title_with_filter};
-use crate::ui::widgets::{age, elide_middle};
+use crate::ui::widgets::{age, elide_middle, short_image};
 
 pub fn render(
     f: &mut Frame,
@@ -98,6 +98,17 @@ pub fn render(
     }
     widths.push(Constraint::Min(12));
     header.push("ERROR / IMAGE");
+    let fixed: u16 = widths
+        .iter()
+        .map(|c| match c {
+            Constraint::Length(n) => *n,
+            _ => 0,
+        })
+        .sum();
+    let last_w = area
+        .width
+        .saturating_sub(fixed + widths.len() as u16 + 1)
+        .max(12) as usize;
     let spec = TableSpec {
         title: title_with_filter(app, Pane::Replicas, &scope),
         header: &header,
@@ -110,7 +121,14 @@ pub fn render(
         let Some(r) = i.checked_sub(offset).and_then(|k| rows.get(k)).copied() else {
             return Row::new(Vec::<Cell>::new());
         };
-        let row = Row::new(replica_cells(app, c, r, now, task_width, restarts));
+        let row = Row::new(replica_cells(
+            app,
+            c,
+            r,
+            now,
+            (task_width, last_w),
+            restarts,
+        ));
         if r.is_current() {
             row
         } else {
@@ -156,7 +174,7 @@ fn replica_cells<'a>(
     c: &ClusterState,
     r: &Replica,
     now: Time,
-    task_width: u16,
+    (task_width, last_w): (u16, usize),
     restarts: bool,
 ) -> Vec<Cell<'a>> {
     let t = &app.theme;
@@ -190,7 +208,10 @@ fn replica_cells<'a>(
             t.style(Role::Warn),
         ),
         Some(e) => styled(sanitize(e).into_owned(), t.style(Role::Danger)),
-        None => styled(sanitize(&r.image).into_owned(), t.style(Role::Muted)),
+        None => styled(
+            short_image(&sanitize(&r.image), last_w),
+            t.style(Role::Muted),
+        ),
     };
     let state = if unknown { "unknown" } else { r.state.label() };
     let mut cells = vec![

@@ -14,7 +14,7 @@ use crate::ui::theme::Role;
 
 use super::{TableSpec, styled, table};
 use super::{WIDE_TABLE, denied_or, title_with_filter};
-use crate::ui::widgets::{gauge, ratio_bar, sparkline};
+use crate::ui::widgets::{gauge, ratio_bar, short_image, sparkline};
 
 pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
     let Some(c) = app.cluster() else { return };
@@ -54,8 +54,17 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
     // Where a Deployment and a StatefulSet may share a name, every row says its kind.
     let first = c.workloads.values().next().map(|w| w.kind);
     let mixed = c.workloads.values().any(|w| Some(w.kind) != first);
+    // The image column's width: what the fixed columns, their gaps and the border leave.
+    let fixed: u16 = widths[..cols]
+        .iter()
+        .map(|c| match c {
+            Constraint::Length(n) => *n,
+            _ => 0,
+        })
+        .sum();
+    let image_w = area.width.saturating_sub(fixed + cols as u16 + 1).max(16) as usize;
     table(f, app, area, now, focused, spec, |i| {
-        let mut cells = service_cells(app, rows[i], wide, bar, mixed);
+        let mut cells = service_cells(app, rows[i], wide, bar, mixed, image_w);
         cells.truncate(cols);
         Row::new(cells)
     });
@@ -67,6 +76,7 @@ fn service_cells<'a>(
     wide: bool,
     bar: usize,
     kinds: bool,
+    image_w: usize,
 ) -> Vec<Cell<'a>> {
     let t = &app.theme;
     let paused = w.update.as_ref().is_some_and(|u| u.state.is_paused());
@@ -115,7 +125,7 @@ fn service_cells<'a>(
         }),
         styled(running, t.style(role)),
         update,
-        Cell::from(sanitize(&w.image).into_owned()),
+        Cell::from(short_image(&sanitize(&w.image), image_w)),
         styled(sparkline(&w.availability, 12), t.style(Role::Info)),
         Cell::from(if w.mode == ServiceMode::Global {
             "glob"

@@ -108,6 +108,7 @@ fn workload(id: &str, desired: u32, running: u32) -> Workload {
         image: "img:1".into(),
         containers: vec![],
         previous_image: None,
+        changed: vec![],
         stack: None,
         update: None,
         update_config: UpdateConfig::default(),

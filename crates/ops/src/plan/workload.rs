@@ -81,6 +81,20 @@ pub(super) fn rollback(
         "image {} → {} (the engine's previous spec)",
         w.image, prev
     ));
+    // What the last update changed, undone field by field (the image is said above).
+    let undone: Vec<&String> = w
+        .changed
+        .iter()
+        .filter(|c| !c.starts_with("image "))
+        .collect();
+    if !undone.is_empty() {
+        d.delta
+            .push("the rollback also undoes the last update's:".into());
+        d.delta.extend(undone.into_iter().map(|c| format!("  {c}")));
+    } else if !w.changed.is_empty() {
+        d.delta
+            .push("the last update changed the image only".into());
+    }
     d.delta.push(format!(
         "{} tasks replaced by the server-side rollback",
         w.desired.max(w.running)
