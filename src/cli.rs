@@ -15,7 +15,7 @@ use crate::app::{App, Settings};
 use crate::run::{self, Ended};
 use std::time::Duration;
 
-use crate::backends::{BackendHandle, BackendMsg, LogHandle, demo};
+use crate::backends::{BackendHandle, BackendMsg, LogHandle, ReadHandle, demo};
 use crate::config::sources::{self, Overrides};
 use crate::config::{Config, Paths, discovery};
 use crate::input::{Keymap, Mode};
@@ -171,6 +171,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     app.sources = b.sources;
     app.self_tx = Some(tx.clone());
     app.log_handles = b.logs;
+    app.readers = b.readers;
     app.launch = sources::aws::launch_configs(&cfg);
     for (name, production) in b.contexts {
         let read_only = cfg.context_read_only(&name);
@@ -228,6 +229,7 @@ struct Backends {
     sources: Vec<discovery::DiscoveredSource>,
     handles: Vec<BackendHandle>,
     logs: Vec<LogHandle>,
+    readers: Vec<ReadHandle>,
     /// (context, production) in the order they first appear.
     contexts: Vec<(String, bool)>,
 }
@@ -244,6 +246,7 @@ fn start_backends(
         sources: Vec::new(),
         handles: Vec::new(),
         logs: Vec::new(),
+        readers: Vec::new(),
         contexts: Vec::new(),
     };
     if cli.demo || cli.demo_scale.is_some() {
@@ -266,6 +269,7 @@ fn start_backends(
         // The wall follows no logs: it shows summaries and opens nothing.
         if !cli.wall {
             b.logs.extend(spec.logs(tx));
+            b.readers.extend(spec.reader(tx));
         }
         // A context marked `read_only` gets backends without a write side, like `--read-only`.
         let writable = !(read_only || cfg.context_read_only(spec.cluster()));

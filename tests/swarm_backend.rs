@@ -8,6 +8,8 @@ mod swarm_support;
 
 #[path = "swarm_backend/confirmed.rs"]
 mod confirmed;
+#[path = "swarm_backend/describe.rs"]
+mod describe;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;

@@ -342,6 +342,7 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
             InputKind::Filter => "/".to_string(),
             InputKind::Command => ":".to_string(),
             InputKind::LogSearch => "search logs: ".to_string(),
+            InputKind::DescribeSearch => "search: ".to_string(),
             InputKind::Prompt(PromptKind::Scale { target }) => {
                 format!(
                     "scale {} to (replicas, enter to plan, esc to cancel): ",

@@ -39,6 +39,13 @@ impl App {
             self.ui.input = Some(Input::new(InputKind::LogSearch, search));
             return true;
         }
+        if matches!(self.ui.modal, Some(Modal::Describe))
+            && self.keymap.action(Mode::Normal, chord) == Some(Action::Filter)
+        {
+            let search = self.describe.search.clone();
+            self.ui.input = Some(Input::new(InputKind::DescribeSearch, search));
+            return true;
+        }
         match self.keymap.action(self.mode(), chord) {
             Some(a) => {
                 self.dispatch(a);
@@ -89,6 +96,7 @@ impl App {
         }
         match self.mode() {
             Mode::Help if matches!(self.ui.modal, Some(Modal::Logs)) => self.log_key(a),
+            Mode::Help if matches!(self.ui.modal, Some(Modal::Describe)) => self.describe_key(a),
             Mode::Help => self.help_key(a),
             Mode::Confirm => self.confirm_key(a),
             Mode::Normal | Mode::Wall if a.is_mutating() => self.act(a),
@@ -176,6 +184,7 @@ impl App {
             Action::Theme => self.next_theme(),
             Action::Logs => self.open_logs(),
             Action::NextProblem => self.jump_next(),
+            Action::Describe => self.open_describe(),
             Action::Ack => self.begin_note(true),
             Action::Note => self.begin_note(false),
             _ => {}

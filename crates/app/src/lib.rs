@@ -10,6 +10,7 @@
 
 pub mod command;
 pub mod config;
+pub mod describe;
 mod dispatch;
 pub mod incidents;
 pub mod input;

@@ -34,6 +34,8 @@ pub enum InputKind {
     Filter,
     /// Search inside the log view.
     LogSearch,
+    /// Search inside the describe view.
+    DescribeSearch,
     Command,
     Prompt(PromptKind),
 }
@@ -69,6 +71,7 @@ impl App {
                         self.ui.filters.remove(&self.ui.pane);
                     }
                     InputKind::LogSearch => self.logs.search.clear(),
+                    InputKind::DescribeSearch => self.describe.search.clear(),
                     _ => {}
                 }
                 self.ui.input = None;
@@ -154,6 +157,10 @@ impl App {
                 self.logs.search = text;
                 self.logs.scroll = 0;
             }
+            InputKind::DescribeSearch => {
+                self.describe.search = text;
+                self.describe.scroll = 0;
+            }
             _ => {}
         }
     }
@@ -161,7 +168,7 @@ impl App {
     fn submit_input(&mut self, input: Input) {
         let cluster = self.cluster_name();
         let result = match &input.kind {
-            InputKind::Filter | InputKind::LogSearch => {
+            InputKind::Filter | InputKind::LogSearch | InputKind::DescribeSearch => {
                 self.ui.input = None;
                 return;
             }

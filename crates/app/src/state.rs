@@ -50,6 +50,8 @@ pub enum Modal {
     },
     /// The log view (its lines live in `App::logs`).
     Logs,
+    /// The describe view (its object lives in `App::describe`).
+    Describe,
     /// Everything known about one EC2 instance, live from the store.
     Instance {
         id: String,
@@ -112,6 +114,9 @@ pub struct App {
     pub unsettled: Vec<AuditRecord>,
     /// Log followers, one per context and source that has one (independent of the executor).
     pub log_handles: Vec<LogHandle>,
+    /// Readers of single objects (the describe view), one per context and source that has one.
+    pub readers: Vec<crate::backends::ReadHandle>,
+    pub describe: crate::describe::DescribeView,
     /// What "add node" launches, per context (`aws.launch`).
     pub launch: HashMap<String, LaunchConfig>,
     pub logs: LogView,
@@ -217,6 +222,8 @@ impl App {
             self_tx: None,
             tags: None,
             log_handles: Vec::new(),
+            readers: Vec::new(),
+            describe: crate::describe::DescribeView::default(),
             launch: HashMap::new(),
             logs: LogView::default(),
             incidents: crate::incidents::Incidents::default(),
@@ -286,6 +293,9 @@ impl App {
                 lines,
                 ended,
             } => self.on_log_lines(&cluster, lines, ended),
+            BackendMsg::Described {
+                cluster, id, json, ..
+            } => self.on_described(&cluster, &id, json),
             BackendMsg::Tags { image, tags } => {
                 let (repo, _, _) = crate::ops::parse_image_ref(&image);
                 self.tags = Some((repo, tags));
@@ -313,7 +323,7 @@ impl App {
     /// The current mode for key lookup.
     pub fn mode(&self) -> Mode {
         match self.ui.modal {
-            Some(Modal::Help { .. }) | Some(Modal::Logs) => Mode::Help,
+            Some(Modal::Help { .. }) | Some(Modal::Logs) | Some(Modal::Describe) => Mode::Help,
             Some(Modal::Confirm { .. }) | Some(Modal::QuitConfirm { .. }) => Mode::Confirm,
             _ => Mode::Normal,
         }

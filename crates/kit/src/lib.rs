@@ -20,6 +20,7 @@ mod follow;
 mod guard;
 mod liveness;
 mod logs;
+mod read;
 mod report;
 mod supervise;
 pub mod tls;
@@ -31,6 +32,7 @@ pub use follow::{Follows, Step, follow_until};
 pub use guard::{Failed, as_planned};
 pub use liveness::liveness;
 pub use logs::{LogCommand, LogHandle, LogItem};
+pub use read::ReadHandle;
 
 /// The log followers' shared loop.
 pub mod log_pump {

@@ -118,6 +118,13 @@ pub enum BackendMsg {
         lines: Vec<String>,
         ended: Option<String>,
     },
+    /// An object as the engine reports it (JSON text), or why it could not be read.
+    Described {
+        cluster: String,
+        kind: crate::ObjectKind,
+        id: String,
+        json: Result<String, String>,
+    },
     /// Tags the image's registry offers (for the deploy prompt).
     Tags {
         image: String,

@@ -451,7 +451,10 @@ impl Store {
                     true
                 }
             }
-            BackendMsg::Op(_) | BackendMsg::Tags { .. } | BackendMsg::Logs { .. } => false,
+            BackendMsg::Op(_)
+            | BackendMsg::Tags { .. }
+            | BackendMsg::Logs { .. }
+            | BackendMsg::Described { .. } => false,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod connect;
 mod convert;
+mod describe;
 mod diff;
 mod exec;
 mod logs;
@@ -22,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
 pub use connect::{Connected, connect, has_service_status};
+pub use describe::spawn_reader;
 pub use logs::spawn_logs;
 
 use clusterdeck_kit::{BackendHandle, BackendMsg, Change, Follows, Reporter, Writer, next_op};

@@ -39,6 +39,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time) {
         ),
         Some(Modal::Help { scroll }) => help(f, app, area, *scroll),
         Some(Modal::Logs) => logs(f, app, area),
+        Some(Modal::Describe) => describe(f, app, area),
         Some(Modal::Instance { id }) => instance(f, app, area, id, now),
         Some(Modal::Message {
             title,
@@ -206,6 +207,59 @@ fn confirm(
 }
 
 /// The log view: the newest lines that fit (or scrolled back), matching the search.
+fn describe(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let v = &app.describe;
+    let r = Rect {
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    let inner_h = r.height.saturating_sub(2) as usize;
+    let all = v.lines();
+    let mut lines: Vec<Line> = all
+        .iter()
+        .skip(v.scroll)
+        .take(inner_h)
+        .map(|l| Line::styled(sanitize(l).into_owned(), t.style(Role::Text)))
+        .collect();
+    if let Some(e) = &v.error {
+        lines.push(Line::styled(
+            format!("✗ {}", sanitize(e)),
+            t.style(Role::Danger),
+        ));
+    } else if v.json.is_none() {
+        lines.push(Line::styled(
+            "reading from the engine…",
+            t.style(Role::Muted),
+        ));
+    }
+    let keys = |a: crate::input::Action| app.keymap.hint(Mode::Help, a).unwrap_or_default();
+    let mut title = format!(
+        " {} · {} · {} lines",
+        sanitize(&v.title),
+        if v.as_json { "JSON" } else { "YAML" },
+        all.len()
+    );
+    if !v.search.is_empty() {
+        title.push_str(&format!(" · /{}", sanitize(&v.search)));
+    }
+    title.push_str(&format!(
+        " · {} {} · {} write · / search · esc closes ",
+        keys(crate::input::Action::ToggleFormat),
+        if v.as_json { "YAML" } else { "JSON" },
+        keys(crate::input::Action::Save),
+    ));
+    if let Some(p) = &v.saved {
+        title.push_str(&format!("· written to {} ", sanitize(p)));
+    }
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Role::BorderFocus))
+        .title(Span::styled(title, t.style(Role::Title)));
+    f.render_widget(Paragraph::new(lines).block(block), r);
+}
+
 fn logs(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let v = &app.logs;

@@ -73,6 +73,9 @@ pub enum Action {
     Ack,
     Note,
     NextField,
+    Describe,
+    ToggleFormat,
+    Save,
 }
 
 /// One row of the action table.
@@ -151,6 +154,17 @@ pub const ACTIONS: &[ActionInfo] = &[
         "acknowledge the incident (incidents pane, else the worst), with a note",
     ),
     row(Action::Note, "note", "add a note to the incident"),
+    row(
+        Action::Describe,
+        "describe",
+        "describe the selected node, service or task (as the engine reports it)",
+    ),
+    row(
+        Action::ToggleFormat,
+        "toggle_format",
+        "describe view: YAML or JSON",
+    ),
+    row(Action::Save, "save", "describe view: write it to a file"),
     row(
         Action::Drill,
         "drill",
@@ -275,7 +289,7 @@ mod tests {
         assert_eq!(names.len(), ACTIONS.len(), "duplicate names");
         let panes = Pane::ALL.len();
         // Every variant, with GoPane once per pane.
-        assert_eq!(ACTIONS.len(), 42 + panes);
+        assert_eq!(ACTIONS.len(), 45 + panes);
         for p in Pane::ALL {
             assert!(
                 ACTIONS.iter().any(|i| i.action == Action::GoPane(p)),

@@ -15,7 +15,7 @@ pub use docker::DockerSource;
 pub use etcd::EtcdSource;
 pub use kubernetes::KubeSource;
 
-use crate::backends::{BackendHandle, BackendMsg, LogHandle};
+use crate::backends::{BackendHandle, BackendMsg, LogHandle, ReadHandle};
 use crate::config::Config;
 use crate::config::discovery::{DiscoveredSource, Env};
 use crate::model::SourceKind;
@@ -74,6 +74,19 @@ impl BackendSpec {
             )),
             #[cfg(feature = "kube")]
             BackendSpec::Kube(s) => Some(clusterdeck_kube::spawn_logs(s.clone(), tx.clone())),
+            _ => None,
+        }
+    }
+
+    /// Its reader of single objects (the describe view), for the sources that have one.
+    pub fn reader(&self, tx: &mpsc::Sender<BackendMsg>) -> Option<ReadHandle> {
+        match self {
+            BackendSpec::Swarm(s) => Some(clusterdeck_swarm::spawn_reader(
+                s.cluster.clone(),
+                s.endpoints.clone(),
+                s.tls.clone(),
+                tx.clone(),
+            )),
             _ => None,
         }
     }
