@@ -375,3 +375,72 @@ fn a_crash_looping_service_is_at_most_three_keys_from_its_error_and_a_rollback_r
     );
     docker(&["service", "rm", "t-crash"]);
 }
+
+/// The describe view by keys: YAML with the summary, secrets hidden, JSON on `J`, written to
+/// a file with `w`; a hostile label (a terminal title sequence) never reaches the terminal raw.
+#[test]
+fn a_service_is_described_by_keys_with_secrets_hidden_and_written_to_a_file() {
+    create_service(
+        "t-desc",
+        1,
+        "1",
+        &[
+            "--env",
+            "DB_PASSWORD=hunter2",
+            "--label",
+            "note=\u{1b}]0;pwned\u{7}\u{202e}gnp.exe",
+        ],
+    );
+    let world = lab();
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("the swarm connected", 60, |t| {
+        t.contains("swarm ● connected")
+    });
+    s.send("3");
+    s.send("/t-desc\r");
+    s.wait_secs("the service listed", 30, |t| t.contains("t-desc"));
+    s.send("y");
+    let t = s.wait_secs("the service in YAML", 30, |t| {
+        t.contains("service t-desc") && t.contains("YAML") && t.contains("Image:")
+    });
+    assert!(t.contains("replicated, 1 replicas"), "{t}");
+    s.send("/DB_PASS\r");
+    let t = s.wait_secs("the env line found", 10, |t| {
+        t.contains("DB_PASSWORD=[redacted]")
+    });
+    assert!(!t.contains("hunter2"), "{t}");
+    s.send("/\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\r");
+    s.send("J");
+    s.wait_secs("the service in JSON", 10, |t| {
+        t.contains("JSON") && t.contains("\"Image\":")
+    });
+    s.send("w");
+    let t = s.wait_secs("written", 10, |t| t.contains("written to"));
+    let saved = std::fs::read_dir(world.path())
+        .expect("world dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("clusterdeck-service-") && n.ends_with(".json"))
+        })
+        .unwrap_or_else(|| panic!("a saved file:\n{t}"));
+    let text = std::fs::read_to_string(&saved).expect("saved");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(v["Spec"]["Name"], "t-desc");
+    assert!(!text.contains("hunter2"));
+    s.send("\u{1b}");
+    s.send("q");
+    s.wait_exit();
+    let raw = s.raw_output();
+    assert!(
+        !raw.windows(6).any(|w| w == b"\x1b]0;pw"),
+        "the label's escape sequence reached the terminal"
+    );
+    assert!(
+        !String::from_utf8_lossy(&raw).contains('\u{202e}'),
+        "a bidi override reached the terminal"
+    );
+    docker(&["service", "rm", "t-desc"]);
+}
