@@ -1282,3 +1282,106 @@ fn a_node_made_not_ready_is_a_node_down_incident_until_it_is_ready_again() {
         "listed as resolved"
     );
 }
+
+/// The describe reader against the control plane: a Deployment and one of its pods are the
+/// objects `kubectl get -o json` gives, field by field (both redacted the same way); a pod's
+/// environment values are hidden.
+#[test]
+fn a_deployment_and_a_pod_are_described_as_kubectl_gets_them() {
+    use clusterdeck::app::describe::{redact, summary};
+    use clusterdeck::model::ObjectKind;
+    let ns = "t-describe";
+    namespace(ns);
+    let _cleanup = Cleanup { ns, uncordon: None };
+    apply(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: t-describe}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: main, image: \"registry.k8s.io/pause:3.10\", env: [{name: DB_PASSWORD, value: hunter2}]}]
+",
+    );
+    eventually(90, "1 ready", || {
+        (ready_replicas(ns, "web") == 1).then_some(())
+    });
+    let pod = eventually(60, "the pod", || {
+        pods(ns).iter().find(|p| !terminating(p)).map(pod_name)
+    });
+    let s = KubeSettings {
+        cluster: CLUSTER.into(),
+        kubeconfig: Some(env("CD_KUBECONFIG").into()),
+        context: None,
+        namespace: None,
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let read = |kind: ObjectKind, id: String| -> Value {
+        rt.block_on(async {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+            let h = kube::spawn_reader(s.clone(), tx);
+            h.tx.send((kind, id)).await.expect("asked");
+            let msg = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .expect("an answer in time")
+                .expect("a message");
+            let clusterdeck::backends::BackendMsg::Described { json, .. } = msg else {
+                panic!("not a description")
+            };
+            serde_json::from_str(&json.expect("read")).expect("JSON")
+        })
+    };
+    // The status of a live Deployment moves (observedGeneration, conditions' times): the
+    // fields compared are what `kubectl get` shows of its object and spec.
+    let ours = redact(&read(
+        ObjectKind::Deployment,
+        format!("deployment/{ns}/web"),
+    ));
+    let theirs = redact(&kubectl_json(&[
+        "-n",
+        ns,
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "json",
+    ]));
+    for key in ["apiVersion", "kind", "spec"] {
+        assert_eq!(ours[key], theirs[key], "{key}");
+    }
+    for key in [
+        "name",
+        "namespace",
+        "uid",
+        "labels",
+        "annotations",
+        "generation",
+    ] {
+        assert_eq!(
+            ours["metadata"][key], theirs["metadata"][key],
+            "metadata.{key}"
+        );
+    }
+    let text = ours.to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    let lines = summary(&ours);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("images") && l.contains("main=registry.k8s.io/pause:3.10")),
+        "{lines:?}"
+    );
+    let ours = redact(&read(ObjectKind::Pod, format!("pod/{ns}/{pod}")));
+    let theirs = redact(&kubectl_json(&["-n", ns, "get", "pod", &pod, "-o", "json"]));
+    for key in ["apiVersion", "kind", "spec"] {
+        assert_eq!(ours[key], theirs[key], "{key}");
+    }
+    assert_eq!(ours["metadata"]["uid"], theirs["metadata"]["uid"]);
+    assert_eq!(
+        ours["spec"]["containers"][0]["env"][0]["value"],
+        "[redacted]"
+    );
+}

@@ -131,7 +131,10 @@ pub fn summary(v: &Value) -> Vec<String> {
             out.push(format!("{label:<12} {v}"));
         }
     };
-    if v.get("Spec")
+    if let Some(kind) = v.get("kind").and_then(Value::as_str) {
+        kube_summary(kind, v, &mut push);
+    } else if v
+        .get("Spec")
         .and_then(|sp| sp.get("TaskTemplate"))
         .is_some()
         && v.get("ServiceID").is_none()
@@ -242,6 +245,91 @@ pub fn summary(v: &Value) -> Vec<String> {
         push("labels", s(&["Spec", "Labels"]));
     }
     out
+}
+
+/// A Kubernetes object's few lines: what `kubectl describe` puts first.
+fn kube_summary(kind: &str, v: &Value, push: &mut impl FnMut(&str, Option<String>)) {
+    let text = |x: &Value| match x {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    };
+    let containers = |spec: &Value| -> Vec<String> {
+        spec["containers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}={}",
+                    c["name"].as_str().unwrap_or("?"),
+                    c["image"].as_str().unwrap_or("?")
+                )
+            })
+            .collect()
+    };
+    push("kind", Some(kind.to_string()));
+    match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" => {
+            push(
+                "replicas",
+                Some(format!(
+                    "{} desired, {} ready, {} updated",
+                    text(&v["spec"]["replicas"]).unwrap_or_else(|| "-".into()),
+                    text(&v["status"]["readyReplicas"]).unwrap_or_else(|| "0".into()),
+                    text(&v["status"]["updatedReplicas"]).unwrap_or_else(|| "0".into())
+                )),
+            );
+            push("strategy", text(&v["spec"]["strategy"]));
+            push(
+                "images",
+                Some(containers(&v["spec"]["template"]["spec"]).join(", ")),
+            );
+            push("selector", text(&v["spec"]["selector"]["matchLabels"]));
+            push(
+                "revision",
+                text(&v["metadata"]["annotations"]["deployment.kubernetes.io/revision"]),
+            );
+        }
+        "Pod" => {
+            push("phase", text(&v["status"]["phase"]));
+            push("node", text(&v["spec"]["nodeName"]));
+            push("images", Some(containers(&v["spec"]).join(", ")));
+            for c in v["status"]["containerStatuses"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let name = c["name"].as_str().unwrap_or("?");
+                let last = &c["lastState"]["terminated"];
+                let mut s = format!("restarts {}", c["restartCount"]);
+                if last.is_object() {
+                    s.push_str(&format!(
+                        ", last exit {} ({})",
+                        last["exitCode"],
+                        last["reason"].as_str().unwrap_or("")
+                    ));
+                }
+                push(&format!("container {name}"), Some(s));
+            }
+        }
+        "Node" => {
+            let ready = v["status"]["conditions"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .find(|c| c["type"] == "Ready")
+                .and_then(|c| c["status"].as_str())
+                .map(str::to_string);
+            push("ready", ready);
+            push("unschedulable", text(&v["spec"]["unschedulable"]));
+            push("kubelet", text(&v["status"]["nodeInfo"]["kubeletVersion"]));
+            push("taints", text(&v["spec"]["taints"]));
+        }
+        _ => {}
+    }
 }
 
 impl App {

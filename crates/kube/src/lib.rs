@@ -16,11 +16,13 @@
 mod aggregate;
 mod connect;
 pub mod convert;
+mod describe;
 mod exec;
 mod history;
 mod logs;
 mod watch;
 
+pub use describe::spawn_reader;
 pub use logs::spawn_logs;
 
 use std::path::PathBuf;

@@ -87,6 +87,8 @@ impl BackendSpec {
                 s.tls.clone(),
                 tx.clone(),
             )),
+            #[cfg(feature = "kube")]
+            BackendSpec::Kube(s) => Some(clusterdeck_kube::spawn_reader(s.clone(), tx.clone())),
             _ => None,
         }
     }
