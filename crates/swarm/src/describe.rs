@@ -49,7 +49,13 @@ async fn read(
                 continue;
             }
         };
-        let path = format!("/{collection}/{id}");
+        // As `docker service inspect` asks: with the engine's defaults filled in, so the
+        // rollback config, restart policy and grace period in effect are shown.
+        let path = if kind == ObjectKind::Service {
+            format!("/services/{id}?insertDefaults=true")
+        } else {
+            format!("/{collection}/{id}")
+        };
         return match c.link.get_json(&c.docker, &path, REQUEST_TIMEOUT).await {
             Ok(v) => serde_json::to_string(&v).map_err(|e| e.to_string()),
             Err((e, _)) => Err(format!("{} {id}: {e}", kind.label())),
