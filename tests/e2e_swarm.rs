@@ -446,3 +446,69 @@ fn a_service_is_described_by_keys_with_secrets_hidden_and_written_to_a_file() {
     );
     docker(&["service", "rm", "t-desc"]);
 }
+
+/// A task that printed a line and exited with code 3: its logs, and how it ended, after it
+/// ended; the view written to a file.
+#[test]
+fn an_exited_tasks_logs_are_shown_with_its_exit_and_written_to_a_file() {
+    let _ = try_docker(&["service", "rm", "t-exit"]);
+    let image = format!("{}:1", repo());
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        "t-exit",
+        "--restart-condition",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        "echo last words before exit; exit 3",
+    ]);
+    eventually(60, "t-exit's task failed", || {
+        let out = try_docker(&[
+            "service",
+            "ps",
+            "t-exit",
+            "--no-trunc",
+            "--format",
+            "{{.CurrentState}} {{.Error}}",
+        ])?;
+        out.contains("exit (3)").then_some(())
+    });
+    let world = lab();
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("the swarm connected", 60, |t| {
+        t.contains("swarm ● connected")
+    });
+    s.send("4");
+    s.send("/t-exit\r");
+    s.wait_secs("the failed task", 30, |t| {
+        t.contains("t-exit.1") && t.contains("failed")
+    });
+    s.send("L");
+    let t = s.wait_secs("its logs and its exit", 30, |t| {
+        t.contains("last words before exit") && t.contains("exit (3)")
+    });
+    assert!(t.contains("Logs · task"), "{t}");
+    s.send("w");
+    s.wait_secs("written", 10, |t| t.contains("written to"));
+    let saved = std::fs::read_dir(world.path())
+        .expect("world dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("clusterdeck-logs-"))
+        })
+        .expect("a saved log");
+    let text = std::fs::read_to_string(saved).expect("saved");
+    assert!(text.contains("last words before exit"), "{text}");
+    s.send("\u{1b}");
+    s.wait_secs("the view closed", 10, |t| !t.contains("Logs · task"));
+    s.send("q");
+    s.wait_exit();
+    docker(&["service", "rm", "t-exit"]);
+}

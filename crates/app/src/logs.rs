@@ -80,8 +80,49 @@ impl App {
 
     /// A key while the log view is open.
     pub(crate) fn log_key(&mut self, a: Action) {
-        if !self.logs.key(a) && a == Action::Back {
-            self.close_logs();
+        if self.logs.key(a) {
+            return;
+        }
+        match a {
+            Action::Back => self.close_logs(),
+            Action::Save => self.save_logs(),
+            _ => {}
+        }
+    }
+
+    /// Writes the lines shown (the search applied, already sanitised) to the current directory.
+    fn save_logs(&mut self) {
+        let name: String = self
+            .logs
+            .title
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = std::path::PathBuf::from(format!(
+            "clusterdeck-logs-{name}-{}.log",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ));
+        let shown = std::env::current_dir()
+            .map(|d| d.join(&path))
+            .unwrap_or_else(|_| path.clone());
+        let mut text = self.logs.visible().join("\n");
+        text.push('\n');
+        match std::fs::write(&path, text) {
+            Ok(()) => self.status(
+                format!(
+                    "{} lines written to {}",
+                    self.logs.visible().len(),
+                    shown.display()
+                ),
+                Severity::Info,
+            ),
+            Err(e) => self.status(format!("{}: {e}", shown.display()), Severity::Critical),
         }
     }
 
@@ -122,7 +163,15 @@ impl App {
             ),
             (_, None) => (w.name.clone(), format!("service {}", w.name)),
         };
-        self.follow(&cluster, source, service, task, title);
+        // A task or pod that ended: how, beside its logs (the exit code is in Swarm's error).
+        let ended = replica
+            .filter(|r| r.state.is_terminal() || !r.is_current())
+            .map(|r| match &r.error {
+                Some(e) => format!(" · {}: {e}", r.state.label()),
+                None => format!(" · {}", r.state.label()),
+            })
+            .unwrap_or_default();
+        self.follow(&cluster, source, service, task, format!("{title}{ended}"));
     }
 
     fn follow(
