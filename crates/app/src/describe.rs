@@ -98,6 +98,15 @@ pub fn redact(v: &Value) -> Value {
                                 }
                             }
                         }
+                    } else if let Value::String(text) = x {
+                        // JSON inside a string (kubectl's last-applied-configuration holds the
+                        // whole object again, environment values included).
+                        if text.starts_with('{')
+                            && let Ok(mut inner) = serde_json::from_str::<Value>(text)
+                        {
+                            env(&mut inner);
+                            *text = inner.to_string();
+                        }
                     } else {
                         env(x);
                     }
@@ -459,12 +468,17 @@ mod tests {
                 "Image": "app:1",
                 "Env": ["MODE=prod", "DB_PASSWORD=hunter2"],
             }}, "Labels": {"api_token": "abc"}},
-            "containers": [{"env": [{"name": "X", "value": "y"}, {"name": "Z", "valueFrom": {}}]}]
+            "containers": [{"env": [{"name": "X", "value": "y"}, {"name": "Z", "valueFrom": {}}]}],
+            "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration":
+                "{\"spec\":{\"containers\":[{\"env\":[{\"name\":\"P\",\"value\":\"s3cret\"}]}]}}"}}
         });
         let r = redact(&v);
         let text = r.to_string();
         assert!(
-            !text.contains("hunter2") && !text.contains("\"y\"") && !text.contains("abc"),
+            !text.contains("hunter2")
+                && !text.contains("\"y\"")
+                && !text.contains("abc")
+                && !text.contains("s3cret"),
             "{text}"
         );
         assert_eq!(
