@@ -506,6 +506,8 @@ fn the_selected_row_is_the_object_planned_when_names_repeat() {
         w.desired = replicas;
         w.running = replicas;
         w.update = None;
+        // (The template is any workload of the map: a global one cannot be scaled.)
+        w.mode = clusterdeck::model::ServiceMode::Replicated;
         w.containers = vec![("main".into(), w.image.clone())];
         w
     };
