@@ -204,6 +204,13 @@ fn workloads(c: &ClusterState, t: &Thresholds, now: Time, out: &mut Vec<Detected
     let window = chrono::Duration::seconds(t.crash_loop_window_secs as i64);
     let grace = chrono::Duration::seconds(t.below_desired_grace_secs as i64);
     for w in c.workloads.values() {
+        // A workload at its desired count with no paused update has none of these incidents
+        // (a crash loop's tasks that failed are replaced by ones running since): nothing of
+        // its replicas or events is read, which keeps a recompute over 10,000 replicas short.
+        let paused = w.update.as_ref().is_some_and(|u| u.state.is_paused());
+        if !w.is_degraded() && !paused {
+            continue;
+        }
         let failing = newest_failure(c, &w.id);
         let mut evidence: Vec<String> = failing
             .and_then(|r| r.error.as_ref())
