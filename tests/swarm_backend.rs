@@ -332,6 +332,7 @@ fn deploy_then_a_failing_deploy_pauses_then_rollback_then_restart() {
             "t-deploy",
             Op::Rollback {
                 from_revision: None,
+                to_revision: None,
             },
         )
     };

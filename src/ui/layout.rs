@@ -43,11 +43,17 @@ pub fn draw(f: &mut Frame, app: &App, now: Time) {
             .input
             .as_ref()
             .is_some_and(|i| matches!(i.kind, InputKind::Prompt(PromptKind::Deploy { .. })));
-    let footer_h = if deploy_tags || app.ui.input.as_ref().is_some_and(|i| i.error.is_some()) {
-        2
-    } else {
-        1
-    };
+    let revisions = app
+        .ui
+        .input
+        .as_ref()
+        .is_some_and(|i| matches!(i.kind, InputKind::Prompt(PromptKind::RollbackTo { .. })));
+    let footer_h =
+        if deploy_tags || revisions || app.ui.input.as_ref().is_some_and(|i| i.error.is_some()) {
+            2
+        } else {
+            1
+        };
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -358,6 +364,9 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
             InputKind::Prompt(PromptKind::AddNodes) => {
                 "add nodes: how many instances to launch (enter to plan, esc to cancel): ".into()
             }
+            InputKind::Prompt(PromptKind::RollbackTo { target, .. }) => {
+                format!("roll {} back to revision: ", sanitize(&target.name))
+            }
             InputKind::Prompt(PromptKind::Annotate { ack, summary, .. }) => {
                 let what = if *ack { "ack" } else { "note on" };
                 format!("{what} {} · note: ", strip::fit(&sanitize(summary), 40))
@@ -372,6 +381,24 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
             lines.push(Line::styled(
                 format!("✗ {}", sanitize(e)),
                 t.style(Role::Danger),
+            ));
+        } else if let InputKind::Prompt(PromptKind::RollbackTo {
+            revisions, current, ..
+        }) = &input.kind
+        {
+            let list: Vec<String> = revisions
+                .iter()
+                .map(|(n, image)| {
+                    let mark = if n == current { " (current)" } else { "" };
+                    format!(
+                        "{n}{mark} {}",
+                        super::widgets::short_image(&sanitize(image), 40)
+                    )
+                })
+                .collect();
+            lines.push(Line::styled(
+                format!("revisions: {}", list.join(" · ")),
+                t.style(Role::Muted),
             ));
         } else if let (InputKind::Prompt(PromptKind::Deploy { .. }), Some((_, tags))) =
             (&input.kind, &app.tags)

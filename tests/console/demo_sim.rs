@@ -196,6 +196,7 @@ fn deploy_rolls_task_by_task_then_rollback_restores() {
             "auth",
             Op::Rollback {
                 from_revision: None,
+                to_revision: None,
             },
         ),
     )

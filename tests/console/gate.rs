@@ -187,6 +187,7 @@ fn one_rollout_per_service() {
                 "web",
                 Op::Rollback {
                     from_revision: None,
+                    to_revision: None,
                 },
             ),
             Some(&c),
@@ -436,6 +437,7 @@ fn a_kubernetes_rollback_names_the_image_it_restores() {
                 "shop/web2",
                 Op::Rollback {
                     from_revision: None,
+                    to_revision: None,
                 },
             ),
             Some(&c),
@@ -461,7 +463,8 @@ fn a_kubernetes_rollback_names_the_image_it_restores() {
                 "shop/web2"
             ),
             Op::Rollback {
-                from_revision: Some(4)
+                from_revision: Some(4),
+                to_revision: None,
             }
         )
     );
@@ -612,4 +615,90 @@ fn a_plan_confirmed_after_its_source_went_stale_or_its_target_moved_is_refused()
     );
     assert_eq!(recs[3].params["expected"]["replicas"], "10");
     assert_eq!(recs[3].params["found"]["replicas"], "7");
+}
+
+/// `u` on a Deployment that keeps several earlier revisions asks which one (the previous one
+/// offered), and the plan is for the revision typed.
+#[test]
+fn rollback_asks_which_revision_when_several_are_kept() {
+    use clusterdeck::backends::{BackendMsg, Snapshot};
+    use clusterdeck::model::ObjectKind;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    let (tx, _rx) = mpsc::channel(4);
+    let handle = BackendHandle {
+        cluster: "k8s".into(),
+        source: SourceKind::Kubernetes,
+        ops: tx,
+    };
+    let mut app = clusterdeck::app::App::new(
+        Gate::live(
+            AuditLog::new(Path::new("/proc/none/audit.jsonl")),
+            Executor::new(vec![handle]),
+            operator(),
+        ),
+        clusterdeck::input::Keymap::defaults(),
+        clusterdeck::ui::theme::Theme::builtin("dark").expect("theme"),
+        settings(false),
+    );
+    let mut w = cluster()
+        .workloads
+        .values()
+        .next()
+        .expect("a workload")
+        .clone();
+    w.kind = ObjectKind::Deployment;
+    w.id = "deployment/shop/web".into();
+    w.name = "shop/web".into();
+    w.mode = clusterdeck::model::ServiceMode::Replicated;
+    w.update = None;
+    w.image = "app:3".into();
+    w.spec_version = 3;
+    w.revisions = vec![
+        (3, "app:3".into()),
+        (2, "app:2".into()),
+        (1, "app:1".into()),
+    ];
+    app.store.apply(BackendMsg::Snapshot {
+        cluster: "k8s".into(),
+        source: SourceKind::Kubernetes,
+        at: Utc::now(),
+        snapshot: Snapshot {
+            workloads: Some(vec![w]),
+            ..Snapshot::default()
+        },
+    });
+    app.go_pane(Pane::Services);
+    app.dispatch(Action::Rollback);
+    let input = app.ui.input.as_ref().expect("the revision prompt");
+    assert_eq!(input.text, "2", "the previous revision offered");
+    let s = screen(&app, 120, 30);
+    assert!(
+        s.contains("revisions: 3 (current) app:3 · 2 app:2 · 1 app:1"),
+        "{s}"
+    );
+    app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let err = app.ui.input.as_ref().and_then(|i| i.error.clone());
+    assert!(
+        err.is_some_and(|e| e.contains("not a revision")),
+        "kept with the reason"
+    );
+    app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let Some(Modal::Confirm { pending, .. }) = &app.ui.modal else {
+        panic!("no plan: {:?}", app.ui.input)
+    };
+    assert_eq!(
+        pending.plan().cli,
+        "kubectl rollout undo -n shop deployment/web --to-revision=1"
+    );
+    assert!(
+        pending.plan().delta[0].contains("app:3 → app:1"),
+        "{:?}",
+        pending.plan().delta
+    );
+    assert_eq!(pending.request().params()["from_revision"], 3);
 }

@@ -403,6 +403,7 @@ subjects: [{kind: ServiceAccount, name: no-rs, namespace: team-a}]
                 format!("team-a/{RS_PROBE}"),
                 clusterdeck::ops::Op::Rollback {
                     from_revision: None,
+                    to_revision: None,
                 },
             ),
             Some(&cl),

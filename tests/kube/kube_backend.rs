@@ -309,6 +309,7 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
         "t-roll/web",
         Op::Rollback {
             from_revision: None,
+            to_revision: None,
         },
     );
     let cluster = c.cluster().expect("state").clone();
@@ -357,6 +358,7 @@ fn deploy_a_new_image_then_rollout_undo_restores_the_old_one() {
                 "t-roll/web",
                 Op::Rollback {
                     from_revision: None,
+                    to_revision: None,
                 },
             ),
             Some(&cluster),
@@ -1384,4 +1386,95 @@ spec:
         ours["spec"]["containers"][0]["env"][0]["value"],
         "[redacted]"
     );
+}
+
+/// Three revisions; back to the first by choosing it: the plan names its image, and kubectl
+/// shows that image after.
+#[test]
+fn three_revisions_and_a_rollback_to_the_first_by_choosing_it() {
+    let _g = lock();
+    let ns = "t-revs";
+    namespace(ns);
+    let _cleanup = Cleanup { ns, uncordon: None };
+    deployment(ns, "web", 1, "registry.k8s.io/pause:3.8", "");
+    eventually(90, "1 ready", || {
+        (ready_replicas(ns, "web") == 1).then_some(())
+    });
+    for image in ["registry.k8s.io/pause:3.9", "registry.k8s.io/pause:3.10"] {
+        kubectl(&[
+            "-n",
+            ns,
+            "set",
+            "image",
+            "deployment/web",
+            &format!("main={image}"),
+        ]);
+        kubectl(&[
+            "-n",
+            ns,
+            "rollout",
+            "status",
+            "deployment/web",
+            "--timeout=90s",
+        ]);
+    }
+    let mut c = console();
+    let revisions = c.wait(30, "three revisions kept", |c| {
+        let w = c.cluster()?.workloads.get("deployment/t-revs/web")?;
+        (w.spec_version == 3 && w.revisions.len() == 3).then(|| w.revisions.clone())
+    });
+    assert_eq!(
+        revisions,
+        vec![
+            (3, "registry.k8s.io/pause:3.10".to_string()),
+            (2, "registry.k8s.io/pause:3.9".to_string()),
+            (1, "registry.k8s.io/pause:3.8".to_string()),
+        ]
+    );
+    let to_first = || {
+        OpRequest::named(
+            CLUSTER,
+            "t-revs/web",
+            Op::Rollback {
+                from_revision: None,
+                to_revision: Some(1),
+            },
+        )
+    };
+    let plan = c.plan(to_first());
+    let delta = plan.plan().delta.join("\n");
+    assert!(
+        delta.contains("image registry.k8s.io/pause:3.10 → registry.k8s.io/pause:3.8"),
+        "{delta}"
+    );
+    assert!(
+        plan.plan().cli.ends_with("--to-revision=1"),
+        "{}",
+        plan.plan().cli
+    );
+    let op = c.act(to_first(), "");
+    let r = c.outcome(&op, 180);
+    assert!(r.is_ok(), "{r:?}");
+    let d = kubectl_json(&["-n", ns, "get", "deployment", "web"]);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.k8s.io/pause:3.8"
+    );
+    // A revision that is not kept is refused before anything is sent.
+    let err = c
+        .gate
+        .check(
+            OpRequest::named(
+                CLUSTER,
+                "t-revs/web",
+                Op::Rollback {
+                    from_revision: None,
+                    to_revision: Some(9),
+                },
+            ),
+            c.cluster(),
+            &[],
+        )
+        .expect_err("no revision 9");
+    assert!(err.contains("keeps no revision 9"), "{err}");
 }

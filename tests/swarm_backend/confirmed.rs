@@ -124,6 +124,7 @@ fn deploy_restart_and_rollback_confirmed_after_an_outside_change_change_nothing(
     let cluster = c.cluster().expect("state").clone();
     let rollback = || Op::Rollback {
         from_revision: None,
+        to_revision: None,
     };
     let err = c
         .gate

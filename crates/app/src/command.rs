@@ -24,7 +24,7 @@ pub enum Command {
     Help,
 }
 
-pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC · deploy SVC IMAGE:TAG · restart SVC · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
+pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC [REVISION] · deploy SVC IMAGE:TAG · restart SVC · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
 
 pub fn parse_replicas(s: &str) -> Result<u32, String> {
     let max = crate::ops::MAX_REPLICAS;
@@ -153,12 +153,21 @@ fn parse_act(verb: &str, args: &[&str]) -> Result<Command, String> {
         }
         "rollback" | "restart" => {
             let target = arg(1, "a service name")?;
-            extra(2)?;
+            // `rollback DEPLOYMENT REVISION`: a chosen revision (Kubernetes).
+            let to_revision = match (*first, args.get(1)) {
+                ("rollback", Some(r)) => Some(
+                    r.parse::<u64>()
+                        .map_err(|_| format!("{r:?} is not a revision number"))?,
+                ),
+                _ => None,
+            };
+            extra(if to_revision.is_some() { 3 } else { 2 })?;
             let op = if *first == "restart" {
                 Op::Restart
             } else {
                 Op::Rollback {
                     from_revision: None,
+                    to_revision,
                 }
             };
             Command::Act { target, op }

@@ -21,6 +21,12 @@ pub enum PromptKind {
     },
     /// How many instances "add node" launches.
     AddNodes,
+    /// Which revision a Deployment rolls back to (those kept, newest first).
+    RollbackTo {
+        target: Target,
+        revisions: Vec<(u64, String)>,
+        current: u64,
+    },
     /// An ack (with an optional note) or a note on an incident.
     Annotate {
         key: String,
@@ -181,6 +187,25 @@ impl App {
             InputKind::Prompt(PromptKind::AddNodes) => {
                 command::parse_count(&input.text, crate::ops::MAX_LAUNCH)
                     .and_then(|count| self.run_command(Command::AddNodes { count }))
+            }
+            InputKind::Prompt(PromptKind::RollbackTo { target, .. }) => {
+                match input.text.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => {
+                        let req = OpRequest::new(
+                            cluster,
+                            target.clone(),
+                            Op::Rollback {
+                                from_revision: None,
+                                to_revision: Some(n),
+                            },
+                        );
+                        self.begin_op(req)
+                    }
+                    _ => Err(format!(
+                        "{:?} is not a revision number: type one of those listed",
+                        input.text.trim()
+                    )),
+                }
             }
             InputKind::Prompt(PromptKind::Annotate { key, ack, .. }) => {
                 if !*ack && input.text.trim().is_empty() {

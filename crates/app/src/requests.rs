@@ -64,9 +64,30 @@ impl App {
                 let w = self
                     .selected_workload()
                     .ok_or("select a service first (pane 3)")?;
+                // A Deployment with several earlier revisions kept: which one, asked first.
+                let earlier = w
+                    .revisions
+                    .iter()
+                    .filter(|(n, _)| *n < w.spec_version)
+                    .count();
+                if a == Action::Rollback && earlier > 1 {
+                    let previous = w
+                        .revisions
+                        .iter()
+                        .find(|(n, _)| *n < w.spec_version)
+                        .map(|(n, _)| n.to_string())
+                        .unwrap_or_default();
+                    let kind = PromptKind::RollbackTo {
+                        target: w.target(),
+                        revisions: w.revisions.clone(),
+                        current: w.spec_version,
+                    };
+                    return Ok(Next::Prompt(Input::new(InputKind::Prompt(kind), previous)));
+                }
                 let op = if a == Action::Rollback {
                     Op::Rollback {
                         from_revision: None,
+                        to_revision: None,
                     }
                 } else {
                     Op::Restart

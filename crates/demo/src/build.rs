@@ -256,6 +256,7 @@ fn service(rng: &mut Rng, name: &str, stack: &str, global: bool, replicas: u32) 
         containers: Vec::new(),
         previous_image: Some(format!("127.0.0.1:5000/{stack}/{name}:1.{}.0", minor - 1)),
         changed: Vec::new(),
+        revisions: Vec::new(),
         stack: Some(stack.to_string()),
         update: None,
         update_config: UpdateConfig::default(),

@@ -188,6 +188,7 @@ fn base(kind: Kind, m: &ObjectMeta, template: &PodTemplateSpec) -> Option<Worklo
             .collect(),
         previous_image: None,
         changed: Vec::new(),
+        revisions: Vec::new(),
         stack: Some(ns.to_string()),
         update: None,
         update_config: UpdateConfig {

@@ -119,7 +119,10 @@ impl Running {
                 Availability::Pause => self.cordon(node_name(id), true).await,
                 Availability::Drain => self.drain(node_name(id)).await,
             },
-            Op::Rollback { from_revision } => self.undo(id, *from_revision).await,
+            Op::Rollback {
+                from_revision,
+                to_revision,
+            } => self.undo(id, *from_revision, *to_revision).await,
             Op::Deploy { image } => self.deploy(id, image).await,
             Op::Restart => self.restart(id).await,
             _ => Err(format!("{} is not a Kubernetes operation", req.verb())),
@@ -286,7 +289,12 @@ impl Running {
 
     /// rollout undo: the ReplicaSet of the revision before the current one, its pod
     /// template put back into the Deployment (the `pod-template-hash` label removed).
-    async fn undo(&self, id: &str, planned: Option<u64>) -> Result<String, String> {
+    async fn undo(
+        &self,
+        id: &str,
+        planned: Option<u64>,
+        to: Option<u64>,
+    ) -> Result<String, String> {
         let (kind, ns, name) = Running::target(id)?;
         if kind != Kind::Deployment {
             return Err("rollout undo is for Deployments here; StatefulSets and DaemonSets keep their history in ControllerRevisions".into());
@@ -330,10 +338,18 @@ impl Running {
                     .is_some_and(|os| os.iter().any(|o| o.uid == uid))
             })
             .filter_map(|rs| Some((revision(&rs.metadata.annotations)?, rs)))
-            .filter(|(r, _)| *r < current)
+            .filter(|(r, _)| match to {
+                Some(t) => *r == t,
+                None => *r < current,
+            })
             .max_by_key(|(r, _)| *r)
-            .ok_or_else(|| {
-                format!("{ns}/{name} has no previous revision to go back to (current {current})")
+            .ok_or_else(|| match to {
+                Some(t) => format!(
+                    "{ns}/{name} has no revision {t} (its ReplicaSet is gone, or it never was): nothing was changed"
+                ),
+                None => {
+                    format!("{ns}/{name} has no previous revision to go back to (current {current})")
+                }
             })?;
         let (rev, rs) = previous;
         let mut template = rs

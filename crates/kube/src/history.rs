@@ -27,9 +27,18 @@ impl History {
             .map(|(_, image)| image.clone())
     }
 
+    /// Every revision kept, newest first.
+    fn all(&self, w: &Workload) -> Vec<(u64, String)> {
+        self.revisions
+            .get(&w.id)
+            .map(|r| r.iter().rev().map(|(n, i)| (*n, i.clone())).collect())
+            .unwrap_or_default()
+    }
+
     /// Remembers a Deployment and returns it with its previous image filled in.
     pub fn deployment(&mut self, mut w: Workload) -> Workload {
         w.previous_image = self.previous(&w);
+        w.revisions = self.all(&w);
         self.deployments.insert(w.id.clone(), w.clone());
         w
     }
@@ -90,17 +99,20 @@ impl History {
             .filter(|w| self.deployments.contains_key(&w.id))
         {
             w.previous_image = self.previous(w);
+            w.revisions = self.all(w);
         }
     }
 
     fn refreshed(&mut self, dep: &str) -> Option<Workload> {
         let w = self.deployments.get(dep)?;
         let prev = self.previous(w);
-        if prev == w.previous_image {
+        let all = self.all(w);
+        if prev == w.previous_image && all == w.revisions {
             return None;
         }
         let w = self.deployments.get_mut(dep)?;
         w.previous_image = prev;
+        w.revisions = all;
         Some(w.clone())
     }
 }

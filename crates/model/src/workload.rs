@@ -90,6 +90,9 @@ pub struct Workload {
     /// What the last update changed, field by field (Swarm: its spec against the engine's
     /// previous spec); what a rollback undoes. Empty when unknown.
     pub changed: Vec<String>,
+    /// Kubernetes Deployments: the revisions kept (their ReplicaSets), newest first, with the
+    /// image of each: what a rollback can go back to.
+    pub revisions: Vec<(u64, String)>,
     pub stack: Option<String>,
     pub update: Option<UpdateStatus>,
     pub update_config: UpdateConfig,

@@ -36,6 +36,9 @@ pub enum Op {
         /// Kubernetes: the revision the plan was made from (set at the gate); the undo refuses
         /// if the Deployment has moved on since, rather than restore a template not confirmed.
         from_revision: Option<u64>,
+        /// Kubernetes: the revision chosen to go back to; None is the one before the current
+        /// (`rollout undo`'s default).
+        to_revision: Option<u64>,
     },
     Deploy {
         image: String,
@@ -177,8 +180,11 @@ impl OpRequest {
                 json!({ "role": if *role == NodeRole::Manager { "manager" } else { "worker" } })
             }
             Op::Rollback {
-                from_revision: Some(r),
-            } => json!({ "from_revision": r }),
+                from_revision,
+                to_revision,
+            } if from_revision.is_some() || to_revision.is_some() => {
+                json!({ "from_revision": from_revision, "to_revision": to_revision })
+            }
             Op::Rollback { .. } | Op::Restart => json!({}),
             Op::Instance { action } => json!({ "action": action.verb() }),
             Op::AddNodes { count, launch } => json!({
@@ -242,7 +248,7 @@ impl OpRequest {
             && let Some(w) = cluster.workloads.get(self.target.id())
         {
             match &mut self.op {
-                Op::Rollback { from_revision } => *from_revision = Some(w.spec_version),
+                Op::Rollback { from_revision, .. } => *from_revision = Some(w.spec_version),
                 // One container: name it, so the plan, the audit and the patch all say which
                 // image changes (as `kubectl set image web main=…` would).
                 Op::Deploy { image } => {
@@ -276,6 +282,10 @@ impl OpRequest {
                     format!("kubectl drain {name} --ignore-daemonsets --delete-emptydir-data")
                 }
             },
+            Op::Rollback {
+                to_revision: Some(r),
+                ..
+            } => format!("kubectl rollout undo{ns} {object} --to-revision={r}"),
             Op::Rollback { .. } => format!("kubectl rollout undo{ns} {object}"),
             Op::Deploy { image } => match split_container(image) {
                 (Some(_), _) => format!("kubectl set image{ns} {object} {image}"),

@@ -206,6 +206,7 @@ pub fn workload(
         containers: Vec::new(),
         previous_image,
         changed: Vec::new(),
+        revisions: Vec::new(),
         stack: labels.get(STACK_LABEL).cloned(),
         update,
         update_config: UpdateConfig {

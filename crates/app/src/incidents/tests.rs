@@ -109,6 +109,7 @@ fn workload(id: &str, desired: u32, running: u32) -> Workload {
         containers: vec![],
         previous_image: None,
         changed: vec![],
+        revisions: vec![],
         stack: None,
         update: None,
         update_config: UpdateConfig::default(),

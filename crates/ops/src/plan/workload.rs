@@ -1,7 +1,7 @@
 //! Plans for workloads: scale, deploy, roll back, restart.
 
 use crate::model::{ClusterState, ServiceMode, SourceKind, Workload};
-use crate::{OpRequest, parse_image_ref, split_container};
+use crate::{Op, OpRequest, parse_image_ref, split_container};
 
 use super::Draft;
 
@@ -68,6 +68,13 @@ pub(super) fn rollback(
 ) -> Result<(), String> {
     let w = find(cluster, req)?;
     if req.source() == Some(SourceKind::Kubernetes) {
+        if let Op::Rollback {
+            to_revision: Some(to),
+            ..
+        } = req.op
+        {
+            return rollout_to(w, to, d);
+        }
         return rollout_undo(cluster, w, d);
     }
     // Swarm: the image of the engine's own PreviousSpec, which the rollback restores.
@@ -97,6 +104,38 @@ pub(super) fn rollback(
     }
     d.delta.push(format!(
         "{} tasks replaced by the server-side rollback",
+        w.desired.max(w.running)
+    ));
+    Ok(())
+}
+
+/// Kubernetes: back to a chosen revision kept in the Deployment's history.
+fn rollout_to(w: &Workload, to: u64, d: &mut Draft) -> Result<(), String> {
+    let kept: Vec<String> = w.revisions.iter().map(|(n, _)| n.to_string()).collect();
+    if to == w.spec_version {
+        return Err(format!(
+            "{} is at revision {to} already; nothing to roll back",
+            w.name
+        ));
+    }
+    let (_, image) = w.revisions.iter().find(|(n, _)| *n == to).ok_or_else(|| {
+        format!(
+            "{} keeps no revision {to} (kept: {})",
+            w.name,
+            if kept.is_empty() {
+                "none known".to_string()
+            } else {
+                kept.join(", ")
+            }
+        )
+    })?;
+    d.delta.push(format!("image {} → {image}", w.image));
+    d.delta.push(format!(
+        "revision {} → the template of revision {to} (as kubectl rollout undo --to-revision={to})",
+        w.spec_version
+    ));
+    d.delta.push(format!(
+        "{} pods replaced by the rollout",
         w.desired.max(w.running)
     ));
     Ok(())
