@@ -464,7 +464,8 @@ fn an_exited_tasks_logs_are_shown_with_its_exit_and_written_to_a_file() {
         &image,
         "sh",
         "-c",
-        "echo last words before exit; exit 3",
+        // Hostile output too: a terminal-title sequence, a bidi override, a zero-width space.
+        "printf 'last words before exit \\033]0;pwned\\007 \\342\\200\\256rev \\342\\200\\213zw\\n'; exit 3",
     ]);
     eventually(60, "t-exit's task failed", || {
         let out = try_docker(&[
@@ -510,5 +511,15 @@ fn an_exited_tasks_logs_are_shown_with_its_exit_and_written_to_a_file() {
     s.wait_secs("the view closed", 10, |t| !t.contains("Logs · task"));
     s.send("q");
     s.wait_exit();
+    let raw = s.raw_output();
+    assert!(
+        !raw.windows(6).any(|w| w == b"\x1b]0;pw"),
+        "the output's escape sequence reached the terminal"
+    );
+    let shown = String::from_utf8_lossy(&raw);
+    assert!(
+        !shown.contains('\u{202e}') && !shown.contains('\u{200b}'),
+        "bidi or zero-width reached the terminal"
+    );
     docker(&["service", "rm", "t-exit"]);
 }
