@@ -388,12 +388,21 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
         {
             let list: Vec<String> = revisions
                 .iter()
-                .map(|(n, image)| {
-                    let mark = if n == current { " (current)" } else { "" };
-                    format!(
-                        "{n}{mark} {}",
-                        super::widgets::short_image(&sanitize(image), 40)
-                    )
+                .map(|r| {
+                    let mark = if r.number == *current {
+                        " (current)"
+                    } else {
+                        ""
+                    };
+                    let mut s = format!(
+                        "{}{mark} {}",
+                        r.number,
+                        super::widgets::short_image(&sanitize(&r.image), 40)
+                    );
+                    if let Some(c) = &r.cause {
+                        s.push_str(&format!(" \"{}\"", sanitize(c)));
+                    }
+                    s
                 })
                 .collect();
             lines.push(Line::styled(

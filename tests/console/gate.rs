@@ -654,11 +654,21 @@ fn rollback_asks_which_revision_when_several_are_kept() {
     w.update = None;
     w.image = "app:3".into();
     w.spec_version = 3;
-    w.revisions = vec![
-        (3, "app:3".into()),
-        (2, "app:2".into()),
-        (1, "app:1".into()),
-    ];
+    let rev = |number: u64, cause: Option<&str>| clusterdeck::model::Revision {
+        number,
+        image: format!("app:{number}"),
+        cause: cause.map(str::to_string),
+        changes: if number == 3 {
+            vec![]
+        } else {
+            vec![
+                format!("image app:3 → app:{number}"),
+                "env DEBUG removed".to_string(),
+            ]
+        },
+        ..Default::default()
+    };
+    w.revisions = vec![rev(3, None), rev(2, None), rev(1, Some("first release"))];
     app.store.apply(BackendMsg::Snapshot {
         cluster: "k8s".into(),
         source: SourceKind::Kubernetes,
@@ -674,7 +684,7 @@ fn rollback_asks_which_revision_when_several_are_kept() {
     assert_eq!(input.text, "2", "the previous revision offered");
     let s = screen(&app, 120, 30);
     assert!(
-        s.contains("revisions: 3 (current) app:3 · 2 app:2 · 1 app:1"),
+        s.contains("revisions: 3 (current) app:3 · 2 app:2 · 1 app:1 \"first release\""),
         "{s}"
     );
     app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
@@ -698,6 +708,15 @@ fn rollback_asks_which_revision_when_several_are_kept() {
     assert!(
         pending.plan().delta[0].contains("app:3 → app:1"),
         "{:?}",
+        pending.plan().delta
+    );
+    assert!(
+        pending
+            .plan()
+            .delta
+            .iter()
+            .any(|l| l.trim() == "env DEBUG removed"),
+        "the rest of the template's change: {:?}",
         pending.plan().delta
     );
     assert_eq!(pending.request().params()["from_revision"], 3);

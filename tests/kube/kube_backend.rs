@@ -1423,13 +1423,27 @@ fn three_revisions_and_a_rollback_to_the_first_by_choosing_it() {
         let w = c.cluster()?.workloads.get("deployment/t-revs/web")?;
         (w.spec_version == 3 && w.revisions.len() == 3).then(|| w.revisions.clone())
     });
+    let kept: Vec<(u64, &str)> = revisions
+        .iter()
+        .map(|r| (r.number, r.image.as_str()))
+        .collect();
     assert_eq!(
-        revisions,
+        kept,
         vec![
-            (3, "registry.k8s.io/pause:3.10".to_string()),
-            (2, "registry.k8s.io/pause:3.9".to_string()),
-            (1, "registry.k8s.io/pause:3.8".to_string()),
+            (3, "registry.k8s.io/pause:3.10"),
+            (2, "registry.k8s.io/pause:3.9"),
+            (1, "registry.k8s.io/pause:3.8"),
         ]
+    );
+    // Each with its creation time and what going back to it changes.
+    assert!(revisions.iter().all(|r| r.created.is_some()));
+    assert!(
+        revisions[0].changes.is_empty(),
+        "the current one changes nothing"
+    );
+    assert_eq!(
+        revisions[2].changes,
+        vec!["image registry.k8s.io/pause:3.10 → registry.k8s.io/pause:3.8".to_string()]
     );
     let to_first = || {
         OpRequest::named(

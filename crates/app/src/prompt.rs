@@ -24,7 +24,7 @@ pub enum PromptKind {
     /// Which revision a Deployment rolls back to (those kept, newest first).
     RollbackTo {
         target: Target,
-        revisions: Vec<(u64, String)>,
+        revisions: Vec<crate::model::Revision>,
         current: u64,
     },
     /// An ack (with an optional note) or a note on an incident.

@@ -68,14 +68,14 @@ impl App {
                 let earlier = w
                     .revisions
                     .iter()
-                    .filter(|(n, _)| *n < w.spec_version)
+                    .filter(|r| r.number < w.spec_version)
                     .count();
                 if a == Action::Rollback && earlier > 1 {
                     let previous = w
                         .revisions
                         .iter()
-                        .find(|(n, _)| *n < w.spec_version)
-                        .map(|(n, _)| n.to_string())
+                        .find(|r| r.number < w.spec_version)
+                        .map(|r| r.number.to_string())
                         .unwrap_or_default();
                     let kind = PromptKind::RollbackTo {
                         target: w.target(),

@@ -16,6 +16,7 @@
 //!
 //! Backends never touch the store; the run loop applies their messages.
 
+pub mod diff;
 mod follow;
 mod guard;
 mod liveness;

@@ -344,6 +344,10 @@ pub struct Revision {
     pub deployment: String,
     pub revision: u64,
     pub image: String,
+    pub created: Option<Time>,
+    pub cause: Option<String>,
+    /// Its pod template (without the `pod-template-hash` label), for diffs between revisions.
+    pub template: serde_json::Value,
 }
 
 /// A ReplicaSet as a revision of its owning Deployment (None for one without an owner).
@@ -362,16 +366,26 @@ pub fn replicaset(rs: &ReplicaSet) -> Option<Revision> {
         .get(REVISION)?
         .parse()
         .ok()?;
+    let template = rs.spec.as_ref().and_then(|s| s.template.as_ref());
+    let mut raw = template
+        .and_then(|t| serde_json::to_value(t).ok())
+        .unwrap_or_default();
+    if let Some(labels) = raw["metadata"]["labels"].as_object_mut() {
+        labels.remove("pod-template-hash");
+    }
     Some(Revision {
         id: format!("replicaset/{ns}/{name}"),
         deployment: workload_id(Kind::Deployment, ns, &owner.name),
         revision,
-        image: rs
-            .spec
+        image: template.map(first_image).unwrap_or_default(),
+        created: time(rs.metadata.creation_timestamp.as_ref()),
+        cause: rs
+            .metadata
+            .annotations
             .as_ref()
-            .and_then(|s| s.template.as_ref())
-            .map(first_image)
-            .unwrap_or_default(),
+            .and_then(|a| a.get("kubernetes.io/change-cause"))
+            .cloned(),
+        template: raw,
     })
 }
 

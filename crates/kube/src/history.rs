@@ -4,13 +4,25 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde_json::Value;
+
 use crate::convert::Revision;
-use clusterdeck_model::Workload;
+use clusterdeck_kit::diff;
+use clusterdeck_model::{Time, Workload};
+
+/// What is kept of one revision.
+#[derive(Clone, Debug, PartialEq)]
+struct Kept {
+    image: String,
+    created: Option<Time>,
+    cause: Option<String>,
+    template: Value,
+}
 
 #[derive(Default)]
 pub struct History {
-    /// deployment id → revision → image.
-    revisions: HashMap<String, BTreeMap<u64, String>>,
+    /// deployment id → revision → what it was.
+    revisions: HashMap<String, BTreeMap<u64, Kept>>,
     /// ReplicaSet id → (deployment id, revision), to forget one when it is deleted.
     sets: HashMap<String, (String, u64)>,
     /// The Deployments as last converted, to send again when their history changes.
@@ -24,15 +36,28 @@ impl History {
             .get(&w.id)?
             .range(..w.spec_version)
             .next_back()
-            .map(|(_, image)| image.clone())
+            .map(|(_, k)| k.image.clone())
     }
 
-    /// Every revision kept, newest first.
-    fn all(&self, w: &Workload) -> Vec<(u64, String)> {
-        self.revisions
-            .get(&w.id)
-            .map(|r| r.iter().rev().map(|(n, i)| (*n, i.clone())).collect())
-            .unwrap_or_default()
+    /// Every revision kept, newest first, with what going back to it changes.
+    fn all(&self, w: &Workload) -> Vec<clusterdeck_model::Revision> {
+        let Some(revs) = self.revisions.get(&w.id) else {
+            return Vec::new();
+        };
+        let current = revs.get(&w.spec_version).map(|k| &k.template);
+        revs.iter()
+            .rev()
+            .map(|(n, k)| clusterdeck_model::Revision {
+                number: *n,
+                image: k.image.clone(),
+                created: k.created,
+                cause: k.cause.clone(),
+                changes: match current {
+                    Some(cur) if *n != w.spec_version => template_diff(cur, &k.template),
+                    _ => Vec::new(),
+                },
+            })
+            .collect()
     }
 
     /// Remembers a Deployment and returns it with its previous image filled in.
@@ -60,7 +85,7 @@ impl History {
         self.revisions
             .entry(r.deployment.clone())
             .or_default()
-            .insert(r.revision, r.image);
+            .insert(r.revision, kept(&r));
         self.refreshed(&r.deployment)
     }
 
@@ -84,9 +109,9 @@ impl History {
             self.sets
                 .insert(r.id.clone(), (r.deployment.clone(), r.revision));
             self.revisions
-                .entry(r.deployment)
+                .entry(r.deployment.clone())
                 .or_default()
-                .insert(r.revision, r.image);
+                .insert(r.revision, kept(&r));
         }
         let ids: Vec<String> = self.deployments.keys().cloned().collect();
         ids.iter().filter_map(|id| self.refreshed(id)).collect()
@@ -117,6 +142,54 @@ impl History {
     }
 }
 
+fn kept(r: &Revision) -> Kept {
+    Kept {
+        image: r.image.clone(),
+        created: r.created,
+        cause: r.cause.clone(),
+        template: r.template.clone(),
+    }
+}
+
+/// What going from the `current` pod template to `other` changes, in words.
+fn template_diff(current: &Value, other: &Value) -> Vec<String> {
+    let containers = |t: &Value| {
+        t["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (a, b) = (containers(current), containers(other));
+    let mut lines = Vec::new();
+    for (i, c) in b.iter().enumerate() {
+        let name = c["name"].as_str().unwrap_or("?");
+        let prefix = if b.len() > 1 {
+            format!("{name}: ")
+        } else {
+            String::new()
+        };
+        let before = a
+            .iter()
+            .find(|x| x["name"] == c["name"])
+            .unwrap_or(&Value::Null);
+        lines.extend(diff::env_changes(&prefix, &before["env"], &c["env"]));
+        let _ = i;
+    }
+    lines.extend(diff::fields(
+        current,
+        other,
+        |k| k.contains(".env["),
+        |k| {
+            let k = k.strip_prefix("spec.").unwrap_or(k);
+            match k.strip_prefix("containers[") {
+                Some(rest) if rest.ends_with("].image") && a.len() <= 1 => "image".to_string(),
+                _ => k.to_string(),
+            }
+        },
+    ));
+    diff::finish(lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,25 +210,58 @@ mod tests {
             deployment: "deployment/shop/web".into(),
             revision,
             image: image.into(),
+            created: None,
+            cause: None,
+            template: serde_json::json!({"spec": {"containers": [{"name": "main", "image": image}]}}),
         }
+    }
+
+    #[test]
+    fn each_revision_says_what_going_back_to_it_changes() {
+        let mut h = History::default();
+        let mut w = web(2);
+        w.spec_version = 2;
+        h.deployment(w);
+        h.set(rs("web-a", 1, "web:1"));
+        let mut with_env = rs("web-b", 2, "web:2");
+        with_env.template["spec"]["containers"][0]["env"] =
+            serde_json::json!([{"name": "DEBUG", "value": "1"}]);
+        let w = h.set(with_env).expect("refreshed");
+        let numbers: Vec<u64> = w.revisions.iter().map(|r| r.number).collect();
+        assert_eq!(numbers, vec![2, 1]);
+        assert!(w.revisions[0].changes.is_empty());
+        assert_eq!(
+            w.revisions[1].changes,
+            vec![
+                "image web:2 → web:1".to_string(),
+                "env DEBUG removed".to_string()
+            ]
+        );
     }
 
     #[test]
     fn the_previous_image_follows_the_revisions() {
         let mut h = History::default();
         assert_eq!(h.deployment(web(1)).previous_image, None);
-        assert!(h.set(rs("web-a", 1, "web:1")).is_none(), "nothing before 1");
+        // A new ReplicaSet sends the Deployment again (its revision list grew), but there is
+        // nothing before 1.
+        let w = h.set(rs("web-a", 1, "web:1")).expect("revisions changed");
+        assert_eq!(w.previous_image, None);
         // Rolled out to 2: the Deployment first, then its new ReplicaSet.
         assert_eq!(
             h.deployment(web(2)).previous_image.as_deref(),
             Some("web:1")
         );
+        let w = h.set(rs("web-b", 2, "web:2")).expect("revisions changed");
+        assert_eq!(w.previous_image.as_deref(), Some("web:1"));
         assert!(h.set(rs("web-b", 2, "web:2")).is_none(), "unchanged answer");
         // Undo: revision 1's ReplicaSet becomes revision 3.
         let w = h.deployment(web(3));
         assert_eq!(w.previous_image.as_deref(), Some("web:2"));
-        assert!(
-            h.set(rs("web-a", 3, "web:1")).is_none(),
+        let w = h.set(rs("web-a", 3, "web:1")).expect("1 became 3");
+        assert_eq!(
+            w.previous_image.as_deref(),
+            Some("web:2"),
             "revision 1 became 3; 2 is still the one before"
         );
         assert_eq!(

@@ -28,7 +28,7 @@ pub use quorum::{
 pub use replica::{Replica, TaskState};
 pub use source::{ControlCheck, SourceHealth, SourceState};
 pub use store::{ClusterState, Store};
-pub use workload::{ServiceMode, UpdateConfig, UpdateState, UpdateStatus, Workload};
+pub use workload::{Revision, ServiceMode, UpdateConfig, UpdateState, UpdateStatus, Workload};
 
 /// Timestamps are always UTC.
 pub type Time = chrono::DateTime<chrono::Utc>;

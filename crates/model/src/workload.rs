@@ -72,6 +72,19 @@ impl Default for UpdateConfig {
     }
 }
 
+/// One revision of a Deployment (its ReplicaSet).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Revision {
+    pub number: u64,
+    pub image: String,
+    pub created: Option<Time>,
+    /// `kubernetes.io/change-cause`, where someone set it.
+    pub cause: Option<String>,
+    /// What rolling back to it changes in the pod template, field by field (empty for the
+    /// current one).
+    pub changes: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
     pub id: String,
@@ -90,9 +103,9 @@ pub struct Workload {
     /// What the last update changed, field by field (Swarm: its spec against the engine's
     /// previous spec); what a rollback undoes. Empty when unknown.
     pub changed: Vec<String>,
-    /// Kubernetes Deployments: the revisions kept (their ReplicaSets), newest first, with the
-    /// image of each: what a rollback can go back to.
-    pub revisions: Vec<(u64, String)>,
+    /// Kubernetes Deployments: the revisions kept (their ReplicaSets), newest first: what a
+    /// rollback can go back to.
+    pub revisions: Vec<Revision>,
     pub stack: Option<String>,
     pub update: Option<UpdateStatus>,
     pub update_config: UpdateConfig,

@@ -3,112 +3,26 @@
 //! parallelism 1 → 2"). Environment values are never shown (they hold secrets more often than
 //! not); other values are redacted as the audit log redacts them.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use clusterdeck_ops::audit::redact::redact_text;
+use clusterdeck_kit::diff;
 
-/// Lines kept; the rest are counted.
-const MAX_LINES: usize = 20;
+const ENV: &str = "TaskTemplate.ContainerSpec.Env";
 
 /// `previous` → `spec`, one line per field that differs; empty when there is no previous spec.
 pub fn spec_diff(previous: &Value, spec: &Value) -> Vec<String> {
     if previous.is_null() {
         return Vec::new();
     }
-    let mut before = BTreeMap::new();
-    let mut after = BTreeMap::new();
-    flatten("", previous, &mut before);
-    flatten("", spec, &mut after);
-    let mut lines = env_changes(previous, spec);
-    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    for k in keys {
-        if k.starts_with(ENV) {
-            continue;
-        }
-        let (b, a) = (before.get(k), after.get(k));
-        if b == a {
-            continue;
-        }
-        let name = friendly(k);
-        lines.push(match (b, a) {
-            (Some(b), Some(a)) => format!("{name} {} → {}", redact_text(b), redact_text(a)),
-            (None, Some(a)) => format!("{name} set to {}", redact_text(a)),
-            (Some(b), None) => format!("{name} {} removed", redact_text(b)),
-            (None, None) => continue,
-        });
-    }
-    // The image first: it is what an operator looks for.
-    lines.sort_by_key(|l| !l.starts_with("image "));
-    if lines.len() > MAX_LINES {
-        let more = lines.len() - (MAX_LINES - 1);
-        lines.truncate(MAX_LINES - 1);
-        lines.push(format!("… and {more} more fields"));
-    }
-    lines
-}
-
-const ENV: &str = "TaskTemplate.ContainerSpec.Env";
-
-/// Environment variables by name: added, removed, changed (values hidden).
-fn env_changes(previous: &Value, spec: &Value) -> Vec<String> {
-    let vars = |v: &Value| -> BTreeMap<String, String> {
-        v["TaskTemplate"]["ContainerSpec"]["Env"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (kv.to_string(), String::new()),
-            })
-            .collect()
-    };
-    let (b, a) = (vars(previous), vars(spec));
-    let mut out = Vec::new();
-    for (k, v) in &a {
-        match b.get(k) {
-            None => out.push(format!("env {k} added")),
-            Some(old) if old != v => out.push(format!("env {k} changed (values not shown)")),
-            _ => {}
-        }
-    }
-    for k in b.keys().filter(|k| !a.contains_key(*k)) {
-        out.push(format!("env {k} removed"));
-    }
-    out
-}
-
-/// Leaves as `path → text` (`Mode.Replicated.Replicas → 3`, `Labels.tier → web`).
-fn flatten(path: &str, v: &Value, out: &mut BTreeMap<String, String>) {
-    let join = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}.{k}")
-        }
-    };
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                flatten(&join(k), v, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(&format!("{path}[{i}]"), v, out);
-            }
-        }
-        Value::Null => {}
-        Value::String(s) => {
-            out.insert(path.to_string(), s.clone());
-        }
-        other => {
-            out.insert(path.to_string(), other.to_string());
-        }
-    }
+    let env = |v: &Value| v["TaskTemplate"]["ContainerSpec"]["Env"].clone();
+    let mut lines = diff::env_changes("", &env(previous), &env(spec));
+    lines.extend(diff::fields(
+        previous,
+        spec,
+        |k| k.starts_with(ENV),
+        friendly,
+    ));
+    diff::finish(lines)
 }
 
 /// The words for the fields operators change most; the path for the rest.

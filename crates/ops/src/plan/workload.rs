@@ -111,14 +111,14 @@ pub(super) fn rollback(
 
 /// Kubernetes: back to a chosen revision kept in the Deployment's history.
 fn rollout_to(w: &Workload, to: u64, d: &mut Draft) -> Result<(), String> {
-    let kept: Vec<String> = w.revisions.iter().map(|(n, _)| n.to_string()).collect();
+    let kept: Vec<String> = w.revisions.iter().map(|r| r.number.to_string()).collect();
     if to == w.spec_version {
         return Err(format!(
             "{} is at revision {to} already; nothing to roll back",
             w.name
         ));
     }
-    let (_, image) = w.revisions.iter().find(|(n, _)| *n == to).ok_or_else(|| {
+    let target = w.revisions.iter().find(|r| r.number == to).ok_or_else(|| {
         format!(
             "{} keeps no revision {to} (kept: {})",
             w.name,
@@ -129,11 +129,23 @@ fn rollout_to(w: &Workload, to: u64, d: &mut Draft) -> Result<(), String> {
             }
         )
     })?;
-    d.delta.push(format!("image {} → {image}", w.image));
+    d.delta
+        .push(format!("image {} → {}", w.image, target.image));
     d.delta.push(format!(
         "revision {} → the template of revision {to} (as kubectl rollout undo --to-revision={to})",
         w.spec_version
     ));
+    // Everything else the template of that revision changes, field by field.
+    let rest: Vec<&String> = target
+        .changes
+        .iter()
+        .filter(|c| !c.starts_with("image "))
+        .collect();
+    if !rest.is_empty() {
+        d.delta
+            .push(format!("revision {to}'s template also changes:"));
+        d.delta.extend(rest.into_iter().map(|c| format!("  {c}")));
+    }
     d.delta.push(format!(
         "{} pods replaced by the rollout",
         w.desired.max(w.running)
