@@ -378,3 +378,54 @@ fn a_failing_notification_hook_is_said_in_the_header() {
         "{header}"
     );
 }
+
+#[test]
+fn a_second_console_does_not_record_notify_or_ring_again_for_an_incident_already_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("timeline.jsonl");
+    let opened = |path: &std::path::Path| {
+        read_entries(path)
+            .expect("timeline")
+            .iter()
+            .filter(|e| e.what == What::Opened)
+            .count()
+    };
+    let mut first = crash_looping(dir.path());
+    first.sync_timeline();
+    let once = opened(&path);
+    assert!(once >= 1, "the first console records it");
+    // A second console on the host, started while it is open.
+    let mut second = live_app(&dir.path().join("audit.jsonl"));
+    second.timeline = Some(Timeline::open(&path, 3600, 1 << 20, None).expect("timeline"));
+    second.sync_timeline();
+    load(&mut second, &demo_sim());
+    let evil = first.store.clusters[0]
+        .workloads
+        .get("sv-evil")
+        .cloned()
+        .expect("evil");
+    let tasks: Vec<Change> = first.store.clusters[0]
+        .replicas
+        .values()
+        .filter(|r| r.workload_id == "sv-evil")
+        .cloned()
+        .map(Change::UpsertReplica)
+        .collect();
+    second.on_backend(BackendMsg::Changes {
+        cluster: "demo".into(),
+        source: SourceKind::Swarm,
+        at: now(),
+        changes: std::iter::once(Change::UpsertWorkload(evil))
+            .chain(tasks)
+            .collect(),
+    });
+    second.settle(now());
+    second.sync_timeline();
+    assert!(!second.incidents.current.is_empty(), "it sees the incident");
+    assert_eq!(
+        opened(&path),
+        once,
+        "not recorded again: {:#?}",
+        read_entries(&path).expect("timeline")
+    );
+}

@@ -22,6 +22,18 @@ impl App {
 
     fn on_notice(&mut self, n: Notice) {
         let i = &n.incident;
+        // What the host's timeline already says (another console or the wall saw it open, or
+        // end) is not recorded, notified or rung again: a restarted console or a second
+        // operator does not page for an incident open for an hour.
+        let key = i.key();
+        let already = match n.transition {
+            Transition::New => !self.known_open.insert(key),
+            Transition::Resolved => !self.known_open.remove(&key),
+            Transition::Escalated => false,
+        };
+        if already && self.timeline.is_some() {
+            return;
+        }
         if n.transition == Transition::New && i.kind.is_critical() && self.bell_on_critical {
             self.bell = true;
         }
@@ -79,7 +91,13 @@ impl App {
                         },
                     );
                 }
-                What::Resolved => self.incidents.resolved_elsewhere(&key, e.at),
+                What::Resolved => {
+                    self.known_open.remove(&key);
+                    self.incidents.resolved_elsewhere(&key, e.at);
+                }
+                What::Opened => {
+                    self.known_open.insert(key);
+                }
                 _ => {}
             }
         }

@@ -137,6 +137,8 @@ pub struct App {
     pub bell_on_critical: bool,
     /// A bell is due (the run loop rings it).
     pub(crate) bell: bool,
+    /// Incident keys open by the host's timeline (recorded by any console or the wall).
+    pub(crate) known_open: std::collections::HashSet<String>,
     /// When an action needs a reason (`[actions] reason`).
     pub reason_policy: ReasonPolicy,
     pub should_quit: bool,
@@ -231,6 +233,7 @@ impl App {
             notifier: None,
             bell_on_critical: true,
             bell: false,
+            known_open: std::collections::HashSet::new(),
             reason_policy: ReasonPolicy::Optional,
             should_quit: false,
         }
