@@ -625,6 +625,7 @@ fn service_logs_follow_live() {
         h.tx.send(clusterdeck::backends::LogCommand::Follow {
             service: "t-logs".into(),
             task: None,
+            previous: false,
         })
         .await
         .expect("follow");

@@ -107,6 +107,9 @@ KUBECONFIG_VIEWER=$STATE/viewer.kubeconfig
 # Container logs (kwok's ClusterLogs): a directory of its own, as a follower watches the
 # file's directory (inotify) and would wake on every other write there.
 LOG_FILE=$STATE/pod-logs/app.log
+# What a container of that namespace left before its restart (`kubectl logs --previous`).
+PREVIOUS_LOG_FILE=$STATE/pod-logs/previous.log
+PREVIOUS_LOG_LINE='cd-kube previous container last line'
 LOG_NAMESPACE='t-logs'
 LOG_CONTAINER=clusterdeck-logs
 
@@ -453,6 +456,7 @@ spec:
     matchNamespaces: [$LOG_NAMESPACE]
   logs:
   - logsFile: $LOG_FILE
+    previousLogsFile: $PREVIOUS_LOG_FILE
     follow: true
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -467,6 +471,7 @@ spec:
 EOF
   mkdir -p "${LOG_FILE%/*}"
   : >"$LOG_FILE"
+  printf '%s stdout F %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$PREVIOUS_LOG_LINE" >"$PREVIOUS_LOG_FILE"
   append_log "cd-kube pod log line 1" "cd-kube pod log line 2" "cd-kube pod log line 3"
 }
 
@@ -788,6 +793,7 @@ write_env() {
     echo "# CD_KUBE_LOG_CONTAINER: the lines of CD_KUBE_LOG_FILE, followed. Append whole lines,"
     echo "# '<RFC 3339 UTC time> stdout F <text>' (CRI format), or run: \$CD_KUBE_SCRIPT log TEXT..."
     echo "export CD_KUBE_LOG_FILE='$LOG_FILE'"
+    echo "export CD_KUBE_PREVIOUS_LOG_LINE='$PREVIOUS_LOG_LINE'"
     echo "export CD_KUBE_LOG_NAMESPACE=$LOG_NAMESPACE"
     echo "export CD_KUBE_LOG_CONTAINER=$LOG_CONTAINER"
     echo "export CD_KUBE_SCRIPT='$(readlink -f "$0")'"

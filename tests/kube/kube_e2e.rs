@@ -234,6 +234,20 @@ fn pod_logs_are_followed_by_keys() {
     let after = format!("after{tag}");
     log_line(&after);
     s.wait_secs("the line after it", 30, |t| t.contains(&after));
+    // `p`: the previous container's lines (kwok's previousLogsFile), and back.
+    s.send("p");
+    let previous = env("CD_KUBE_PREVIOUS_LOG_LINE");
+    let screen = s.wait_secs("the previous container's lines", 30, |t| {
+        t.contains("previous container") && t.contains(&previous)
+    });
+    assert!(
+        !screen.contains(&after),
+        "the running container's lines are not mixed in"
+    );
+    s.send("p");
+    s.wait_secs("the running container again", 30, |t| {
+        !t.contains("previous container") && t.contains(&after)
+    });
     s.send("\x1b");
     s.wait_secs("the log view closed", 15, |t| !t.contains(" Logs · "));
     s.send("q");

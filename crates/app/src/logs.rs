@@ -22,6 +22,10 @@ pub struct LogView {
     pub ended: Option<String>,
     /// Lines dropped from the front of the ring.
     pub dropped: u64,
+    /// What is followed (source, workload, task or pod), to follow it again.
+    pub target: Option<(SourceKind, String, Option<String>)>,
+    /// The previous container's lines instead of the running one's.
+    pub previous: bool,
 }
 
 impl LogView {
@@ -86,8 +90,40 @@ impl App {
         match a {
             Action::Back => self.close_logs(),
             Action::Save => self.save_logs(),
+            Action::Previous => self.toggle_previous(),
             _ => {}
         }
+    }
+
+    /// A pod's previous container (what it left before its last restart), or back to the
+    /// running one.
+    fn toggle_previous(&mut self) {
+        let Some((SourceKind::Kubernetes, service, Some(pod))) = self.logs.target.clone() else {
+            return self.status(
+                "previous logs are a pod's (a Swarm task that ends is replaced by a new task)",
+                Severity::Info,
+            );
+        };
+        let previous = !self.logs.previous;
+        let title = self
+            .logs
+            .title
+            .trim_end_matches(" · previous container")
+            .to_string();
+        let title = if previous {
+            format!("{title} · previous container")
+        } else {
+            title
+        };
+        let cluster = self.cluster_name();
+        self.follow_with(
+            &cluster,
+            SourceKind::Kubernetes,
+            service,
+            Some(pod),
+            title,
+            previous,
+        );
     }
 
     /// Writes the lines shown (the search applied, already sanitised) to the current directory.
@@ -182,6 +218,18 @@ impl App {
         task: Option<String>,
         title: String,
     ) {
+        self.follow_with(cluster, source, service, task, title, false);
+    }
+
+    fn follow_with(
+        &mut self,
+        cluster: &str,
+        source: SourceKind,
+        service: String,
+        task: Option<String>,
+        title: String,
+        previous: bool,
+    ) {
         let Some(h) = self
             .log_handles
             .iter()
@@ -190,12 +238,19 @@ impl App {
             self.status("logs are not available for this source", Severity::Warn);
             return;
         };
-        if h.tx.try_send(LogCommand::Follow { service, task }).is_err() {
+        let cmd = LogCommand::Follow {
+            service: service.clone(),
+            task: task.clone(),
+            previous,
+        };
+        if h.tx.try_send(cmd).is_err() {
             self.status("the log follower is busy; try again", Severity::Warn);
             return;
         }
         self.logs = LogView {
             title,
+            target: Some((source, service, task)),
+            previous,
             ..LogView::default()
         };
         self.ui.modal = Some(Modal::Logs);

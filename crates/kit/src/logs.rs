@@ -13,6 +13,8 @@ pub enum LogCommand {
     Follow {
         service: String,
         task: Option<String>,
+        /// What the container left before its last restart (Kubernetes' `--previous`).
+        previous: bool,
     },
     Stop,
 }
@@ -31,7 +33,7 @@ impl LogHandle {
     /// started for each Follow command, the previous one stopped (aborted) by any command.
     pub fn spawn<F, Fut>(cluster: String, source: SourceKind, follow: F) -> LogHandle
     where
-        F: Fn(String, Option<String>) -> Fut + Send + 'static,
+        F: Fn(String, Option<String>, bool) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let (tx, mut rx) = mpsc::channel::<LogCommand>(8);
@@ -41,8 +43,13 @@ impl LogHandle {
                 if let Some(h) = current.take() {
                     h.abort();
                 }
-                if let LogCommand::Follow { service, task } = cmd {
-                    current = Some(tokio::spawn(follow(service, task)));
+                if let LogCommand::Follow {
+                    service,
+                    task,
+                    previous,
+                } = cmd
+                {
+                    current = Some(tokio::spawn(follow(service, task, previous)));
                 }
             }
             if let Some(h) = current {

@@ -28,15 +28,18 @@ pub fn spawn_logs(settings: KubeSettings, tx: mpsc::Sender<BackendMsg>) -> LogHa
     let client: Arc<Mutex<Option<Client>>> = Arc::default();
     let cluster = settings.cluster.clone();
     let settings = Arc::new(settings);
-    LogHandle::spawn(cluster, SourceKind::Kubernetes, move |service, task| {
-        follow(
-            Arc::clone(&settings),
-            Arc::clone(&client),
-            service,
-            task,
-            tx.clone(),
-        )
-    })
+    LogHandle::spawn(
+        cluster,
+        SourceKind::Kubernetes,
+        move |service, task, previous| {
+            follow(
+                Arc::clone(&settings),
+                Arc::clone(&client),
+                (service, task, previous),
+                tx.clone(),
+            )
+        },
+    )
 }
 
 /// `pod/NS/NAME` (a task) or a workload id: the (namespace, pod, containers) to follow.
@@ -89,8 +92,7 @@ async fn targets(
 async fn follow(
     settings: Arc<KubeSettings>,
     cached: Arc<Mutex<Option<Client>>>,
-    workload: String,
-    pod: Option<String>,
+    (workload, pod, previous): (String, Option<String>, bool),
     tx: mpsc::Sender<BackendMsg>,
 ) {
     let cluster = settings.cluster.clone();
@@ -125,9 +127,11 @@ async fn follow(
     // All streams live in this task, so stopping the follow (abort) closes every one.
     let mut opened = Vec::new();
     for (ns, pod, container) in streams {
+        // The previous container has ended: its lines are read whole, not followed.
         let lp = LogParams {
             container: Some(container.clone()),
-            follow: true,
+            follow: !previous,
+            previous,
             tail_lines: Some(TAIL),
             timestamps: true,
             ..LogParams::default()

@@ -20,16 +20,21 @@ pub fn spawn_logs(
     tx: mpsc::Sender<BackendMsg>,
 ) -> LogHandle {
     let c = cluster.clone();
-    LogHandle::spawn(cluster, SourceKind::Swarm, move |service, task| {
-        follow(
-            c.clone(),
-            endpoints.clone(),
-            tls.clone(),
-            service,
-            task,
-            tx.clone(),
-        )
-    })
+    // A Swarm task that ends is replaced by a new task: there is no previous container.
+    LogHandle::spawn(
+        cluster,
+        SourceKind::Swarm,
+        move |service, task, _previous| {
+            follow(
+                c.clone(),
+                endpoints.clone(),
+                tls.clone(),
+                service,
+                task,
+                tx.clone(),
+            )
+        },
+    )
 }
 
 async fn follow(

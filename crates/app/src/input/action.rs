@@ -76,6 +76,7 @@ pub enum Action {
     Describe,
     ToggleFormat,
     Save,
+    Previous,
 }
 
 /// One row of the action table.
@@ -164,7 +165,16 @@ pub const ACTIONS: &[ActionInfo] = &[
         "toggle_format",
         "describe view: YAML or JSON",
     ),
-    row(Action::Save, "save", "describe view: write it to a file"),
+    row(
+        Action::Save,
+        "save",
+        "describe or log view: write it to a file",
+    ),
+    row(
+        Action::Previous,
+        "previous",
+        "log view: a pod's previous container (before its last restart)",
+    ),
     row(
         Action::Drill,
         "drill",
@@ -289,7 +299,7 @@ mod tests {
         assert_eq!(names.len(), ACTIONS.len(), "duplicate names");
         let panes = Pane::ALL.len();
         // Every variant, with GoPane once per pane.
-        assert_eq!(ACTIONS.len(), 45 + panes);
+        assert_eq!(ACTIONS.len(), 46 + panes);
         for p in Pane::ALL {
             assert!(
                 ACTIONS.iter().any(|i| i.action == Action::GoPane(p)),
