@@ -41,6 +41,15 @@ cleanup() {
   bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+# A run killed in the middle of a partition test leaves the DROP rules it tagged `cd-test-…`
+# (its guard never ran): the engines below would then time out on loopback. Remove them.
+if command -v iptables >/dev/null; then
+  { iptables -S 2>/dev/null || true; } | { grep -- '--comment cd-test-' || true; } |
+    while read -ra rule; do
+      echo "removing a leftover test rule: ${rule[*]}"
+      iptables -D "${rule[@]:1}" || true
+    done
+fi
 bash scripts/engines/rsyslog.sh install
 bash scripts/engines/swarm.sh up
 # shellcheck disable=SC1091

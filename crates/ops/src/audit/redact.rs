@@ -163,6 +163,11 @@ pub fn redact_value(v: &Value) -> Value {
                 .collect(),
         ),
         Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
+        // JSON inside a string (an annotation holding a whole object again): redacted as JSON.
+        Value::String(s) if s.starts_with('{') => match serde_json::from_str::<Value>(s) {
+            Ok(inner @ Value::Object(_)) => Value::String(redact_value(&inner).to_string()),
+            _ => Value::String(redact_text(s)),
+        },
         Value::String(s) => Value::String(redact_text(s)),
         other => other.clone(),
     }
@@ -172,6 +177,19 @@ pub fn redact_value(v: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_inside_a_string_is_redacted_as_json() {
+        let v = json!({"annotation": "{\"password\":\"hunter2\",\"mode\":\"prod\"}"});
+        let r = redact_value(&v);
+        let inner: Value =
+            serde_json::from_str(r["annotation"].as_str().expect("a string")).expect("JSON");
+        assert_eq!(inner["password"], REDACTED);
+        assert_eq!(inner["mode"], "prod");
+        // Not JSON: text as before.
+        let r = redact_value(&json!({"x": "{not json --token abc"}));
+        assert_eq!(r["x"], "{not json --token [redacted]");
+    }
 
     #[test]
     fn redacts_tokens_keys_and_secret_env() {
