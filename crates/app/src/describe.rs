@@ -432,26 +432,14 @@ impl App {
             return;
         };
         let ext = if d.as_json { "json" } else { "yaml" };
-        let safe: String =
-            d.id.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-        let path = std::path::PathBuf::from(format!("clusterdeck-{}-{safe}.{ext}", kind.label()));
-        let shown = std::env::current_dir()
-            .map(|d| d.join(&path))
-            .unwrap_or_else(|_| path.clone());
-        match std::fs::write(&path, d.body()) {
-            Ok(()) => {
-                self.describe.saved = Some(shown.display().to_string());
-                self.status(format!("written to {}", shown.display()), Severity::Info);
+        // The kind is in the name, and `-` separates it from the id (`service-<id>`).
+        let name = format!("{}-{}", kind.label(), d.id);
+        match crate::save::write_here(&name, ext, &d.body()) {
+            Ok(shown) => {
+                self.status(format!("written to {shown}"), Severity::Info);
+                self.describe.saved = Some(shown);
             }
-            Err(e) => self.status(format!("{}: {e}", shown.display()), Severity::Critical),
+            Err(e) => self.status(e, Severity::Critical),
         }
     }
 }

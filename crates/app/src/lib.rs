@@ -20,6 +20,7 @@ mod operations;
 mod prompt;
 mod requests;
 mod respond;
+mod save;
 mod select;
 mod state;
 pub mod theme;

@@ -128,37 +128,17 @@ impl App {
 
     /// Writes the lines shown (the search applied, already sanitised) to the current directory.
     fn save_logs(&mut self) {
-        let name: String = self
-            .logs
-            .title
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = std::path::PathBuf::from(format!(
-            "clusterdeck-logs-{name}-{}.log",
+        let name = format!(
+            "logs-{}-{}",
+            self.logs.title,
             chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-        ));
-        let shown = std::env::current_dir()
-            .map(|d| d.join(&path))
-            .unwrap_or_else(|_| path.clone());
+        );
         let mut text = self.logs.visible().join("\n");
         text.push('\n');
-        match std::fs::write(&path, text) {
-            Ok(()) => self.status(
-                format!(
-                    "{} lines written to {}",
-                    self.logs.visible().len(),
-                    shown.display()
-                ),
-                Severity::Info,
-            ),
-            Err(e) => self.status(format!("{}: {e}", shown.display()), Severity::Critical),
+        let lines = self.logs.visible().len();
+        match crate::save::write_here(&name, "log", &text) {
+            Ok(shown) => self.status(format!("{lines} lines written to {shown}"), Severity::Info),
+            Err(e) => self.status(e, Severity::Critical),
         }
     }
 

@@ -104,8 +104,8 @@ impl App {
         changed
     }
 
-    /// The problems to jump to, worst first: (context index, jump, what it is).
-    fn problems(&self) -> Vec<(usize, Jump, String)> {
+    /// The problems to jump to, worst first: (context index, jump, what it is, how bad).
+    fn problems(&self) -> Vec<(usize, Jump, String, Severity)> {
         let mut out = Vec::new();
         for i in &self.incidents.current {
             let Some(ctx) = self.store.clusters.iter().position(|c| c.name == i.cluster) else {
@@ -119,7 +119,12 @@ impl App {
                     } else if !a.detail.is_empty() {
                         text.push_str(&format!(" ({})", a.detail));
                     }
-                    out.push((ctx, j.clone(), text));
+                    let sev = if i.kind.is_critical() {
+                        Severity::Critical
+                    } else {
+                        Severity::Warn
+                    };
+                    out.push((ctx, j.clone(), text, sev));
                 }
             }
         }
@@ -135,21 +140,9 @@ impl App {
         }
         let n = self.ui.next_problem % problems.len();
         self.ui.next_problem = n + 1;
-        let (ctx, jump, text) = problems[n].clone();
+        let (ctx, jump, text, sev) = problems[n].clone();
         self.ui.context = ctx;
         self.go_to(&jump);
-        let sev = self
-            .incidents
-            .current
-            .iter()
-            .find(|i| text.starts_with(i.kind.label()))
-            .map_or(Severity::Warn, |i| {
-                if i.kind.is_critical() {
-                    Severity::Critical
-                } else {
-                    Severity::Warn
-                }
-            });
         self.status(format!("{}/{} {text}", n + 1, problems.len()), sev);
     }
 

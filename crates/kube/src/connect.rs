@@ -86,6 +86,22 @@ fn read_kubeconfig(s: &KubeSettings) -> Result<(Kubeconfig, String), String> {
 /// backend (or the quit) forever.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// A client connected once and kept for the followers that read beside the backend (logs,
+/// describe); held under the lock while connecting, so one waiting plugin serves them all.
+pub async fn cached(
+    s: &KubeSettings,
+    cache: &tokio::sync::Mutex<Option<Client>>,
+) -> Result<Client, String> {
+    let mut c = cache.lock().await;
+    if let Some(client) = c.as_ref() {
+        return Ok(client.clone());
+    }
+    match connect(s).await {
+        Ok(conn) => Ok(c.insert(conn.client).clone()),
+        Err(ConnectError::NotConfigured(why) | ConnectError::Failed(why)) => Err(why),
+    }
+}
+
 pub async fn connect(s: &KubeSettings) -> Result<Conn, ConnectError> {
     tokio::time::timeout(CONNECT_TIMEOUT, connect_inner(s))
         .await

@@ -29,18 +29,7 @@ async fn read(
     kind: ObjectKind,
     id: String,
 ) -> Result<String, String> {
-    let client = {
-        let mut c = cached.lock().await;
-        match c.as_ref() {
-            Some(client) => client.clone(),
-            None => match connect::connect(&settings).await {
-                Ok(conn) => c.insert(conn.client).clone(),
-                Err(
-                    connect::ConnectError::NotConfigured(why) | connect::ConnectError::Failed(why),
-                ) => return Err(why),
-            },
-        }
-    };
+    let client = connect::cached(&settings, &cached).await?;
     // Ids are `kind/NAMESPACE/NAME` (`node/NAME` for nodes).
     let mut parts = id.splitn(3, '/');
     let (_, a, b) = (parts.next(), parts.next(), parts.next());

@@ -96,17 +96,9 @@ async fn follow(
     tx: mpsc::Sender<BackendMsg>,
 ) {
     let cluster = settings.cluster.clone();
-    let client = {
-        let mut c = cached.lock().await;
-        match c.as_ref() {
-            Some(client) => client.clone(),
-            None => match connect::connect(&settings).await {
-                Ok(conn) => c.insert(conn.client).clone(),
-                Err(
-                    connect::ConnectError::NotConfigured(why) | connect::ConnectError::Failed(why),
-                ) => return log_pump::ended(&tx, &cluster, why).await,
-            },
-        }
+    let client = match connect::cached(&settings, &cached).await {
+        Ok(c) => c,
+        Err(why) => return log_pump::ended(&tx, &cluster, why).await,
     };
     let (pods, total) = match targets(&client, &workload, pod.as_deref()).await {
         Ok(p) => p,

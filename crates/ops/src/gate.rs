@@ -94,6 +94,17 @@ pub struct LiveGate {
 
 impl LiveGate {
     /// Appends durably, then wakes the syslog shipper (which never blocks this path).
+    /// `<time>-<pid>-<n>`: unique on the host, ordered within this console.
+    fn next_op_id(&mut self) -> String {
+        self.seq += 1;
+        format!(
+            "{}-{}-{}",
+            Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            std::process::id(),
+            self.seq
+        )
+    }
+
     fn append(&self, rec: AuditRecord) -> std::io::Result<AuditRecord> {
         let r = self.audit.append(rec)?;
         if let Some(s) = &self.shipper {
@@ -184,13 +195,7 @@ impl Gate {
             return Err("read-only mode: refused".into());
         };
         let again = still_holds(&op, cluster, in_flight);
-        g.seq += 1;
-        let op_id = format!(
-            "{}-{}-{}",
-            Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
-            std::process::id(),
-            g.seq
-        );
+        let op_id = g.next_op_id();
         let mut intent = record(&g.operator, &op_id, "intent", &op.request, None, None, None);
         if let serde_json::Value::Object(m) = &mut intent.params {
             if !op.plan.before.is_null() {
@@ -394,25 +399,8 @@ impl Gate {
         let Gate::Live(g) = self else {
             return Err("read-only mode: nothing is recorded".into());
         };
-        g.seq += 1;
-        let op_id = format!(
-            "{}-{}-{}",
-            Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
-            std::process::id(),
-            g.seq
-        );
-        let op = &g.operator;
+        let op_id = g.next_op_id();
         let rec = AuditRecord {
-            v: 1,
-            time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-            op_id,
-            phase: "note".into(),
-            user: op.user.clone(),
-            uid: op.uid,
-            claimed_user: op.claimed.clone(),
-            ssh_client: op.ssh_client.clone(),
-            tty: op.tty.clone(),
-            host: op.host.clone(),
             context: context.to_string(),
             backend: "console".into(),
             verb: verb.to_string(),
@@ -424,11 +412,7 @@ impl Gate {
             params: serde_json::json!({ "text": redact_text(text) }),
             cli: format!("{verb} {incident}"),
             result: Some("ok".into()),
-            message: None,
-            duration_ms: None,
-            prev_sha256: String::new(),
-            seq: 0,
-            sha256: String::new(),
+            ..stamped(&g.operator, &op_id, "note")
         };
         g.append(rec).map_err(|e| {
             format!(
@@ -551,16 +535,6 @@ fn record(
     duration_ms: Option<u64>,
 ) -> AuditRecord {
     AuditRecord {
-        v: 1,
-        time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        op_id: op_id.to_string(),
-        phase: phase.to_string(),
-        user: op.user.clone(),
-        uid: op.uid,
-        claimed_user: op.claimed.clone(),
-        ssh_client: op.ssh_client.clone(),
-        tty: op.tty.clone(),
-        host: op.host.clone(),
         context: req.cluster().to_string(),
         backend: req.source().map_or("?", |s| s.label()).to_string(),
         verb: req.verb().to_string(),
@@ -574,8 +548,23 @@ fn record(
         result: result.map(str::to_string),
         message: message.map(|m| redact_text(&m)),
         duration_ms,
-        prev_sha256: String::new(),
-        seq: 0,
-        sha256: String::new(),
+        ..stamped(op, op_id, phase)
+    }
+}
+
+/// Who, where, when and which operation: what every record of this console starts with.
+fn stamped(op: &Operator, op_id: &str, phase: &str) -> AuditRecord {
+    AuditRecord {
+        v: 1,
+        time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        op_id: op_id.to_string(),
+        phase: phase.to_string(),
+        user: op.user.clone(),
+        uid: op.uid,
+        claimed_user: op.claimed.clone(),
+        ssh_client: op.ssh_client.clone(),
+        tty: op.tty.clone(),
+        host: op.host.clone(),
+        ..AuditRecord::default()
     }
 }
