@@ -7,6 +7,9 @@ mod ec2_support;
 mod netfault;
 mod swarm_support;
 
+#[path = "ec2_backend/describe.rs"]
+mod describe;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 

@@ -449,3 +449,59 @@ fn members_cut_off_from_the_console_are_at_risk_then_unknown_never_lost() {
     });
     eprintln!("recovered {:?} after the rules' removal", started.elapsed());
 }
+
+/// The describe view of a member: its member-list entry as `etcdctl member list` gives it, and
+/// the status it reports at its own client URL, with the member id etcdctl shows.
+#[test]
+fn a_member_is_described_as_etcdctl_lists_it() {
+    let _g = lock();
+    let endpoints = env("CD_ETCD_ENDPOINTS");
+    etcd_sh(&["start", "1", "2", "3"]);
+    let out = Command::new(env("CD_ETCDCTL"))
+        .args(["--endpoints", &endpoints, "member", "list", "-w", "json"])
+        .output()
+        .expect("etcdctl runs");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("member list JSON");
+    let theirs = listed["members"][0].clone();
+    let id = format!("{:x}", theirs["ID"].as_u64().expect("an id"));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let ours: serde_json::Value = rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(8);
+        let s = EtcdSettings::new(
+            "etcd3".into(),
+            endpoints.split(',').map(str::to_string).collect(),
+            EtcdTls::default(),
+        );
+        let h = etcd::spawn_reader(s, tx);
+        h.tx.send((clusterdeck::model::ObjectKind::Member, id.clone()))
+            .await
+            .expect("asked");
+        let msg = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("an answer in time")
+            .expect("a message");
+        let BackendMsg::Described { json, .. } = msg else {
+            panic!("not a description")
+        };
+        serde_json::from_str(&json.expect("read")).expect("JSON")
+    });
+    let m = &ours["member"];
+    // The gateway writes 64-bit ids as strings; etcdctl as numbers.
+    assert_eq!(m["ID"].as_str(), Some(theirs["ID"].to_string().as_str()));
+    for key in ["name", "peerURLs", "clientURLs"] {
+        assert_eq!(m[key], theirs[key], "{key}");
+    }
+    let st = &ours["status"][0];
+    assert_eq!(
+        st["status"]["header"]["member_id"].as_str(),
+        Some(theirs["ID"].to_string().as_str()),
+        "{st}"
+    );
+    let summary = clusterdeck::app::describe::summary(&ours);
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.starts_with("status") && l.contains("raft term")),
+        "{summary:?}"
+    );
+}

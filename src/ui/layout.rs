@@ -365,7 +365,10 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
                 "add nodes: how many instances to launch (enter to plan, esc to cancel): ".into()
             }
             InputKind::Prompt(PromptKind::RollbackTo { target, .. }) => {
-                format!("roll {} back to revision: ", sanitize(&target.name))
+                format!(
+                    "roll {} back to revision (:diff {0} A B compares two): ",
+                    sanitize(&target.name)
+                )
             }
             InputKind::Prompt(PromptKind::Annotate { ack, summary, .. }) => {
                 let what = if *ack { "ack" } else { "note on" };

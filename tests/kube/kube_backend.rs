@@ -1445,6 +1445,19 @@ fn three_revisions_and_a_rollback_to_the_first_by_choosing_it() {
         revisions[2].changes,
         vec!["image registry.k8s.io/pause:3.10 → registry.k8s.io/pause:3.8".to_string()]
     );
+    // Between two revisions neither of which is current: only the image, 3.8 → 3.9.
+    let w = c
+        .cluster()
+        .and_then(|cl| cl.workloads.get("deployment/t-revs/web"))
+        .cloned()
+        .expect("the deployment");
+    let view = clusterdeck::app::describe::revision_diff(&w, 1, 2).expect("both kept");
+    let json = view.json.expect("the diff");
+    assert_eq!(
+        json["changes"],
+        serde_json::json!(["image registry.k8s.io/pause:3.8 → registry.k8s.io/pause:3.9"])
+    );
+    assert_eq!(json["from"]["image"], "registry.k8s.io/pause:3.8");
     let to_first = || {
         OpRequest::named(
             CLUSTER,

@@ -18,13 +18,19 @@ pub enum Command {
     AddNodes {
         count: u32,
     },
+    /// What changes between two revisions of a Deployment (`diff NAME FROM TO`).
+    Diff {
+        target: String,
+        from: u64,
+        to: u64,
+    },
     Theme(String),
     Pane(Pane),
     Context(String),
     Help,
 }
 
-pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC [REVISION] · deploy SVC IMAGE:TAG · restart SVC · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
+pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC [REVISION] · diff DEPLOYMENT REV REV · deploy SVC IMAGE:TAG · restart SVC · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
 
 pub fn parse_replicas(s: &str) -> Result<u32, String> {
     let max = crate::ops::MAX_REPLICAS;
@@ -79,6 +85,17 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Command::AddNodes {
                 count: parse_count(&n, crate::ops::MAX_LAUNCH)?,
             }
+        }
+        "diff" => {
+            let target = arg(1, "a Deployment and two revisions")?;
+            let rev = |i: usize| -> Result<u64, String> {
+                let r = arg(i, "two revision numbers")?;
+                r.parse::<u64>()
+                    .map_err(|_| format!("{r:?} is not a revision number"))
+            };
+            let (from, to) = (rev(2)?, rev(3)?);
+            extra(4)?;
+            Command::Diff { target, from, to }
         }
         "theme" => {
             let name = arg(1, "a theme name")?;
@@ -236,6 +253,16 @@ mod tests {
         assert!(parse("scale web 5 6").is_err());
         assert!(parse("deploy web").is_err());
         assert!(parse("frobnicate").is_err());
+        assert_eq!(
+            parse("diff web 1 3"),
+            Ok(Command::Diff {
+                target: "web".into(),
+                from: 1,
+                to: 3
+            })
+        );
+        assert!(parse("diff web 1").is_err());
+        assert!(parse("diff web 1 x").is_err());
         assert!(parse("").is_err());
     }
 }

@@ -256,6 +256,7 @@ impl App {
                     })?;
                 self.begin_op(OpRequest::add_nodes(cluster, count, launch))
             }
+            Command::Diff { target, from, to } => self.open_revision_diff(&target, from, to),
             Command::Theme(name) => self.set_theme(&name),
             Command::Pane(p) => {
                 self.ui.input = None;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::input::Pane;
 use crate::model::store::ClusterState;
-use crate::model::{Event, Instance, Node, Replica, Workload};
+use crate::model::{EtcdMember, Event, Instance, Node, Replica, Workload};
 use crate::ops::audit::{AuditFilter, AuditRecord};
 
 /// What a drill-down narrows the replicas pane to.
@@ -354,4 +354,11 @@ pub fn audit_rows<'a>(
         ..AuditFilter::default()
     });
     records.iter().rev().filter(|r| f.matches(r)).collect()
+}
+
+/// The members in the order shown (and selected): by name.
+pub fn etcd_rows(members: &[EtcdMember]) -> Vec<&EtcdMember> {
+    let mut rows: Vec<&EtcdMember> = members.iter().collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    rows
 }

@@ -7,6 +7,7 @@
 
 mod client;
 mod convert;
+mod describe;
 mod exec;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,6 +18,8 @@ use aws_sdk_ec2::types::{Filter, InstanceAttributeName, SummaryStatus};
 use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
+
+pub use describe::spawn_reader;
 
 use client::Failure;
 use clusterdeck_kit::{

@@ -39,7 +39,7 @@ fn number(v: &Value, names: &[&str]) -> u64 {
 }
 
 /// Member ids in hex, as etcdctl prints them; 0 means "none".
-fn id(v: &Value, names: &[&str]) -> Option<String> {
+pub(crate) fn id(v: &Value, names: &[&str]) -> Option<String> {
     match number(v, names) {
         0 => None,
         n => Some(format!("{n:x}")),

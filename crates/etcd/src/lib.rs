@@ -7,6 +7,7 @@
 //! names, so one endpoint is enough to see the whole cluster (as `etcdctl --cluster` does).
 
 mod convert;
+mod describe;
 mod http;
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::sync::mpsc;
 
+pub use describe::spawn_reader;
 pub use http::EtcdTls;
 
 use clusterdeck_kit::{BackendMsg, Change, Reporter, Snapshot};

@@ -95,6 +95,45 @@ pub fn finish(mut lines: Vec<String>) -> Vec<String> {
     lines
 }
 
+/// What going from one Kubernetes pod template to `other` changes, in words (rolling back to a
+/// revision, or between any two revisions of a Deployment).
+pub fn pod_templates(current: &Value, other: &Value) -> Vec<String> {
+    let containers = |t: &Value| {
+        t["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (a, b) = (containers(current), containers(other));
+    let mut lines = Vec::new();
+    for c in &b {
+        let name = c["name"].as_str().unwrap_or("?");
+        let prefix = if b.len() > 1 {
+            format!("{name}: ")
+        } else {
+            String::new()
+        };
+        let before = a
+            .iter()
+            .find(|x| x["name"] == c["name"])
+            .unwrap_or(&Value::Null);
+        lines.extend(env_changes(&prefix, &before["env"], &c["env"]));
+    }
+    lines.extend(fields(
+        current,
+        other,
+        |k| k.contains(".env["),
+        |k| {
+            let k = k.strip_prefix("spec.").unwrap_or(k);
+            match k.strip_prefix("containers[") {
+                Some(rest) if rest.ends_with("].image") && a.len() <= 1 => "image".to_string(),
+                _ => k.to_string(),
+            }
+        },
+    ));
+    finish(lines)
+}
+
 /// Leaves as `path → text` (`Mode.Replicated.Replicas → 3`, `containers[0].image → app:1`).
 fn flatten(path: &str, v: &Value, out: &mut BTreeMap<String, String>) {
     let join = |k: &str| {

@@ -3,6 +3,7 @@
 //! Deployment's `revisionHistoryLimit` (10 by default).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ struct Kept {
     image: String,
     created: Option<Time>,
     cause: Option<String>,
-    template: Value,
+    template: Arc<Value>,
 }
 
 #[derive(Default)]
@@ -52,8 +53,9 @@ impl History {
                 image: k.image.clone(),
                 created: k.created,
                 cause: k.cause.clone(),
+                template: Arc::clone(&k.template),
                 changes: match current {
-                    Some(cur) if *n != w.spec_version => template_diff(cur, &k.template),
+                    Some(cur) if *n != w.spec_version => diff::pod_templates(cur, &k.template),
                     _ => Vec::new(),
                 },
             })
@@ -147,47 +149,8 @@ fn kept(r: &Revision) -> Kept {
         image: r.image.clone(),
         created: r.created,
         cause: r.cause.clone(),
-        template: r.template.clone(),
+        template: Arc::new(r.template.clone()),
     }
-}
-
-/// What going from the `current` pod template to `other` changes, in words.
-fn template_diff(current: &Value, other: &Value) -> Vec<String> {
-    let containers = |t: &Value| {
-        t["spec"]["containers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (a, b) = (containers(current), containers(other));
-    let mut lines = Vec::new();
-    for (i, c) in b.iter().enumerate() {
-        let name = c["name"].as_str().unwrap_or("?");
-        let prefix = if b.len() > 1 {
-            format!("{name}: ")
-        } else {
-            String::new()
-        };
-        let before = a
-            .iter()
-            .find(|x| x["name"] == c["name"])
-            .unwrap_or(&Value::Null);
-        lines.extend(diff::env_changes(&prefix, &before["env"], &c["env"]));
-        let _ = i;
-    }
-    lines.extend(diff::fields(
-        current,
-        other,
-        |k| k.contains(".env["),
-        |k| {
-            let k = k.strip_prefix("spec.").unwrap_or(k);
-            match k.strip_prefix("containers[") {
-                Some(rest) if rest.ends_with("].image") && a.len() <= 1 => "image".to_string(),
-                _ => k.to_string(),
-            }
-        },
-    ));
-    diff::finish(lines)
 }
 
 #[cfg(test)]

@@ -83,6 +83,9 @@ pub struct Revision {
     /// What rolling back to it changes in the pod template, field by field (empty for the
     /// current one).
     pub changes: Vec<String>,
+    /// Its pod template as the engine holds it (shared, not copied, as the Deployment is sent
+    /// again), for the diff between any two revisions.
+    pub template: std::sync::Arc<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

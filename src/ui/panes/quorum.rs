@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row};
 
 use crate::app::App;
+use crate::app::view::etcd_rows;
 use crate::model::{EtcdMember, Quorum, Time};
 use crate::ui::Pane;
 use crate::ui::sanitize::sanitize;
@@ -226,13 +227,6 @@ fn verdict_line<'a>(app: &App, what: &str, q: &Quorum, text: String) -> Line<'a>
 
 fn leader(members: &[EtcdMember]) -> Option<&EtcdMember> {
     members.iter().find(|m| m.leader)
-}
-
-/// The members in the order shown (and selected): by name.
-pub fn etcd_rows(members: &[EtcdMember]) -> Vec<&EtcdMember> {
-    let mut rows: Vec<&EtcdMember> = members.iter().collect();
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
-    rows
 }
 
 /// 20480 → "20 KiB"; etcd's quota is 2 GiB by default, 8 GiB at most.

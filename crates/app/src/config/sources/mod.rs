@@ -89,7 +89,9 @@ impl BackendSpec {
             )),
             #[cfg(feature = "kube")]
             BackendSpec::Kube(s) => Some(clusterdeck_kube::spawn_reader(s.clone(), tx.clone())),
-            _ => None,
+            #[cfg(feature = "ec2")]
+            BackendSpec::Ec2(s) => Some(clusterdeck_ec2::spawn_reader(s.clone(), tx.clone())),
+            BackendSpec::Etcd(s) => Some(clusterdeck_etcd::spawn_reader(s.clone(), tx.clone())),
         }
     }
 
