@@ -15,7 +15,7 @@ use crate::app::{App, Settings};
 use crate::run::{self, Ended};
 use std::time::Duration;
 
-use crate::backends::{BackendHandle, BackendMsg, LogHandle, ReadHandle, demo};
+use crate::backends::{BackendHandle, BackendMsg, LogHandle, ReadHandle, UsageHandle, demo};
 use crate::config::sources::{self, Overrides};
 use crate::config::{Config, Paths, discovery};
 use crate::input::{Keymap, Mode};
@@ -172,6 +172,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     app.self_tx = Some(tx.clone());
     app.log_handles = b.logs;
     app.readers = b.readers;
+    app.usage_handles = b.usage;
     app.launch = sources::aws::launch_configs(&cfg);
     for (name, production) in b.contexts {
         let read_only = cfg.context_read_only(&name);
@@ -230,6 +231,7 @@ struct Backends {
     handles: Vec<BackendHandle>,
     logs: Vec<LogHandle>,
     readers: Vec<ReadHandle>,
+    usage: Vec<UsageHandle>,
     /// (context, production) in the order they first appear.
     contexts: Vec<(String, bool)>,
 }
@@ -247,6 +249,7 @@ fn start_backends(
         handles: Vec::new(),
         logs: Vec::new(),
         readers: Vec::new(),
+        usage: Vec::new(),
         contexts: Vec::new(),
     };
     if cli.demo || cli.demo_scale.is_some() {
@@ -270,6 +273,7 @@ fn start_backends(
         if !cli.wall {
             b.logs.extend(spec.logs(tx));
             b.readers.extend(spec.reader(tx));
+            b.usage.extend(spec.usage(tx));
         }
         // A context marked `read_only` gets backends without a write side, like `--read-only`.
         let writable = !(read_only || cfg.context_read_only(spec.cluster()));

@@ -76,6 +76,7 @@ impl Screen for App {
         self.sync_timeline();
         // Incidents that only time opens or closes (grace periods, crash-loop windows).
         App::settle(self, now);
+        self.show_usage();
         true
     }
     fn take_bell(&mut self) -> bool {

@@ -123,6 +123,7 @@ fn instances_correlate_with_swarm_nodes_by_private_address() {
         endpoints: managers(),
         reconcile: Duration::from_secs(30),
         tls: None,
+        nodes: Default::default(),
     };
     let mut c = Console::with("lab", |tx| {
         [
@@ -174,6 +175,7 @@ fn lab(tag: &str) -> Console {
         endpoints: managers(),
         reconcile: Duration::from_secs(30),
         tls: None,
+        nodes: Default::default(),
     };
     Console::with("lab", |tx| {
         [

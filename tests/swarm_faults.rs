@@ -499,6 +499,7 @@ fn a_silent_partition_fails_over_then_goes_stale_and_recovers() {
         endpoints: endpoints.clone(),
         reconcile: Duration::from_secs(30),
         tls: Some(env("CD_SWARM_TLS_DIR").into()),
+        nodes: Default::default(),
     };
     let mut c = Console::with(CLUSTER, |tx| {
         clusterdeck::backends::swarm::spawn(settings, true, tx)

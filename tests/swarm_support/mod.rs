@@ -157,6 +157,7 @@ impl Console {
             endpoints,
             reconcile: Duration::from_secs(30),
             tls: None,
+            nodes: Default::default(),
         };
         let mut c = Console::with(CLUSTER, |tx| {
             swarm::spawn(settings, true, tx).into_iter().collect()

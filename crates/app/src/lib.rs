@@ -26,6 +26,7 @@ mod state;
 pub mod theme;
 pub mod timeline;
 pub mod unsettled;
+pub mod usage;
 pub mod view;
 pub mod wall;
 

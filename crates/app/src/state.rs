@@ -116,6 +116,9 @@ pub struct App {
     pub log_handles: Vec<LogHandle>,
     /// Readers of single objects (the describe view), one per context and source that has one.
     pub readers: Vec<crate::backends::ReadHandle>,
+    /// Samplers of CPU and memory, one per context and source that has one; told what is on
+    /// screen once a second.
+    pub usage_handles: Vec<crate::backends::UsageHandle>,
     pub describe: crate::describe::DescribeView,
     /// What "add node" launches, per context (`aws.launch`).
     pub launch: HashMap<String, LaunchConfig>,
@@ -225,6 +228,7 @@ impl App {
             tags: None,
             log_handles: Vec::new(),
             readers: Vec::new(),
+            usage_handles: Vec::new(),
             describe: crate::describe::DescribeView::default(),
             launch: HashMap::new(),
             logs: LogView::default(),

@@ -12,7 +12,8 @@
 //!   right before a write, and ending the operation `refused` if it moved;
 //! - [`liveness()`]: a probe on a schedule of its own, independent of data arriving;
 //! - [`LogHandle`]: the log follower;
-//! - [`tls`]: TLS client settings from PEM files (etcd, Docker over TCP).
+//! - [`tls`]: TLS client settings from PEM files (etcd, Docker over TCP);
+//! - [`UsageHandle`]: sampling resource usage of the objects on screen, on a slow cadence.
 //!
 //! Backends never touch the store; the run loop applies their messages.
 
@@ -25,6 +26,7 @@ mod read;
 mod report;
 mod supervise;
 pub mod tls;
+mod usage;
 pub mod webhook;
 
 pub use clusterdeck_model::feed::{BackendMsg, Change, OpUpdate, Snapshot};
@@ -34,6 +36,7 @@ pub use guard::{Failed, as_planned};
 pub use liveness::liveness;
 pub use logs::{LogCommand, LogHandle, LogItem};
 pub use read::ReadHandle;
+pub use usage::{Round, Sampler, Shown, UsageHandle};
 
 /// The log followers' shared loop.
 pub mod log_pump {

@@ -125,6 +125,14 @@ pub enum BackendMsg {
         id: String,
         json: Result<String, String>,
     },
+    /// Resource usage of the objects on screen (kind, the engine's id, the sample), or why
+    /// none can be had (the metrics API missing, a node's engine out of reach).
+    Usage {
+        cluster: String,
+        source: crate::SourceKind,
+        samples: Vec<(crate::ObjectKind, String, crate::usage::Sample)>,
+        problem: Option<String>,
+    },
     /// Tags the image's registry offers (for the deploy prompt).
     Tags {
         image: String,

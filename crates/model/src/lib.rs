@@ -14,6 +14,7 @@ mod replica;
 pub mod sanitize;
 mod source;
 pub mod store;
+pub mod usage;
 mod workload;
 
 pub use event::{Event, Origin, Severity};

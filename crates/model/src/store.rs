@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::feed::{BackendMsg, Change, Snapshot};
+use crate::usage::Usage;
 use crate::{
-    ControlCheck, EtcdMember, Event, Health, Instance, InstanceState, Node, Quorum, Replica,
-    SourceHealth, SourceKind, SourceState, Target, Time, Workload,
+    ControlCheck, EtcdMember, Event, Health, Instance, InstanceState, Node, ObjectKind, Quorum,
+    Replica, SourceHealth, SourceKind, SourceState, Target, Time, Workload,
 };
 
 /// Events kept per cluster; older ones fall off (the audit log is the durable record).
@@ -44,6 +45,10 @@ pub struct ClusterState {
     /// Instances whose node cannot be told (their address is on several VPCs): instance id →
     /// the hostname they may run. No instance action is offered for them.
     pub ambiguous: HashMap<String, String>,
+    /// CPU and memory of the objects shown lately (kind, the engine's id), sampled only while
+    /// on screen; and why a source could not give some (per source).
+    pub usage: HashMap<(ObjectKind, String), Usage>,
+    pub usage_problem: BTreeMap<SourceKind, String>,
 }
 
 impl ClusterState {
@@ -450,6 +455,31 @@ impl Store {
                     c.sources.insert(source, health);
                     true
                 }
+            }
+            BackendMsg::Usage {
+                cluster,
+                source,
+                samples,
+                problem,
+            } => {
+                let c = self.cluster_mut(&cluster);
+                let now = samples.first().map(|s| s.2.at);
+                for (kind, id, sample) in samples {
+                    c.usage.entry((kind, id)).or_default().push(sample);
+                }
+                // What has not been on screen for two minutes is forgotten.
+                if let Some(now) = now {
+                    c.usage.retain(|_, u| {
+                        u.latest().is_some_and(|s| {
+                            now.signed_duration_since(s.at) < chrono::TimeDelta::minutes(2)
+                        })
+                    });
+                }
+                match problem {
+                    Some(p) => c.usage_problem.insert(source, p),
+                    None => c.usage_problem.remove(&source),
+                };
+                true
             }
             BackendMsg::Op(_)
             | BackendMsg::Tags { .. }

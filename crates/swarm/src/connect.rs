@@ -15,6 +15,7 @@ use crate::transport::Link;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(12);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 
+#[derive(Clone)]
 pub struct Connected {
     pub docker: Docker,
     /// The connection under `docker`, for raw reads of what its model lacks.

@@ -13,6 +13,7 @@ mod logs;
 mod reconcile;
 pub mod registry;
 mod transport;
+mod usage;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval};
 pub use connect::{Connected, connect, has_service_status};
 pub use describe::spawn_reader;
 pub use logs::spawn_logs;
+pub use usage::{NodeEndpoints, spawn_usage};
 
 use clusterdeck_kit::{BackendHandle, BackendMsg, Change, Follows, Reporter, Writer, next_op};
 use clusterdeck_model::{Reachability, SourceKind, SourceState};
@@ -42,6 +44,8 @@ pub struct SwarmSettings {
     /// TLS material in the docker CLI's layout (`ca.pem`, `cert.pem`, `key.pem`): a docker
     /// context's own. None: `DOCKER_CERT_PATH` / `DOCKER_TLS_VERIFY`, as the CLI.
     pub tls: Option<std::path::PathBuf>,
+    /// Where each node's own engine answers (container stats, logs of ended tasks).
+    pub nodes: NodeEndpoints,
 }
 
 /// A reconcile shortly after an event, so a burst of events costs one.

@@ -8,19 +8,23 @@ use ratatui::widgets::{Cell, Row};
 use crate::app::App;
 use crate::app::view;
 use crate::model::store::ClusterState;
-use crate::model::{Availability, Node, NodeStatus, Reachability, Time};
+use crate::model::{Availability, Node, NodeStatus, ObjectKind, Reachability, Time};
 use crate::ui::Pane;
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Role;
 
+use super::replicas::{USAGE_WIDTH, usage_cell};
 use super::{TableSpec, styled, table};
 use super::{WIDE_TABLE, denied_or, health_role, title_with_filter};
+
+/// Where the usage column goes: after TASKS.
+const USAGE_AT: usize = 7;
 
 pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
     let Some(c) = app.cluster() else { return };
     let rows = view::node_rows(c, app.ui.filter(Pane::Nodes), app.ui.sort(Pane::Nodes));
     let wide = area.width >= WIDE_TABLE;
-    let widths = [
+    let mut widths = vec![
         Constraint::Length(2),
         Constraint::Length(14),
         Constraint::Length(8),
@@ -32,12 +36,22 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
         Constraint::Length(13),
         Constraint::Min(20),
     ];
-    let header: &[&str] = &[
+    let mut header = vec![
         "", "NAME", "ROLE", "STATUS", "AVAIL", "MANAGER", "TASKS", "AZ", "ADDRESS", "INSTANCE",
     ];
+    // CPU and memory after the task count once sampled (a Swarm node: its tasks' sum).
+    let usage = c.usage.keys().any(|(k, _)| *k == ObjectKind::Node);
+    if usage {
+        widths.insert(USAGE_AT, Constraint::Length(USAGE_WIDTH));
+        header.insert(USAGE_AT, "CPU  (1 min)  MEM");
+    }
     let cols = if wide { widths.len() } else { 8 };
+    let title = match c.usage_problem.values().next() {
+        Some(p) => format!("Nodes · usage: {}", crate::ui::strip::fit(&sanitize(p), 60)),
+        None => "Nodes".to_string(),
+    };
     let spec = TableSpec {
-        title: title_with_filter(app, Pane::Nodes, "Nodes"),
+        title: title_with_filter(app, Pane::Nodes, &title),
         header: &header[..cols],
         widths: &widths[..cols],
         total: rows.len(),
@@ -50,6 +64,9 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time, focused: bool) {
     };
     table(f, app, area, now, focused, spec, |i| {
         let mut cells = node_cells(app, c, rows[i]);
+        if usage {
+            cells.insert(USAGE_AT, usage_cell(c, ObjectKind::Node, &rows[i].id));
+        }
         cells.truncate(cols);
         Row::new(cells)
     });

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row};
 use crate::app::App;
 use crate::app::view::{self, Drill};
 use crate::model::store::ClusterState;
-use crate::model::{Replica, SourceKind, SourceState, TaskState, Time};
+use crate::model::{ObjectKind, Replica, SourceKind, SourceState, TaskState, Time};
 use crate::ui::Pane;
 use crate::ui::sanitize::sanitize;
 use crate::ui::theme::Role;
@@ -71,6 +71,13 @@ pub fn render(
         None => None,
     }
     .unwrap_or_else(|| "Replicas".into());
+    let scope = match c.usage_problem.values().next() {
+        Some(p) => format!(
+            "{scope} · usage: {}",
+            crate::ui::strip::fit(&sanitize(p), 60)
+        ),
+        None => scope,
+    };
     let scope = if app.ui.history {
         format!("{scope} + history")
     } else {
@@ -95,6 +102,15 @@ pub fn render(
     if restarts {
         widths.push(Constraint::Length(4));
         header.push("RST");
+    }
+    // CPU and memory once the sampler has read some (only rows on screen are sampled).
+    let usage = c
+        .usage
+        .keys()
+        .any(|(k, _)| matches!(k, ObjectKind::Task | ObjectKind::Pod));
+    if usage {
+        widths.push(Constraint::Length(USAGE_WIDTH));
+        header.push("CPU  (1 min)  MEM");
     }
     widths.push(Constraint::Min(12));
     header.push("ERROR / IMAGE");
@@ -127,7 +143,7 @@ pub fn render(
             r,
             now,
             (task_width, last_w),
-            restarts,
+            (restarts, usage),
         ));
         if r.is_current() {
             row
@@ -175,7 +191,7 @@ fn replica_cells<'a>(
     r: &Replica,
     now: Time,
     (task_width, last_w): (u16, usize),
-    restarts: bool,
+    (restarts, usage): (bool, bool),
 ) -> Vec<Cell<'a>> {
     let t = &app.theme;
     let svc = c
@@ -230,6 +246,25 @@ fn replica_cells<'a>(
             None => Cell::from("-"),
         });
     }
+    if usage {
+        cells.push(usage_cell(c, r.kind, &r.id));
+    }
     cells.push(last);
     cells
+}
+
+/// Wide enough for "100% ▁▂▃▄▅▆▇█▇▆▅▄ 1.5Gi".
+pub const USAGE_WIDTH: u16 = 24;
+
+/// The object's CPU, its sparkline and memory, or blank while not sampled.
+pub fn usage_cell<'a>(c: &ClusterState, kind: ObjectKind, id: &str) -> Cell<'a> {
+    let source = match kind {
+        ObjectKind::Pod => SourceKind::Kubernetes,
+        ObjectKind::Node => c.nodes.get(id).map_or(SourceKind::Swarm, |n| n.source),
+        _ => SourceKind::Swarm,
+    };
+    c.usage
+        .get(&(kind, id.to_string()))
+        .map(|u| Cell::from(crate::app::usage::usage_cell(kind, source, u)))
+        .unwrap_or_default()
 }

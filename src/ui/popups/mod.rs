@@ -214,14 +214,38 @@ fn describe(f: &mut Frame, app: &App, area: Rect) {
         height: area.height.saturating_sub(1),
         ..area
     };
-    let inner_h = r.height.saturating_sub(2) as usize;
+    let mut inner_h = r.height.saturating_sub(2) as usize;
     let all = v.lines();
-    let mut lines: Vec<Line> = all
-        .iter()
-        .skip(v.scroll)
-        .take(inner_h)
-        .map(|l| Line::styled(sanitize(l).into_owned(), t.style(Role::Text)))
-        .collect();
+    let mut lines: Vec<Line> = Vec::new();
+    // CPU and memory on top while the object is sampled (tasks, pods, nodes).
+    if let Some((kind, c)) = v.kind.zip(app.cluster()) {
+        let key = (kind, v.id.clone());
+        if let Some(u) = c.usage.get(&key) {
+            let source = match kind {
+                crate::model::ObjectKind::Pod => crate::model::SourceKind::Kubernetes,
+                crate::model::ObjectKind::Node => c
+                    .nodes
+                    .get(&v.id)
+                    .map_or(crate::model::SourceKind::Swarm, |n| n.source),
+                _ => crate::model::SourceKind::Swarm,
+            };
+            lines.push(Line::styled(
+                format!(
+                    "{:<12} {}",
+                    "usage",
+                    crate::app::usage::usage_cell(kind, source, u)
+                ),
+                t.style(Role::Accent),
+            ));
+            inner_h = inner_h.saturating_sub(1);
+        }
+    }
+    lines.extend(
+        all.iter()
+            .skip(v.scroll)
+            .take(inner_h)
+            .map(|l| Line::styled(sanitize(l).into_owned(), t.style(Role::Text))),
+    );
     if let Some(e) = &v.error {
         lines.push(Line::styled(
             format!("✗ {}", sanitize(e)),

@@ -304,7 +304,7 @@ mod tests {
                 read_only: false,
                 docker: Some(DockerSource {
                     hosts: vec!["ssh://ops@m1".into(), "ssh://ops@m2".into()],
-                    context: None,
+                    ..DockerSource::default()
                 }),
                 kube: Some(KubeSource {
                     kubeconfig: Some(kubeconfig),

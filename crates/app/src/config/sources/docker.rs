@@ -2,13 +2,14 @@
 //! (`hosts`, a docker context, `DOCKER_HOST`, `DOCKER_CONTEXT`, the CLI's current context, the
 //! default socket), validated, and turned into the Swarm backend's settings.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use clusterdeck_swarm::SwarmSettings;
+use clusterdeck_swarm::{NodeEndpoints, SwarmSettings};
 
 use crate::config::Config;
 use crate::config::discovery::{
@@ -27,6 +28,14 @@ pub struct DockerSource {
     /// A `docker context` name, resolved from `~/.docker/contexts` when `hosts` is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// Where each node's own engine answers, for container stats: `{addr}` and `{hostname}`
+    /// are replaced (e.g. `tcp://{addr}:2376`). Unset: a `tcp://` manager endpoint's scheme
+    /// and port at each node's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_endpoint: Option<String>,
+    /// Per-node engine endpoints by hostname, before `node_endpoint`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub nodes: BTreeMap<String, String>,
 }
 
 pub(crate) fn validate(d: &DockerSource, base: &str) -> Result<(), Invalid> {
@@ -38,6 +47,23 @@ pub(crate) fn validate(d: &DockerSource, base: &str) -> Result<(), Invalid> {
                     "`{host}` is not an endpoint URL, expected e.g. ssh://user@host, \
                      tcp://host:2376 or unix:///var/run/docker.sock"
                 ),
+            ));
+        }
+    }
+    for (host, ep) in d
+        .nodes
+        .iter()
+        .map(|(h, e)| (format!("{base}.docker.nodes.{h}"), e))
+        .chain(
+            d.node_endpoint
+                .iter()
+                .map(|e| (format!("{base}.docker.node_endpoint"), e)),
+        )
+    {
+        if !ep.contains("://") {
+            return Err(Invalid::value(
+                host,
+                format!("`{ep}` is not an endpoint URL, expected e.g. tcp://{{addr}}:2376"),
             ));
         }
     }
@@ -68,16 +94,23 @@ pub(crate) fn settings(
             })
     };
     let reconcile = Duration::from_secs(cfg.refresh.reconcile_secs);
-    let make = |cluster: &str, endpoints: Vec<String>, tls: Option<PathBuf>| SwarmSettings {
-        cluster: cluster.to_string(),
-        endpoints,
-        reconcile,
-        tls,
+    let make = |cluster: &str, endpoints: Vec<String>, tls: Option<PathBuf>, d: &DockerSource| {
+        SwarmSettings {
+            cluster: cluster.to_string(),
+            endpoints,
+            reconcile,
+            tls,
+            nodes: NodeEndpoints {
+                by_host: d.nodes.clone(),
+                template: d.node_endpoint.clone(),
+            },
+        }
     };
     if cfg.contexts.is_empty() {
-        let tls = context_tls(env, &DockerSource::default());
+        let none = DockerSource::default();
+        let tls = context_tls(env, &none);
         return found(DEFAULT_CONTEXT)
-            .map(|e| vec![make(DEFAULT_CONTEXT, vec![e], tls)])
+            .map(|e| vec![make(DEFAULT_CONTEXT, vec![e], tls, &none)])
             .unwrap_or_default();
     }
     cfg.contexts
@@ -89,7 +122,7 @@ pub(crate) fn settings(
             } else {
                 (d.hosts.clone(), None)
             };
-            (!endpoints.is_empty()).then(|| make(&c.name, endpoints, tls))
+            (!endpoints.is_empty()).then(|| make(&c.name, endpoints, tls, d))
         })
         .collect()
 }

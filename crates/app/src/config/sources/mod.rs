@@ -15,7 +15,7 @@ pub use docker::DockerSource;
 pub use etcd::EtcdSource;
 pub use kubernetes::KubeSource;
 
-use crate::backends::{BackendHandle, BackendMsg, LogHandle, ReadHandle};
+use crate::backends::{BackendHandle, BackendMsg, LogHandle, ReadHandle, UsageHandle};
 use crate::config::Config;
 use crate::config::discovery::{DiscoveredSource, Env};
 use crate::model::SourceKind;
@@ -92,6 +92,20 @@ impl BackendSpec {
             #[cfg(feature = "ec2")]
             BackendSpec::Ec2(s) => Some(clusterdeck_ec2::spawn_reader(s.clone(), tx.clone())),
             BackendSpec::Etcd(s) => Some(clusterdeck_etcd::spawn_reader(s.clone(), tx.clone())),
+        }
+    }
+
+    /// Its sampler of CPU and memory, for the sources that have one.
+    pub fn usage(&self, tx: &mpsc::Sender<BackendMsg>) -> Option<UsageHandle> {
+        match self {
+            BackendSpec::Swarm(s) => Some(clusterdeck_swarm::spawn_usage(
+                s.cluster.clone(),
+                s.endpoints.clone(),
+                s.tls.clone(),
+                s.nodes.clone(),
+                tx.clone(),
+            )),
+            _ => None,
         }
     }
 
