@@ -16,7 +16,9 @@ PER=500
 RUNS=${RUNS:-3}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clusterdeck/target}"
 
-bash scripts/engines/kube.sh up
+# Without metrics-server: its scrapes of every node every 10 s would weigh on the figures.
+# (A control plane already up with it keeps it; run 'kube.sh down' first.)
+CD_KUBE_METRICS=0 bash scripts/engines/kube.sh up
 # shellcheck disable=SC1091
 . "${CD_KUBE_STATE:-/run/clusterdeck-kube}/env"
 k() { "$CD_KUBECTL" --kubeconfig "$CD_KUBECONFIG" "$@"; }

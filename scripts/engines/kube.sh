@@ -8,17 +8,30 @@
 # etcd is built too, not Debian's 3.4.23: the apiserver runs on 3.4 but logs "RequestWatchProgress
 # feature is not supported" and serves consistent lists from etcd instead of its cache; 3.6 is
 # what Kubernetes 1.36 is released with, and costs ~40 s more. etcd.sh runs the same binary.
+# metrics-server v0.8.0 is built apart, in a module and with an install stamp of its own, into
+# $CD_CACHE/kube/metrics-server-v0.8.0 (~5 min cold on 2 busy cores, ~340 CPU-s), so adding
+# it did not invalidate the control plane's build.
 # Everything runs detached, TLS everywhere:
 #   etcd                     https://127.0.0.1:24379 (peer 24380), client certificates required
 #   kube-apiserver           https://127.0.0.1:16443, authorization Node,RBAC, audit log
-#                            ($STATE/audit.log: Metadata level for create/update/patch/delete)
+#                            ($STATE/audit.log: Metadata level for create/update/patch/delete),
+#                            aggregation layer (front-proxy client certificate, routing to the
+#                            EndpointSlice's address: there is no kube-proxy)
 #   kube-controller-manager  127.0.0.1:20257, one service account per controller
 #   kube-scheduler           127.0.0.1:20259
 #   kwok                     manages nodes annotated kwok.x-k8s.io/node=fake and their pods:
 #                            nodes get Ready and keep their leases, pods go Running+Ready at once,
 #                            deleted (or evicted) pods disappear; nothing is ever run. It is also
 #                            every node's kubelet: https://127.0.0.1:20250 (the nodes' ExternalIP
-#                            and kubeletEndpoint port), where it serves container logs
+#                            and kubeletEndpoint port), where it serves container logs and
+#                            each node's /metrics/nodes/<node>/metrics/resource (kwok's Metric)
+#   metrics-server           https://10.98.255.1:20443, serves metrics.k8s.io/v1beta1 (APIService
+#                            v1beta1.metrics.k8s.io, Service + EndpointSlice kube-system/
+#                            metrics-server); scrapes every node each 10 s as system:metrics-server
+#                            (kwok's certificate verified). 10.98.255.1/32 is on cdkube0 (a veth
+#                            pair in the root namespace: this kernel has no dummy driver) that
+#                            'up' creates and 'down' removes: an EndpointSlice may not hold a
+#                            loopback address. CD_KUBE_METRICS=0: none of this.
 # Container logs ('kubectl logs [-f]', the apiserver's pods/log): kwok serves the one file
 # $STATE/pod-logs/app.log (CD_KUBE_LOG_FILE in $STATE/env) as the log of every container of
 # every pod in namespace t-logs (CD_KUBE_LOG_NAMESPACE) and of every container named
@@ -29,31 +42,51 @@
 #   printf '%s stdout F %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$text" >>"$CD_KUBE_LOG_FILE"
 # All such pods share the file, so a test should look for lines of its own (a unique text).
 # A follow ends only when its client closes it, not when the pod is deleted (kwok cannot tell a
-# container stopped); there are no previous logs (--previous is an error).
+# container stopped). A container's previous logs ('kubectl logs --previous') are the one line
+# CD_KUBE_PREVIOUS_LOG_LINE (kwok's previousLogsFile), for the same pods.
 # Fake nodes kwok-node-0..N-1 (zones us-west-1a/b/c, 32 cpu, 256Gi, 110 pods, not tainted, so
 # ordinary pods schedule onto them). A restricted identity: service account team-a/viewer may
-# only get/list/watch pods, deployments, replicasets and events in namespace team-a.
+# only get/list/watch pods, deployments, replicasets and events in namespace team-a (not
+# metrics.k8s.io: 'kubectl top' is forbidden to it).
+# Resource usage ('kubectl top pods|nodes', metrics.k8s.io): every container of a pod uses the
+# quantities in the pod's annotations, the same for each container:
+#   kwok.x-k8s.io/usage-cpu: 250m        (CD_KUBE_USAGE_CPU_ANNOTATION; default 1m)
+#   kwok.x-k8s.io/usage-memory: 100Mi    (CD_KUBE_USAGE_MEMORY_ANNOTATION; default 10Mi)
+# (set them in a pod template, or 'kubectl annotate --overwrite' a pod; a value that is no
+# quantity counts as 0, and kwok logs an error). A node uses the sum over its pods plus 100m
+# and 512Mi (CD_KUBE_NODE_BASE_CPU/_MEMORY).
+# A new pod's usage is served 10 to 20 s after it runs (two scrapes, 10 s apart, make a rate),
+# sometimes 30 s (a third scrape); CD_KUBE_METRICS_DELAY (35) is a safe bound to wait for it.
+# A new node's likewise. A changed annotation shows in full at the next scrape (<= 10 s).
+# Memory is exact; cpu is a rate, ~0.05 % under the annotation (249.87m for 250m): kubectl top
+# prints 250m; round up or to the nearest millicore to compare.
 #
 # Usage: kube.sh install | up | down | status | env | nodes N | log TEXT... | bindir
 #   install  only build the binaries (a no-op when they are in the cache); prints the build time
 #   up       install when needed, clean leftovers of an earlier run, start everything, create the
-#            viewer identity and CD_KUBE_NODES (default 3) nodes, write $STATE/env (sourceable)
-#            and print a one-line summary; a no-op when everything already runs and answers
-#   down     stop kwok, scheduler, controller-manager, apiserver and etcd by their recorded pids
-#            and remove $STATE (safe at any time, also after a failed 'up')
-#   status   whether each process runs and the apiserver is ready (exit 1 when not)
+#            viewer identity and CD_KUBE_NODES (default 3) nodes, wait until 'kubectl top nodes'
+#            shows them all (~20 s in all; ~12 s with CD_KUBE_METRICS=0), write $STATE/env
+#            (sourceable) and print a one-line summary; a no-op when everything already runs
+#   down     stop metrics-server, kwok, scheduler, controller-manager, apiserver and etcd by their
+#            recorded pids, remove the interface cdkube0 and $STATE (safe at any time, also
+#            after a failed 'up')
+#   status   whether each process runs, the apiserver is ready and 'kubectl top nodes' answers
+#            (exit 1 when not)
 #   env      print $STATE/env
-#   nodes N  make sure fake nodes kwok-node-0..N-1 exist and are Ready: the missing ones are
-#            created by server-side apply in 4 parallel multi-document batches (1,000 nodes:
-#            ~35 s to create, ~60 s until all Ready); nodes beyond N are left alone
+#   nodes N  make sure fake nodes kwok-node-0..N-1 exist and are Ready: the missing ones (and
+#            those without the metrics path annotation) are applied server-side in 4 parallel
+#            multi-document batches (1,000 nodes: ~35 s to create, ~60 s until all Ready); nodes
+#            beyond N are left alone
 #   log      append each TEXT as a stdout line (now) to the pods' log file
 #   bindir   print the directory of the built binaries (etcd.sh runs the same etcd)
 #
-# STATE defaults to /run/clusterdeck-kube (override with CD_KUBE_STATE). The build honours
+# STATE defaults to /run/clusterdeck-kube (override with CD_KUBE_STATE); CD_KUBE_METRICS=0 makes
+# 'up' run without metrics-server (and without kwok's metrics). The build honours
 # CD_GO (the go command, 1.26 or newer), CD_KUBE_BUILD_NICE (nice level, default 0),
 # GOPROXY; it keeps the Go module cache under $CD_CACHE/kube/gomod (~1.2 GB) and removes its
 # compiled-package cache (GBs) after a successful build unless CD_KUBE_KEEP_GOCACHE=1.
-# Traffic goes only to loopback (and to the Go module proxy while building).
+# Traffic goes only to loopback and to 10.98.255.1 (local, on cdkube0), and to the Go module
+# proxy while building.
 set -euo pipefail
 
 export ENGINE_NAME=kube
@@ -79,6 +112,14 @@ BIN=$INSTALL/bin
 STAMP=$INSTALL/installed
 STAGES=$INSTALL/kwok-stages.yaml
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd etcdctl kwok)
+# metrics-server: built apart, with a stamp of its own (not part of INSTALL_ID), so adding it
+# did not invalidate the control plane's build. v0.8.0 honours the nodes' resource-metrics-path
+# annotation (since v0.7), which is how it reaches kwok's per-node metrics.
+MS_VERSION=v0.8.0
+MS_INSTALL_ID="metrics-server $MS_VERSION"
+MS_INSTALL=$KDIR/metrics-server-$MS_VERSION
+MS_BIN=$MS_INSTALL/metrics-server
+MS_STAMP=$MS_INSTALL/installed
 
 HOST=127.0.0.1
 ETCD_PORT=24379
@@ -98,7 +139,7 @@ DEFAULT_NODES=${CD_KUBE_NODES:-3}
 START_WAIT=${CD_KUBE_START_WAIT:-180}
 APPLY_PARALLEL=4 # kubectl applies creating nodes side by side
 # Start order; 'down' stops them in reverse.
-PROCS=(etcd apiserver controller-manager scheduler kwok)
+PROCS=(etcd apiserver controller-manager scheduler kwok metrics-server)
 
 PKI=$STATE/pki
 LOGS=$STATE/logs
@@ -112,6 +153,29 @@ PREVIOUS_LOG_FILE=$STATE/pod-logs/previous.log
 PREVIOUS_LOG_LINE='cd-kube previous container last line'
 LOG_NAMESPACE='t-logs'
 LOG_CONTAINER=clusterdeck-logs
+
+# Resource metrics (metrics.k8s.io, 'kubectl top'), on unless CD_KUBE_METRICS=0 (e.g. for scale
+# measurements: metrics-server scrapes every node each METRIC_RESOLUTION seconds).
+METRICS=${CD_KUBE_METRICS:-1}
+# metrics-server runs outside the cluster like everything else, but the apiserver reaches an
+# aggregated API through the Service's EndpointSlice, and EndpointSlices refuse loopback
+# addresses: so it listens on an address of its own, on an interface of its own in the root
+# namespace (local traffic, like loopback; nothing is routed anywhere).
+MS_IFACE=cdkube0
+MS_ADDR=10.98.255.1 # outside SERVICE_CIDR, POD_CIDR and swarm.sh's 10.99.0.0/16
+MS_PORT=20443
+METRIC_RESOLUTION=10 # seconds between scrapes (metrics-server's minimum)
+# What kwok reports: a pod's containers each use the quantities in these pod annotations (or
+# the defaults), a node the sum over its pods plus a constant base (system daemons), so that a
+# node without pods has usage too (metrics-server drops a node whose cpu or memory is 0).
+USAGE_CPU_ANNOTATION=kwok.x-k8s.io/usage-cpu
+USAGE_MEMORY_ANNOTATION=kwok.x-k8s.io/usage-memory
+USAGE_DEFAULT_CPU=1m
+USAGE_DEFAULT_MEMORY=10Mi
+NODE_BASE_MILLICPU=100 # 100m
+NODE_BASE_MIB=512      # 512Mi
+# Where metrics-server scrapes a node (honoured since metrics-server v0.7): kwok's Metric path.
+METRICS_PATH_ANNOTATION=metrics.k8s.io/resource-metrics-path
 
 # ---------------------------------------------------------------------------------------------
 # build
@@ -152,7 +216,7 @@ go_fetch() {
   if go_version_ok "$old" 21; then
     # The switch downloads the toolchain into the module cache on first use.
     GOTOOLCHAIN=$GO_TOOLCHAIN GOMODCACHE=$KDIR/gomod GOFLAGS=-modcacherw "$old" version >&2 || return 1
-    dir=$(ls -d "$KDIR/gomod/golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN".* 2>/dev/null | head -n 1)
+    dir=$(find "$KDIR/gomod/golang.org" -maxdepth 1 -name "toolchain@v0.0.1-$GO_TOOLCHAIN.*" -print -quit 2>/dev/null)
   else
     arch=$(GOTOOLCHAIN=local "$old" env GOOS)-$(GOTOOLCHAIN=local "$old" env GOARCH)
     (cd "$KDIR" && GOMODCACHE=$KDIR/gomod GOFLAGS=-modcacherw GO111MODULE=on \
@@ -170,6 +234,8 @@ installed() {
   [ "$(cat "$STAMP" 2>/dev/null)" = "$INSTALL_ID" ] && [ -s "$STAGES" ] || return 1
   for b in "${BINARIES[@]}"; do [ -x "$BIN/$b" ] || return 1; done
 }
+
+ms_installed() { [ "$(cat "$MS_STAMP" 2>/dev/null)" = "$MS_INSTALL_ID" ] && [ -x "$MS_BIN" ]; }
 
 # gobuild DIR ARGS... : the go command in module DIR, with the caches under $KDIR
 gobuild() {
@@ -244,13 +310,15 @@ write_stages() {
   } >"$out"
 }
 
+# Two independent installs, each with its own stamp: the control plane with kwok (the long
+# build) and metrics-server. Adding or bumping metrics-server never rebuilds Kubernetes.
 cmd_install() {
-  installed && return 0
+  installed && ms_installed && return 0
   mkdir -p "$KDIR"
   # One builder at a time (two runs in parallel share the cache).
   exec 8>"$KDIR/install.lock"
   flock 8
-  if installed; then
+  if installed && ms_installed; then
     exec 8>&-
     return 0
   fi
@@ -258,6 +326,16 @@ cmd_install() {
     log "no Go 1.$GO_MIN_MINOR here: fetching $GO_TOOLCHAIN from the Go module proxy"
     GO=$(go_fetch) || die "Go 1.$GO_MIN_MINOR or newer is needed to build Kubernetes $KUBE_VERSION and $GO_TOOLCHAIN could not be fetched from the Go module proxy (set CD_GO to a go of 1.$GO_MIN_MINOR or newer)"
   fi
+  local t0=$SECONDS
+  installed || build_kube
+  ms_installed || build_metrics_server
+  # The compiled-package cache is only worth keeping for a rebuild; it is large (GBs).
+  if [ "${CD_KUBE_KEEP_GOCACHE:-0}" != 1 ]; then rm -rf "$KDIR/gocache"; fi
+  BUILT_IN=$((SECONDS - t0))
+  exec 8>&-
+}
+
+build_kube() {
   local buildlog=$KDIR/build-$KUBE_VERSION.log
   log "building Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION and kwok $KWOK_VERSION with $("$GO" env GOVERSION) (nice ${CD_KUBE_BUILD_NICE:-0}); log: $buildlog"
   local t0=$SECONDS t1 rc=0 tmp=$INSTALL/bin.tmp.$$
@@ -329,11 +407,40 @@ cmd_install() {
   rmdir "$tmp" 2>/dev/null || rm -rf "$tmp"
   echo "$INSTALL_ID" >"$STAMP.tmp" && mv -f "$STAMP.tmp" "$STAMP"
   installed || die "the binaries are unusable after building them; log: $buildlog"
-  # The compiled-package cache is only worth keeping for a rebuild; it is large (GBs).
-  if [ "${CD_KUBE_KEEP_GOCACHE:-0}" != 1 ]; then rm -rf "$KDIR/gocache"; fi
-  BUILT_IN=$((SECONDS - t0))
-  log "cold build done in ${BUILT_IN}s (wall); binaries in $BIN"
-  exec 8>&-
+  log "cold build done in $((SECONDS - t0))s (wall); binaries in $BIN"
+}
+
+# metrics-server in a module of its own, like kwok: it pins Kubernetes v0.33 libraries and
+# older otel/grpc, which must not touch the control plane's or kwok's module.
+write_metrics_server_module() {
+  local dir=$1
+  mkdir -p "$dir"
+  printf 'module clusterdeck.invalid/metrics-server-build\n\ngo 1.26.0\n\nrequire sigs.k8s.io/metrics-server %s\n\ntool sigs.k8s.io/metrics-server/cmd/metrics-server\n' \
+    "$MS_VERSION" >"$dir/go.mod"
+  rm -f "$dir/go.sum"
+  gobuild "$dir" mod tidy
+}
+
+build_metrics_server() {
+  local buildlog=$KDIR/build-metrics-server-$MS_VERSION.log t0=$SECONDS rc=0
+  local mmod=$KDIR/src-metrics-server-$MS_VERSION tmp=$MS_INSTALL/metrics-server.tmp.$$
+  log "building metrics-server $MS_VERSION with $("$GO" env GOVERSION); log: $buildlog"
+  mkdir -p "$MS_INSTALL"
+  {
+    echo "---- $(date -Is) build $MS_INSTALL_ID"
+    write_metrics_server_module "$mmod" &&
+      gobuild "$mmod" build -trimpath -ldflags="-s -w -X k8s.io/client-go/pkg/version.gitVersion=$MS_VERSION" \
+        -o "$tmp" sigs.k8s.io/metrics-server/cmd/metrics-server
+  } >>"$buildlog" 2>&1 || rc=$?
+  if [ "$rc" != 0 ]; then
+    tail -n 30 "$buildlog" >&2 || true
+    rm -f "$tmp"
+    die "building metrics-server $MS_VERSION failed (exit $rc); log: $buildlog"
+  fi
+  mv -f "$tmp" "$MS_BIN"
+  echo "$MS_INSTALL_ID" >"$MS_STAMP.tmp" && mv -f "$MS_STAMP.tmp" "$MS_STAMP"
+  ms_installed || die "metrics-server is unusable after building it; log: $buildlog"
+  log "metrics-server built in $((SECONDS - t0))s (wall) into $MS_BIN"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -375,6 +482,16 @@ make_pki() {
   # apiserver's client certificate towards it (which kwok does not check; a kubelet would).
   cert kwok-server ca /CN=kwok-kubelet "$common\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:$HOST,DNS:localhost"
   cert apiserver-kubelet-client ca /O=system:masters/CN=kube-apiserver-kubelet-client "$client"
+  # Aggregation layer: the apiserver proxies metrics.k8s.io to metrics-server with the
+  # front-proxy client certificate and the user in X-Remote-* headers, which metrics-server
+  # trusts only when signed by the front-proxy CA (published in kube-system's
+  # extension-apiserver-authentication ConfigMap). metrics-server's serving certificate is
+  # verified against the APIService's caBundle with the Service's DNS name.
+  ca front-proxy-ca cd-front-proxy-ca
+  cert front-proxy-client front-proxy-ca /CN=front-proxy-client "$client"
+  cert metrics-server ca /CN=metrics-server \
+    "$common\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:$MS_ADDR,DNS:metrics-server.kube-system.svc,DNS:metrics-server.kube-system.svc.cluster.local"
+  cert metrics-server-client ca /CN=system:metrics-server "$client"
   # etcd: one certificate for its client and peer listeners (peers authenticate as clients too).
   cert etcd-server etcd-ca /CN=cd-kube-etcd \
     "$common\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:$HOST,DNS:localhost"
@@ -425,8 +542,11 @@ write_configs() {
   kubeconfig "$STATE/controller-manager.kubeconfig" cd-kube system:kube-controller-manager "$(cert_auth controller-manager)"
   kubeconfig "$STATE/scheduler.kubeconfig" cd-kube system:kube-scheduler "$(cert_auth scheduler)"
   kubeconfig "$STATE/kwok.kubeconfig" cd-kube kwok-controller "$(cert_auth kwok)"
+  kubeconfig "$STATE/metrics-server.kubeconfig" cd-kube system:metrics-server "$(cert_auth metrics-server-client)"
+  write_kwok_metrics "$STATE/kwok-metrics.yaml"
   # Writes at Metadata level (user, user agent, verb, object, requestURI with ?fieldManager=),
-  # minus the constant background: leases, and kwok playing node and pod status.
+  # minus the constant background: leases, kwok playing node and pod status, and
+  # metrics-server asking whether each caller of metrics.k8s.io may (one review a request).
   cat >"$STATE/audit-policy.yaml" <<'EOF'
 apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -441,6 +561,13 @@ rules:
   resources:
   - group: ""
     resources: [nodes/status, pods/status]
+- level: None
+  users: [system:metrics-server]
+  resources:
+  - group: authorization.k8s.io
+    resources: [subjectaccessreviews]
+  - group: authentication.k8s.io
+    resources: [tokenreviews]
 - level: Metadata
   verbs: [create, update, patch, delete, deletecollection]
 - level: None
@@ -558,9 +685,17 @@ start_apiserver() {
     --kubelet-preferred-address-types=ExternalIP --kubelet-certificate-authority="$PKI/ca.crt" \
     --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+    --proxy-client-key-file="$PKI/front-proxy-client.key" \
+    --enable-aggregator-routing=true \
     --profiling=false
   # (endpoint reconciler off: the 'kubernetes' service cannot have a loopback endpoint)
   # (kubelets: at the node's ExternalIP, 127.0.0.1 where kwok answers; the InternalIPs are data)
+  # (aggregator routing: to the EndpointSlice's address, as no kube-proxy serves ClusterIPs)
 }
 
 start_controller_manager() {
@@ -586,9 +721,13 @@ start_scheduler() {
 start_kwok() {
   # Leases make nodes Ready for the node lifecycle controller (40 s, renewed every 10 s), as
   # kwokctl runs it. Its server (HTTPS, plain HTTP on the same port too) serves container logs
-  # per kwok-logs.yaml; --node-port is the kubeletEndpoint port its stages give the nodes.
+  # per kwok-logs.yaml, and each node's /metrics/resource per kwok-metrics.yaml (a Metric in
+  # the config turns on kwok's metrics and its pod cache); --node-port is the kubeletEndpoint
+  # port its stages give the nodes.
+  local metrics=()
+  if [ "$METRICS" = 1 ]; then metrics=(--config="$STATE/kwok-metrics.yaml"); fi
   start_proc kwok "$BIN/kwok" --kubeconfig="$STATE/kwok.kubeconfig" \
-    --config="$STAGES" --config="$STATE/kwok-logs.yaml" --manage-all-nodes=false \
+    --config="$STAGES" --config="$STATE/kwok-logs.yaml" "${metrics[@]}" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --node-lease-duration-seconds=40 --cidr="$POD_CIDR" \
     --server-address="$HOST:$KUBELET_PORT" --node-port="$KUBELET_PORT" \
@@ -618,7 +757,7 @@ stop_procs() {
   # binaries running with our state directory in their arguments, and nothing else.
   for pid in $(pids_with_arg "$STATE/"); do
     case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
-    "$BIN"/etcd | "$BIN"/kube-apiserver | "$BIN"/kube-controller-manager | "$BIN"/kube-scheduler | "$BIN"/kwok)
+    "$BIN"/etcd | "$BIN"/kube-apiserver | "$BIN"/kube-controller-manager | "$BIN"/kube-scheduler | "$BIN"/kwok | "$MS_BIN")
       log "stopping leftover pid $pid ($(readlink "/proc/$pid/exe"))"
       stop_pid "$pid" 20 || true
       ;;
@@ -627,6 +766,294 @@ stop_procs() {
 }
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------------------------------------
+# resource metrics: kwok plays each node's /metrics/resource, metrics-server scrapes it and
+# serves metrics.k8s.io through the apiserver's aggregation layer
+
+# kwok's config for the metrics (what kwok's own kustomize/metrics/{usage,resource} sets up,
+# with other counters): a ClusterResourceUsage gives every container of every pod its usage
+# from the pod's annotations, a Metric serves it at the path of the nodes' annotation.
+# The cpu counters are kwok's CumulativeUsage (at each scrape, the usage of the moment times
+# the time since the previous one, added up: a changed annotation shows in full at the next
+# scrape, without a spike) plus 1 core-second: CumulativeUsage is 0 at its first scrape and
+# metrics-server discards a 0 counter (a new pod would need a third scrape). A node's counter
+# adds the base times the node's age.
+# metrics-server divides a counter's growth by the time between its requests, but kwok reads
+# the clock a few ms after each request: the rate is off by up to ~0.03 % either way (250m:
+# 249.92m..250.08m), which kubectl rounds up to 250m or 251m at random. So the counters run
+# 0.05 % slow (CPU_SCALE): 250m is served as ~249.87m, which rounds to 250m both up (kubectl)
+# and to the nearest millicore, for usages up to ~600m (rounding up: ~1200m).
+# The start time is the pod's creation, exactly the same at every scrape (metrics-server skips
+# a container whose start time went down, even by float rounding): no restarts are seen.
+CPU_SCALE=0.9995
+
+write_kwok_metrics() {
+  local usage_cpu usage_mem
+  usage_cpu="'$USAGE_CPU_ANNOTATION' in pod.metadata.annotations ? Quantity(pod.metadata.annotations['$USAGE_CPU_ANNOTATION']) : Quantity('$USAGE_DEFAULT_CPU')"
+  usage_mem="'$USAGE_MEMORY_ANNOTATION' in pod.metadata.annotations ? Quantity(pod.metadata.annotations['$USAGE_MEMORY_ANNOTATION']) : Quantity('$USAGE_DEFAULT_MEMORY')"
+  cat >"$1" <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterResourceUsage
+metadata:
+  name: usage-from-annotations
+spec:
+  usages:
+  - usage:
+      cpu:
+        expression: "$usage_cpu"
+      memory:
+        expression: "$usage_mem"
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Metric
+metadata:
+  name: metrics-resource
+spec:
+  path: /metrics/nodes/{nodeName}/metrics/resource
+  metrics:
+  - name: scrape_error
+    dimension: node
+    help: 1 if there was an error while getting metrics from the node, 0 otherwise
+    kind: gauge
+    value: "0"
+  - name: node_cpu_usage_seconds_total
+    dimension: node
+    help: Cumulative cpu time consumed by the node in core-seconds
+    kind: counter
+    value: '(node.CumulativeUsage("cpu") + node.SinceSecond() * $NODE_BASE_MILLICPU.0 / 1000.0) * $CPU_SCALE'
+  - name: node_memory_working_set_bytes
+    dimension: node
+    help: Current working set of the node in bytes
+    kind: gauge
+    value: 'node.Usage("memory") + $NODE_BASE_MIB.0 * 1048576.0'
+  - name: container_start_time_seconds
+    dimension: container
+    help: Start time of the container since unix epoch in seconds
+    kind: gauge
+    labels:
+    - {name: container, value: container.name}
+    - {name: namespace, value: pod.metadata.namespace}
+    - {name: pod, value: pod.metadata.name}
+    value: 'UnixSecond(pod.metadata.creationTimestamp)'
+  - name: container_cpu_usage_seconds_total
+    dimension: container
+    help: Cumulative cpu time consumed by the container in core-seconds
+    kind: counter
+    labels:
+    - {name: container, value: container.name}
+    - {name: namespace, value: pod.metadata.namespace}
+    - {name: pod, value: pod.metadata.name}
+    value: '(pod.CumulativeUsage("cpu", container.name) + 1.0) * $CPU_SCALE'
+  - name: container_memory_working_set_bytes
+    dimension: container
+    help: Current working set of the container in bytes
+    kind: gauge
+    labels:
+    - {name: container, value: container.name}
+    - {name: namespace, value: pod.metadata.namespace}
+    - {name: pod, value: pod.metadata.name}
+    value: 'pod.Usage("memory", container.name)'
+  - name: pod_cpu_usage_seconds_total
+    dimension: pod
+    help: Cumulative cpu time consumed by the pod in core-seconds
+    kind: counter
+    labels:
+    - {name: namespace, value: pod.metadata.namespace}
+    - {name: pod, value: pod.metadata.name}
+    value: '(pod.CumulativeUsage("cpu") + 1.0) * $CPU_SCALE'
+  - name: pod_memory_working_set_bytes
+    dimension: pod
+    help: Current working set of the pod in bytes
+    kind: gauge
+    labels:
+    - {name: namespace, value: pod.metadata.namespace}
+    - {name: pod, value: pod.metadata.name}
+    value: 'pod.Usage("memory")'
+EOF
+}
+
+# The interface metrics-server's address lives on (see MS_ADDR): a veth pair with both ends in
+# the root namespace, as this kernel has no dummy driver ("Unknown device type") while veth is
+# there (swarm.sh uses it too). The address is local, so its traffic goes through lo and never
+# over the pair; no IPv6 link-local addresses either (addrgenmode none), so nothing at all is
+# sent on it. Its name is this script's own: a pair left by a killed run is removed before a
+# new one is made, and by 'down' in any case (deleting one end deletes both).
+make_metrics_iface() {
+  remove_metrics_iface
+  if [ -n "$(ip -o addr show to "$MS_ADDR/32" 2>/dev/null)" ]; then
+    die "$MS_ADDR is already an address of this machine (not on $MS_IFACE); metrics-server needs it (CD_KUBE_METRICS=0 runs without)"
+  fi
+  ip link add "$MS_IFACE" type veth peer name "${MS_IFACE}p" ||
+    die "could not create the interface $MS_IFACE for metrics-server (needs CAP_NET_ADMIN and veth; CD_KUBE_METRICS=0 runs without metrics)"
+  ip link set "$MS_IFACE" addrgenmode none
+  ip link set "${MS_IFACE}p" addrgenmode none
+  ip addr add "$MS_ADDR/32" dev "$MS_IFACE"
+  ip link set "${MS_IFACE}p" up
+  ip link set "$MS_IFACE" up
+}
+
+remove_metrics_iface() {
+  if ip -d link show "$MS_IFACE" 2>/dev/null | grep -qw veth; then
+    log "removing interface $MS_IFACE"
+    ip link del "$MS_IFACE" 2>/dev/null || log "could not delete interface $MS_IFACE"
+  fi
+}
+
+# What metrics-server needs (as in its own manifests): its identity system:metrics-server reads
+# nodes, pods and the nodes' metrics, checks callers (auth-delegator) and reads the front-proxy
+# CA (extension-apiserver-authentication-reader); the aggregated-metrics-reader role puts
+# metrics.k8s.io into the default view/edit/admin roles. The Service has no selector: its
+# EndpointSlice, written here, is metrics-server's address (the endpointslice controller leaves
+# selector-less services alone).
+setup_metrics_api() {
+  k apply -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: system:metrics-server
+rules:
+- apiGroups: [""]
+  resources: [nodes/metrics]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [pods, nodes]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: system:metrics-server
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:metrics-server
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: system:metrics-server
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: metrics-server:system:auth-delegator
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:auth-delegator
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: system:metrics-server
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: metrics-server-auth-reader
+  namespace: kube-system
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: extension-apiserver-authentication-reader
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: system:metrics-server
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: system:aggregated-metrics-reader
+  labels:
+    rbac.authorization.k8s.io/aggregate-to-view: "true"
+    rbac.authorization.k8s.io/aggregate-to-edit: "true"
+    rbac.authorization.k8s.io/aggregate-to-admin: "true"
+rules:
+- apiGroups: [metrics.k8s.io]
+  resources: [pods, nodes]
+  verbs: [get, list, watch]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: metrics-server
+  namespace: kube-system
+  labels:
+    k8s-app: metrics-server
+spec:
+  ports:
+  - name: https
+    port: 443
+    protocol: TCP
+    targetPort: $MS_PORT
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: metrics-server
+  namespace: kube-system
+  labels:
+    kubernetes.io/service-name: metrics-server
+    endpointslice.kubernetes.io/managed-by: cd-kube-engine
+addressType: IPv4
+ports:
+- name: https
+  port: $MS_PORT
+  protocol: TCP
+endpoints:
+- addresses: [$MS_ADDR]
+  conditions:
+    ready: true
+EOF
+}
+
+# The APIService, registered once metrics-server answers: the aggregator checks an APIService
+# at once when it appears, but an unavailable one only every 30 s (so registering it first
+# would make 'up' wait up to 30 s more). Its caBundle verifies metrics-server's certificate.
+register_metrics_api() {
+  k apply -f - >/dev/null <<EOF
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v1beta1.metrics.k8s.io
+  labels:
+    k8s-app: metrics-server
+spec:
+  group: metrics.k8s.io
+  version: v1beta1
+  service:
+    name: metrics-server
+    namespace: kube-system
+    port: 443
+  caBundle: $(b64 "$PKI/ca.crt")
+  groupPriorityMinimum: 100
+  versionPriority: 100
+EOF
+}
+
+# metrics-server outside the cluster, as system:metrics-server. It finds each node's kubelet
+# at the node's ExternalIP and status port (kwok, 127.0.0.1:20250) and the path of the node's
+# resource-metrics-path annotation, and verifies kwok's certificate with the cluster CA.
+# --kubelet-request-timeout: it must stay under 90 % of the resolution (default 10 s).
+start_metrics_server() {
+  local kc=$STATE/metrics-server.kubeconfig
+  start_proc metrics-server "$MS_BIN" \
+    --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+    --bind-address="$MS_ADDR" --secure-port="$MS_PORT" \
+    --tls-cert-file="$PKI/metrics-server.crt" --tls-private-key-file="$PKI/metrics-server.key" \
+    --kubelet-preferred-address-types=ExternalIP --kubelet-use-node-status-port \
+    --kubelet-certificate-authority="$PKI/ca.crt" --kubelet-request-timeout=5s \
+    --metric-resolution="${METRIC_RESOLUTION}s"
+}
+
+ms_serving() { [ "$(curl -s --max-time 5 --cacert "$PKI/ca.crt" "https://$MS_ADDR:$MS_PORT/livez" 2>/dev/null)" = ok ]; }
+
+# node_metrics_ready N : metrics.k8s.io has the usage of N nodes, and 'kubectl top nodes' works
+node_metrics_ready() {
+  local n
+  n=$(k get --raw /apis/metrics.k8s.io/v1beta1/nodes 2>/dev/null | grep -o '"window":' | wc -l)
+  [ "$n" -ge "$1" ] && k top nodes >/dev/null 2>&1
+}
 
 # ---------------------------------------------------------------------------------------------
 # cluster content
@@ -691,6 +1118,7 @@ metadata:
   name: kwok-node-$i
   annotations:
     kwok.x-k8s.io/node: fake
+    $METRICS_PATH_ANNOTATION: /metrics/nodes/kwok-node-$i/metrics/resource
   labels:
     beta.kubernetes.io/arch: amd64
     beta.kubernetes.io/os: linux
@@ -725,9 +1153,12 @@ status:
 }
 
 ensure_nodes() { # ensure_nodes N
-  local n=$1 i j t0=$SECONDS have created=0 dir pids=() rc=0
-  have=" $(k get nodes -l type=kwok -o jsonpath='{.items[*].metadata.name}') " ||
+  local n=$1 i j t0=$SECONDS have created=0 dir pids=() rc=0 list
+  # The nodes that exist with the metrics path annotation (nodes made before it existed are
+  # applied again: the same field manager, so apply updates them in place).
+  list=$(k get nodes -l type=kwok -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.annotations.metrics\.k8s\.io/resource-metrics-path}{"\n"}{end}') ||
     die "listing nodes failed"
+  have=" $(awk 'NF >= 2 { print $1 }' <<<"$list" | paste -sd' ' -) "
   # The missing nodes as multi-document manifests, dealt round-robin into APPLY_PARALLEL files
   # applied side by side (one server-side apply request per node; the apiserver is the limit).
   dir=$(mktemp -d "${TMPDIR:-/tmp}/kube-nodes.XXXXXX")
@@ -738,7 +1169,7 @@ ensure_nodes() { # ensure_nodes N
     fi
   done
   if [ "$created" -gt 0 ]; then
-    log "creating $created node(s)"
+    log "creating (or updating) $created node(s)"
     for ((j = 0; j < APPLY_PARALLEL && j < created; j++)); do
       k apply --server-side --field-manager=cd-kube-engine -f "$dir/$j.yaml" >/dev/null 2>"$dir/$j.err" &
       pids+=($!)
@@ -765,7 +1196,7 @@ ensure_nodes() { # ensure_nodes N
     fi
     sleep 0.5
   done
-  log "$n node(s) Ready ($created created) in $((SECONDS - t0))s"
+  log "$n node(s) Ready ($created created or updated) in $((SECONDS - t0))s"
 }
 
 write_env() {
@@ -797,20 +1228,43 @@ write_env() {
     echo "export CD_KUBE_LOG_NAMESPACE=$LOG_NAMESPACE"
     echo "export CD_KUBE_LOG_CONTAINER=$LOG_CONTAINER"
     echo "export CD_KUBE_SCRIPT='$(readlink -f "$0")'"
+    echo "# Resource metrics (metrics.k8s.io, 'kubectl top'; CD_KUBE_METRICS=0 when 'up' ran without):"
+    echo "# each container of a pod uses the quantities in the pod's annotations CD_KUBE_USAGE_*_ANNOTATION"
+    echo "# (else CD_KUBE_USAGE_DEFAULT_*); a node uses its pods' sum plus CD_KUBE_NODE_BASE_*."
+    echo "# A new pod's usage is served within CD_KUBE_METRICS_DELAY seconds of it running (often 10-20);"
+    echo "# cpu is ~0.05 % under the annotation (kubectl top rounds it up to the annotation)."
+    echo "export CD_KUBE_METRICS=$METRICS"
+    echo "export CD_KUBE_USAGE_CPU_ANNOTATION=$USAGE_CPU_ANNOTATION"
+    echo "export CD_KUBE_USAGE_MEMORY_ANNOTATION=$USAGE_MEMORY_ANNOTATION"
+    echo "export CD_KUBE_USAGE_DEFAULT_CPU=$USAGE_DEFAULT_CPU"
+    echo "export CD_KUBE_USAGE_DEFAULT_MEMORY=$USAGE_DEFAULT_MEMORY"
+    echo "export CD_KUBE_NODE_BASE_CPU=${NODE_BASE_MILLICPU}m"
+    echo "export CD_KUBE_NODE_BASE_MEMORY=${NODE_BASE_MIB}Mi"
+    echo "export CD_KUBE_METRIC_RESOLUTION=$METRIC_RESOLUTION"
+    echo "export CD_KUBE_METRICS_DELAY=$((3 * METRIC_RESOLUTION + 5))"
+    if [ "$METRICS" = 1 ]; then
+      echo "export CD_KUBE_METRICS_SERVER='https://$MS_ADDR:$MS_PORT'"
+      echo "export CD_KUBE_METRICS_LOG='$LOGS/metrics-server.log'"
+    fi
   } >"$f.tmp"
   mv "$f.tmp" "$f"
 }
 
 all_up() {
   local name
-  for name in "${PROCS[@]}"; do [ -n "$(proc_pid "$name")" ] || return 1; done
+  for name in "${PROCS[@]}"; do
+    if [ "$name" = metrics-server ] && [ "$METRICS" != 1 ]; then continue; fi
+    [ -n "$(proc_pid "$name")" ] || return 1
+  done
   [ -s "$STATE/env" ] && [ -s "$KUBECONFIG_VIEWER" ] && api_ready
 }
 
 summary() {
   local nodes
   nodes=$(k get nodes -l type=kwok --no-headers 2>/dev/null | wc -l)
-  echo "kube $1 in $(elapsed)s: Kubernetes $KUBE_VERSION at $SERVER (etcd https://$HOST:$ETCD_PORT, $nodes kwok nodes; pids $(all_pids | paste -sd, -)); kubeconfig $KUBECONFIG_ADMIN; source $STATE/env"
+  local ms=
+  if [ -n "$(proc_pid metrics-server)" ]; then ms=", metrics-server https://$MS_ADDR:$MS_PORT"; fi
+  echo "kube $1 in $(elapsed)s: Kubernetes $KUBE_VERSION at $SERVER (etcd https://$HOST:$ETCD_PORT, $nodes kwok nodes$ms; pids $(all_pids | paste -sd, -)); kubeconfig $KUBECONFIG_ADMIN; source $STATE/env"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -821,6 +1275,7 @@ cmd_up() {
   trap 'rc=$?; [ $rc = 0 ] || log "up failed (exit $rc); logs under $LOGS; clean up with: $0 down"' EXIT
   cmd_install
   ensure_packages openssl curl
+  if [ "$METRICS" = 1 ]; then ensure_packages iproute2; fi
   if all_up; then
     log "already up"
     summary "already up"
@@ -831,8 +1286,10 @@ cmd_up() {
     stop_procs
     rm -rf "$STATE"
   fi
+  remove_metrics_iface
   local port
-  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$ETCD_METRICS_PORT" "$API_PORT" "$CM_PORT" "$SCHED_PORT" "$KUBELET_PORT"; do
+  # (MS_PORT on loopback: a listener on all addresses would take metrics-server's too)
+  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$ETCD_METRICS_PORT" "$API_PORT" "$CM_PORT" "$SCHED_PORT" "$KUBELET_PORT" "$MS_PORT"; do
     if port_open "$port"; then
       die "$HOST:$port is already in use by a process this script did not start"
     fi
@@ -848,10 +1305,19 @@ cmd_up() {
   log "starting kube-apiserver"
   start_apiserver
   wait_proc apiserver "kube-apiserver ready on $SERVER" api_ready
-  log "apiserver ready; starting controller-manager, scheduler, kwok"
+  echo "$METRICS" >"$STATE/metrics"
+  if [ "$METRICS" = 1 ]; then
+    log "apiserver ready; starting controller-manager, scheduler, kwok"
+  else
+    log "apiserver ready; starting controller-manager, scheduler, kwok (no metrics: CD_KUBE_METRICS=0)"
+  fi
   start_controller_manager
   start_scheduler
   start_kwok
+  if [ "$METRICS" = 1 ]; then
+    make_metrics_iface
+    setup_metrics_api
+  fi
   wait_proc controller-manager "kube-controller-manager healthy" healthz "$CM_PORT"
   wait_proc scheduler "kube-scheduler healthy" healthz "$SCHED_PORT"
   wait_proc kwok "kwok serving on https://$HOST:$KUBELET_PORT" healthz "$KUBELET_PORT"
@@ -859,6 +1325,17 @@ cmd_up() {
   setup_viewer
   ensure_nodes "$DEFAULT_NODES"
   [ -n "$(proc_pid kwok)" ] || die "kwok exited; log: $LOGS/kwok.log"
+  if [ "$METRICS" = 1 ]; then
+    # Started once the nodes exist: it scrapes at once, then every 10 s, and a node's usage
+    # needs two scrapes (a rate), so this is the soonest 'kubectl top nodes' can answer.
+    log "starting metrics-server"
+    start_metrics_server
+    wait_proc metrics-server "metrics-server serving on https://$MS_ADDR:$MS_PORT" ms_serving
+    register_metrics_api
+    wait_proc metrics-server "metrics.k8s.io usage of $DEFAULT_NODES nodes ('kubectl top nodes')" \
+      node_metrics_ready "$DEFAULT_NODES"
+    log "metrics.k8s.io serves node usage"
+  fi
   write_env
   log "up"
   summary up
@@ -869,16 +1346,21 @@ cmd_down() {
     stop_procs
     rm -rf "$STATE"
   fi
+  remove_metrics_iface
   log "down"
   echo "kube down in $(elapsed)s"
 }
 
 cmd_status() {
   local name pid rc=0
+  local metrics
+  metrics=$(cat "$STATE/metrics" 2>/dev/null || echo "$METRICS")
   for name in "${PROCS[@]}"; do
     pid=$(proc_pid "$name")
     if [ -n "$pid" ]; then
       echo "$name: running, pid $pid"
+    elif [ "$name" = metrics-server ] && [ "$metrics" != 1 ]; then
+      echo "$name: off (CD_KUBE_METRICS=0)"
     else
       echo "$name: not running"
       rc=1
@@ -889,6 +1371,16 @@ cmd_status() {
   else
     echo "apiserver: $SERVER/readyz not ok"
     rc=1
+  fi
+  if [ "$metrics" = 1 ]; then
+    local avail
+    avail=$(k get apiservice v1beta1.metrics.k8s.io -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null || true)
+    if [ "$avail" = True ] && k top nodes >/dev/null 2>&1; then
+      echo "metrics: APIService v1beta1.metrics.k8s.io Available, 'kubectl top nodes' ok (metrics-server https://$MS_ADDR:$MS_PORT on $MS_IFACE)"
+    else
+      echo "metrics: APIService v1beta1.metrics.k8s.io Available=${avail:-unknown}, 'kubectl top nodes' not ok; log: $LOGS/metrics-server.log"
+      rc=1
+    fi
   fi
   return "$rc"
 }
@@ -906,9 +1398,9 @@ install)
   BUILT_IN=
   cmd_install
   if [ -n "$BUILT_IN" ]; then
-    echo "kube install: built $INSTALL_ID in ${BUILT_IN}s into $BIN"
+    echo "kube install: built what was missing of $INSTALL_ID, $MS_INSTALL_ID in ${BUILT_IN}s into $BIN, $MS_INSTALL"
   else
-    echo "kube install: $INSTALL_ID already in $BIN"
+    echo "kube install: $INSTALL_ID, $MS_INSTALL_ID already in $BIN, $MS_INSTALL"
   fi
   ;;
 up) cmd_up ;;

@@ -9,6 +9,7 @@ mod kube_e2e;
 mod kube_partition;
 #[path = "../kube_support/mod.rs"]
 mod kube_support;
+mod kube_usage;
 #[path = "../support/netfault.rs"]
 mod netfault;
 #[path = "../support/pty.rs"]

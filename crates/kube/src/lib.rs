@@ -20,10 +20,12 @@ mod describe;
 mod exec;
 mod history;
 mod logs;
+mod usage;
 mod watch;
 
 pub use describe::spawn_reader;
 pub use logs::spawn_logs;
+pub use usage::spawn_usage;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -105,6 +105,8 @@ impl BackendSpec {
                 s.nodes.clone(),
                 tx.clone(),
             )),
+            #[cfg(feature = "kube")]
+            BackendSpec::Kube(s) => Some(clusterdeck_kube::spawn_usage(s.clone(), tx.clone())),
             _ => None,
         }
     }
