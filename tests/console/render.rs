@@ -582,3 +582,79 @@ fn a_service_whose_only_task_failed_is_down_with_its_error_on_the_overview() {
     let s = screen(&app, 200, 40);
     assert!(s.contains("evil.1") && s.contains("failed"), "{s}");
 }
+
+/// CPU and memory: a column on the replicas and nodes panes once sampled (with the sparkline),
+/// a line in describe, and the reason in the title when usage cannot be read.
+#[test]
+fn usage_shows_in_the_replicas_and_nodes_panes_and_describe() {
+    use clusterdeck::model::ObjectKind;
+    use clusterdeck::model::usage::Sample;
+    let mut app = demo_app();
+    app.go_pane(Pane::Replicas);
+    let task = app
+        .selected_replica()
+        .map(|r| r.id.clone())
+        .expect("a task");
+    app.go_pane(Pane::Nodes);
+    let node = app.selected_node().map(|n| n.id.clone()).expect("a node");
+    for (cpu, at) in [(None, 0), (Some(126.0), 5), (Some(400.0), 10)] {
+        app.on_backend(BackendMsg::Usage {
+            cluster: "demo".into(),
+            source: SourceKind::Swarm,
+            samples: vec![
+                (
+                    ObjectKind::Task,
+                    task.clone(),
+                    Sample {
+                        at: t0() + Duration::seconds(at),
+                        cpu_millis: cpu,
+                        mem_bytes: Some(34 << 20),
+                        mem_limit: None,
+                    },
+                ),
+                (
+                    ObjectKind::Node,
+                    node.clone(),
+                    Sample {
+                        at: t0() + Duration::seconds(at),
+                        cpu_millis: cpu.map(|c| c * 2.0),
+                        mem_bytes: Some(1536 << 20),
+                        mem_limit: None,
+                    },
+                ),
+            ],
+            problem: None,
+        });
+    }
+    let s = screen(&app, 200, 50);
+    assert!(s.contains("CPU  (1 min)  MEM"), "{s}");
+    assert!(s.contains("80% ▃█ 1.5Gi"), "{s}");
+    app.go_pane(Pane::Replicas);
+    let s = screen(&app, 200, 50);
+    assert!(s.contains("40% ▃█ 34Mi"), "{s}");
+    // The demo has no engine to read objects from: the view as it stands once read.
+    app.describe = clusterdeck::app::describe::DescribeView {
+        title: "task api.1".into(),
+        kind: Some(ObjectKind::Task),
+        id: task.clone(),
+        json: Some(serde_json::json!({"ID": task, "ServiceID": "s1"})),
+        ..Default::default()
+    };
+    app.ui.modal = Some(Modal::Describe);
+    let s = screen(&app, 200, 50);
+    assert!(s.contains("usage        40% ▃█ 34Mi"), "{s}");
+    app.dispatch(Action::Back);
+    app.on_backend(BackendMsg::Usage {
+        cluster: "demo".into(),
+        source: SourceKind::Swarm,
+        samples: vec![],
+        problem: Some(
+            "no engine endpoint for node wrk-01 (set docker.node_endpoint or docker.nodes)".into(),
+        ),
+    });
+    let s = screen(&app, 200, 50);
+    assert!(
+        s.contains("usage: no engine endpoint for node wrk-01"),
+        "{s}"
+    );
+}

@@ -266,5 +266,6 @@ pub fn usage_cell<'a>(c: &ClusterState, kind: ObjectKind, id: &str) -> Cell<'a> 
     c.usage
         .get(&(kind, id.to_string()))
         .map(|u| Cell::from(crate::app::usage::usage_cell(kind, source, u)))
-        .unwrap_or_default()
+        // Not `Cell::default()`: that one spans no column, and the next cell would slide in.
+        .unwrap_or_else(|| Cell::from(""))
 }
