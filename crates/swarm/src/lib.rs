@@ -10,6 +10,7 @@ mod describe;
 mod diff;
 mod exec;
 mod logs;
+mod nodes;
 mod reconcile;
 pub mod registry;
 mod transport;
@@ -26,7 +27,8 @@ use tokio::time::{Instant, MissedTickBehavior, interval};
 pub use connect::{Connected, connect, has_service_status};
 pub use describe::spawn_reader;
 pub use logs::spawn_logs;
-pub use usage::{NodeEndpoints, spawn_usage};
+pub use nodes::NodeEndpoints;
+pub use usage::spawn_usage;
 
 use clusterdeck_kit::{BackendHandle, BackendMsg, Change, Follows, Reporter, Writer, next_op};
 use clusterdeck_model::{Reachability, SourceKind, SourceState};

@@ -3,11 +3,7 @@
 //! Each round reads one-shot stats (`stream=false&one-shot=true`: no second sample inside the
 //! engine, so no 1 s wait per container) for the containers shown; a node is the sum of the
 //! task containers on it. CPU counters are cumulative, so a rate needs the previous round.
-//!
-//! A node's engine is found, in order, in `docker.nodes` (hostname → endpoint), through
-//! `docker.node_endpoint` (`{addr}` and `{hostname}` replaced), or from the manager endpoint
-//! (a `tcp://` endpoint: the same scheme and port at the node's address; a socket: only the
-//! node it is).
+//! Each node's engine is found as `nodes` says.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -22,14 +18,7 @@ use clusterdeck_model::usage::Sample;
 use clusterdeck_model::{ObjectKind, SourceKind};
 
 use crate::connect::{Connected, REQUEST_TIMEOUT, connect};
-
-/// Where each node's engine answers, from the context's config.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct NodeEndpoints {
-    pub by_host: BTreeMap<String, String>,
-    /// e.g. `tcp://{addr}:2376`.
-    pub template: Option<String>,
-}
+use crate::nodes::NodeEndpoints;
 
 /// How often the shown objects are sampled.
 pub const EVERY: Duration = Duration::from_secs(5);
@@ -276,34 +265,12 @@ impl Stats {
     async fn engine(&mut self, node: &str) -> Option<&Connected> {
         if !self.engines.contains_key(node) {
             let (host, addr) = self.node_info.get(node)?.clone();
-            let ep = self.endpoint_for(node, &host, &addr).await?;
+            let m = self.manager().await.ok()?.clone();
+            let ep = crate::nodes::endpoint(&self.nodes, &m, node, &host, &addr).await?;
             let c = connect(&ep, self.tls.as_deref()).await.ok()?;
             self.engines.insert(node.to_string(), c);
         }
         self.engines.get(node)
-    }
-
-    async fn endpoint_for(&mut self, node: &str, host: &str, addr: &str) -> Option<String> {
-        if let Some(ep) = self.nodes.by_host.get(host) {
-            return Some(ep.clone());
-        }
-        if let Some(t) = &self.nodes.template {
-            return Some(t.replace("{addr}", addr).replace("{hostname}", host));
-        }
-        let m = self.manager().await.ok()?;
-        if let Some(rest) = m.endpoint.strip_prefix("tcp://") {
-            let port = rest
-                .rsplit_once(':')
-                .map(|(_, p)| p.trim_end_matches('/'))?;
-            return (!addr.is_empty()).then(|| format!("tcp://{addr}:{port}"));
-        }
-        // A socket: the node it is, and no other.
-        let info = m
-            .link
-            .get_json(&m.docker, "/info", REQUEST_TIMEOUT)
-            .await
-            .ok()?;
-        (info["Swarm"]["NodeID"].as_str() == Some(node)).then(|| m.endpoint.clone())
     }
 }
 
