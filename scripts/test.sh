@@ -38,6 +38,7 @@ cleanup() {
   bash scripts/engines/ec2.sh down >/dev/null 2>&1 || true
   bash scripts/engines/etcd.sh down >/dev/null 2>&1 || true
   bash scripts/engines/kube.sh down >/dev/null 2>&1 || true
+  bash scripts/engines/ssh.sh down >/dev/null 2>&1 || true
   bash scripts/engines/swarm.sh down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -54,6 +55,11 @@ bash scripts/engines/rsyslog.sh install
 bash scripts/engines/swarm.sh up
 # shellcheck disable=SC1091
 . "${CD_SWARM_STATE:-/run/clusterdeck-swarm}/env"
+# An sshd in each swarm node's namespace (Debian's openssh-server; the host's sshd is never
+# started), for ssh:// engines and ssh to nodes, with keys and an ssh config made here.
+bash scripts/engines/ssh.sh up
+# shellcheck disable=SC1091
+. "${CD_SSH_STATE:-/run/clusterdeck-ssh}/env"
 # moto's EC2 API server (from PyPI, in a cached virtualenv): an open one and one enforcing IAM.
 bash scripts/engines/ec2.sh up
 # Servers left running by an earlier run are reused: start them empty (new IAM keys too).

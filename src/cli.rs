@@ -149,6 +149,8 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
         Theme::load(&theme_name, user_themes.as_deref(), no_color()).map_err(|e| eyre!("{e}"))?;
     let read_only = cli.read_only || cfg.read_only || cli.wall;
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    // ssh:// engines run the user's ssh with the config's options (before any backend dials).
+    crate::backends::swarm::ssh::set_options(cfg.ssh.options());
     let b = start_backends(cli, &cfg, read_only, &tx);
     let operator = Operator::current();
     // Read-only: no executor is built and the backends have no write side, so nothing can

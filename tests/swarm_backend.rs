@@ -10,6 +10,8 @@ mod swarm_support;
 mod confirmed;
 #[path = "swarm_backend/describe.rs"]
 mod describe;
+#[path = "swarm_backend/ssh.rs"]
+mod ssh;
 #[path = "swarm_backend/usage.rs"]
 mod usage;
 

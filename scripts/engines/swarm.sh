@@ -125,8 +125,18 @@ start_dockerd() { # start_dockerd N : launch node N's dockerd (does not wait)
 }
 
 wait_dockerd() { # wait_dockerd N : until node N's socket answers; dies with the log tail
-  local n=$1 end=$(($(date +%s) + SOCK_WAIT))
+  local n=$1 end=$(($(date +%s) + SOCK_WAIT)) retried=0
   while ! node_answers "$n"; do
+    # On a loaded machine dockerd may give up on its own containerd after 10 s and exit: that
+    # is the machine, not the test; start it once more.
+    if [ "$retried" = 0 ] && [ -z "$(dockerd_pid "$n")" ] &&
+      tail -n 5 "$STATE/n$n/dockerd.log" 2>/dev/null | grep -q 'timeout waiting for containerd to start'; then
+      log "node $n (${NAMES[$n]}): dockerd gave up waiting for containerd (a loaded machine); starting it again"
+      retried=1
+      start_dockerd "$n"
+      end=$(($(date +%s) + SOCK_WAIT))
+      continue
+    fi
     if [ -z "$(dockerd_pid "$n")" ] && [ "$(date +%s)" -gt $((end - SOCK_WAIT + 2)) ]; then
       tail -n 30 "$STATE/n$n/dockerd.log" >&2 || true
       die "dockerd of node $n (${NAMES[$n]}) exited; log: $STATE/n$n/dockerd.log"

@@ -13,6 +13,7 @@ mod logs;
 mod nodes;
 mod reconcile;
 pub mod registry;
+pub mod ssh;
 mod transport;
 mod usage;
 

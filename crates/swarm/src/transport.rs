@@ -1,8 +1,8 @@
 //! The console's own HTTP transport under bollard (`Docker::connect_with_custom_transport`):
 //! the connection to the engine is ours, so one pipe carries bollard's typed calls and the
 //! raw reads of what bollard's model lacks (a service's `PreviousSpec`). `unix://`, `tcp://`,
-//! and `tcp://` with TLS when `DOCKER_TLS_VERIFY` / `DOCKER_CERT_PATH` say so, as the docker
-//! CLI does.
+//! `tcp://` with TLS when `DOCKER_TLS_VERIFY` / `DOCKER_CERT_PATH` say so, and `ssh://`
+//! through the user's ssh (`ssh.rs`), as the docker CLI does.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -97,10 +97,20 @@ impl Link {
                 base: "http://docker".into(),
             });
         }
+        if endpoint.starts_with("ssh://") {
+            let target = crate::ssh::parse(endpoint)?;
+            let c = builder().build(crate::ssh::SshConnector(Arc::new(target)));
+            return Ok(Link {
+                send: via(c),
+                base: "http://docker".into(),
+            });
+        }
         let rest = ["tcp://", "http://", "https://"]
             .iter()
             .find_map(|p| endpoint.strip_prefix(p))
-            .ok_or_else(|| format!("{endpoint}: not a Docker endpoint (unix://, tcp://)"))?;
+            .ok_or_else(|| {
+                format!("{endpoint}: not a Docker endpoint (unix://, tcp://, ssh://)")
+            })?;
         match tls {
             None if !endpoint.starts_with("https://") => {
                 let mut http = HttpConnector::new();

@@ -30,6 +30,7 @@ struct PartialConfig {
     timeline: Option<response::PartialTimeline>,
     notify: Option<response::PartialNotify>,
     actions: Option<response::PartialActions>,
+    ssh: Option<super::ssh::SshConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,6 +209,9 @@ fn overlay(mut base: Config, p: PartialConfig) -> Config {
         base.contexts = contexts;
     }
     response::overlay(&mut base, p.incidents, p.timeline, p.notify, p.actions);
+    if let Some(ssh) = p.ssh {
+        base.ssh = ssh;
+    }
     base
 }
 
@@ -268,6 +272,9 @@ fn validate(p: &PartialConfig, defaults: &Config) -> Result<(), Invalid> {
     }
     if let Some(contexts) = &p.contexts {
         validate_contexts(contexts)?;
+    }
+    if let Some(ssh) = &p.ssh {
+        super::ssh::validate(ssh)?;
     }
     response::validate(&response::Response {
         incidents: p.incidents.as_ref(),

@@ -8,6 +8,7 @@ mod load;
 pub(crate) mod locate;
 mod response;
 pub mod sources;
+pub mod ssh;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,6 +43,8 @@ pub struct Config {
     /// Bell and hooks on incidents.
     pub notify: crate::notify::NotifyConfig,
     pub actions: ActionsConfig,
+    /// How ssh is run (`ssh://` engines, ssh to nodes and instances).
+    pub ssh: ssh::SshConfig,
 }
 
 /// `[actions]`: what every action's confirmation asks for.
@@ -239,6 +242,7 @@ impl Default for Config {
                 ..Default::default()
             },
             actions: ActionsConfig::default(),
+            ssh: ssh::SshConfig::default(),
         }
     }
 }
