@@ -175,6 +175,10 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     app.log_handles = b.logs;
     app.readers = b.readers;
     app.usage_handles = b.usage;
+    app.sessions = crate::app::session::SessionSettings {
+        ssh: cfg.ssh.clone(),
+        swarm: b.swarm,
+    };
     app.launch = sources::aws::launch_configs(&cfg);
     for (name, production) in b.contexts {
         let read_only = cfg.context_read_only(&name);
@@ -234,6 +238,8 @@ struct Backends {
     logs: Vec<LogHandle>,
     readers: Vec<ReadHandle>,
     usage: Vec<UsageHandle>,
+    /// The Swarm contexts' settings, for shells in tasks (their node endpoints and TLS).
+    swarm: Vec<crate::backends::swarm::SwarmSettings>,
     /// (context, production) in the order they first appear.
     contexts: Vec<(String, bool)>,
 }
@@ -252,6 +258,7 @@ fn start_backends(
         logs: Vec::new(),
         readers: Vec::new(),
         usage: Vec::new(),
+        swarm: Vec::new(),
         contexts: Vec::new(),
     };
     if cli.demo || cli.demo_scale.is_some() {
@@ -276,6 +283,9 @@ fn start_backends(
             b.logs.extend(spec.logs(tx));
             b.readers.extend(spec.reader(tx));
             b.usage.extend(spec.usage(tx));
+            if let sources::BackendSpec::Swarm(s) = &spec {
+                b.swarm.push(s.clone());
+            }
         }
         // A context marked `read_only` gets backends without a write side, like `--read-only`.
         let writable = !(read_only || cfg.context_read_only(spec.cluster()));

@@ -58,6 +58,11 @@ pub trait Screen {
     fn take_bell(&mut self) -> bool {
         false
     }
+    /// An interactive session to hand the terminal to (argv), once.
+    fn take_session(&mut self) -> Option<Vec<String>> {
+        None
+    }
+    fn session_ended(&mut self, _ended: Result<i32, String>, _took: Duration) {}
 }
 
 impl Screen for App {
@@ -81,6 +86,12 @@ impl Screen for App {
     }
     fn take_bell(&mut self) -> bool {
         App::take_bell(self)
+    }
+    fn take_session(&mut self) -> Option<Vec<String>> {
+        App::take_session(self)
+    }
+    fn session_ended(&mut self, ended: Result<i32, String>, took: Duration) {
+        App::session_ended(self, ended, took)
     }
     fn draw(&self, f: &mut Frame, now: Time) {
         crate::ui::draw(f, self, now)
@@ -137,6 +148,15 @@ pub async fn run<S: Screen>(
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     dirty |= screen.on_key(k, chrono::Utc::now());
+                    if let Some(argv) = screen.take_session() {
+                        // The session reads the terminal: no one else may.
+                        drop(events);
+                        let (ended, took) = session(&argv).await;
+                        guard.resume()?;
+                        events = EventStream::new();
+                        screen.session_ended(ended, took);
+                        dirty = true;
+                    }
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
@@ -180,4 +200,32 @@ pub async fn run<S: Screen>(
     };
     drop(guard);
     Ok(ended)
+}
+
+/// Hands the terminal to `argv` (ssh, a shell in a container) in cooked mode on the normal
+/// screen, waits for it, and takes the terminal back, whatever way it ended.
+async fn session(argv: &[String]) -> (Result<i32, String>, Duration) {
+    let started = std::time::Instant::now();
+    let Some((prog, args)) = argv.split_first() else {
+        return (Err("nothing to run".into()), Duration::ZERO);
+    };
+    crate::terminal::restore();
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = writeln!(
+            out,
+            "clusterdeck: {} (exit it to come back to the console)",
+            argv.join(" ")
+        );
+        let _ = out.flush();
+    }
+    let ended = match tokio::process::Command::new(prog).args(args).status().await {
+        Ok(st) => match st.code() {
+            Some(c) => Ok(c),
+            None => Err(format!("{prog} was ended by a signal ({st})")),
+        },
+        Err(e) => Err(format!("cannot run {prog}: {e}")),
+    };
+    (ended, started.elapsed())
 }

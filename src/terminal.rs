@@ -163,6 +163,16 @@ impl TerminalGuard {
     }
 }
 
+impl TerminalGuard {
+    /// Takes the terminal back after a session had it: raw mode, the alternate screen, and a
+    /// full redraw (what the session printed is not on it).
+    pub fn resume(&mut self) -> io::Result<()> {
+        enable_raw_mode()?;
+        execute!(io::stdout(), EnterAlternateScreen, Hide)?;
+        self.terminal.clear()
+    }
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();

@@ -117,13 +117,21 @@ wait_node() {
   die "node $n's sshd did not answer on 10.99.$n.2:22; log: $STATE/n$n/sshd.log"
 }
 
-stop_node() { # stop_node N : node N's sshd and the connections it serves (its session)
+descendants() { # descendants PID : every process under PID, children first
+  local c
+  for c in $(ps -e -o pid=,ppid= | awk -v p="$1" '$2 == p { print $1 }'); do
+    descendants "$c"
+    echo "$c"
+  done
+}
+
+stop_node() { # stop_node N : node N's sshd and the connections it serves
   local pid p
   pid=$(sshd_pid "$1")
   if [ -n "$pid" ]; then
-    # Per-connection sshd processes stay in the listener's session (setsid made it one); they
-    # go too, so a client's open connection ends as when a node goes away.
-    for p in $(ps -e -o pid=,sid= | awk -v s="$pid" '$2 == s && $1 != s { print $1 }'); do
+    # Each connection is a process under the listener (in a session of its own): they go
+    # too, so a client's open connection ends as when a node goes away.
+    for p in $(descendants "$pid"); do
       kill -TERM "$p" 2>/dev/null || true
     done
     stop_pid "$pid" 10

@@ -370,6 +370,20 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
                     sanitize(&target.name)
                 )
             }
+            InputKind::Prompt(PromptKind::Session {
+                session,
+                production,
+            }) => {
+                if *production {
+                    format!(
+                        "PRODUCTION · {} · type {} to open it: ",
+                        sanitize(&session.cli),
+                        sanitize(&session.name)
+                    )
+                } else {
+                    format!("shell in {} (audited) · command: ", sanitize(&session.name))
+                }
+            }
             InputKind::Prompt(PromptKind::Annotate { ack, summary, .. }) => {
                 let what = if *ack { "ack" } else { "note on" };
                 format!("{what} {} · note: ", strip::fit(&sanitize(summary), 40))

@@ -56,6 +56,7 @@ fn crash_looping(dir: &std::path::Path) -> clusterdeck::app::App {
             image: w.image.clone(),
             name: None,
             restarts: None,
+            container: None,
         }));
     }
     app.on_backend(BackendMsg::Changes {

@@ -565,6 +565,7 @@ fn a_service_whose_only_task_failed_is_down_with_its_error_on_the_overview() {
         image: w.image.clone(),
         name: None,
         restarts: None,
+        container: None,
     };
     event(&mut app, Change::UpsertWorkload(w));
     event(&mut app, Change::UpsertReplica(task));

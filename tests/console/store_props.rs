@@ -54,6 +54,7 @@ fn replica(id: u8, workload: u8, node: Option<u8>, state: usize) -> Replica {
         image: "img:1".into(),
         name: None,
         restarts: None,
+        container: None,
     }
 }
 

@@ -22,6 +22,7 @@ mod requests;
 mod respond;
 mod save;
 mod select;
+pub mod session;
 mod state;
 pub mod theme;
 pub mod timeline;

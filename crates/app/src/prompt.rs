@@ -27,6 +27,12 @@ pub enum PromptKind {
         revisions: Vec<crate::model::Revision>,
         current: u64,
     },
+    /// A shell's command (default from `[ssh] exec_command`), or in production the target's
+    /// name typed, before a session opens.
+    Session {
+        session: crate::ops::Session,
+        production: bool,
+    },
     /// An ack (with an optional note) or a note on an incident.
     Annotate {
         key: String,
@@ -206,6 +212,13 @@ impl App {
                         input.text.trim()
                     )),
                 }
+            }
+            InputKind::Prompt(PromptKind::Session {
+                session,
+                production,
+            }) => {
+                let (s, p) = (session.clone(), *production);
+                self.submit_session(&s, p, &input.text)
             }
             InputKind::Prompt(PromptKind::Annotate { key, ack, .. }) => {
                 if !*ack && input.text.trim().is_empty() {

@@ -122,6 +122,11 @@ pub struct App {
     pub describe: crate::describe::DescribeView,
     /// What "add node" launches, per context (`aws.launch`).
     pub launch: HashMap<String, LaunchConfig>,
+    /// How shells and ssh sessions are opened (`x`).
+    pub sessions: crate::session::SessionSettings,
+    /// A session whose intent is audited, for the run loop to hand the terminal to.
+    pub session: Option<crate::session::OpenSession>,
+    pub session_running: bool,
     pub logs: LogView,
     /// Where background lookups (registry tags) report back: the run loop's channel.
     pub self_tx: Option<tokio::sync::mpsc::Sender<BackendMsg>>,
@@ -231,6 +236,9 @@ impl App {
             usage_handles: Vec::new(),
             describe: crate::describe::DescribeView::default(),
             launch: HashMap::new(),
+            sessions: Default::default(),
+            session: None,
+            session_running: false,
             logs: LogView::default(),
             incidents: crate::incidents::Incidents::default(),
             timeline: None,

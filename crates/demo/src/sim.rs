@@ -232,6 +232,7 @@ impl DemoCluster {
             image: self.services[svc].w.image.clone(),
             name: None,
             restarts: None,
+            container: None,
         };
         if let Some(n) = &node {
             *self.load.entry(n.clone()).or_default() += 1;

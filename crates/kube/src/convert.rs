@@ -508,6 +508,7 @@ pub fn pod(p: &Pod) -> Option<Replica> {
             .unwrap_or_default(),
         name: Some(format!("{ns}/{name}")),
         restarts: Some(u32::try_from(restarts).unwrap_or(u32::MAX)),
+        container: None,
     })
 }
 

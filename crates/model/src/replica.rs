@@ -71,6 +71,8 @@ pub struct Replica {
     /// Container restarts, where the orchestrator counts them (Kubernetes; a Swarm task that
     /// dies is replaced by a new task instead).
     pub restarts: Option<u32>,
+    /// The container's id on its node's engine (Swarm tasks that have one), for a shell in it.
+    pub container: Option<String>,
 }
 
 impl Replica {

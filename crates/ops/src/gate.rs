@@ -85,9 +85,9 @@ pub struct Released {
 }
 
 pub struct LiveGate {
-    audit: AuditLog,
+    pub(crate) audit: AuditLog,
     executor: Executor,
-    operator: Operator,
+    pub(crate) operator: Operator,
     seq: u64,
     shipper: Option<Shipper>,
 }
@@ -95,7 +95,7 @@ pub struct LiveGate {
 impl LiveGate {
     /// Appends durably, then wakes the syslog shipper (which never blocks this path).
     /// `<time>-<pid>-<n>`: unique on the host, ordered within this console.
-    fn next_op_id(&mut self) -> String {
+    pub(crate) fn next_op_id(&mut self) -> String {
         self.seq += 1;
         format!(
             "{}-{}-{}",
@@ -105,7 +105,7 @@ impl LiveGate {
         )
     }
 
-    fn append(&self, rec: AuditRecord) -> std::io::Result<AuditRecord> {
+    pub(crate) fn append(&self, rec: AuditRecord) -> std::io::Result<AuditRecord> {
         let r = self.audit.append(rec)?;
         if let Some(s) = &self.shipper {
             s.notify();
@@ -553,7 +553,7 @@ fn record(
 }
 
 /// Who, where, when and which operation: what every record of this console starts with.
-fn stamped(op: &Operator, op_id: &str, phase: &str) -> AuditRecord {
+pub(crate) fn stamped(op: &Operator, op_id: &str, phase: &str) -> AuditRecord {
     AuditRecord {
         v: 1,
         time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),

@@ -9,6 +9,7 @@ mod gate;
 mod launch;
 mod plan;
 mod request;
+mod session;
 
 pub use clusterdeck_model::OpId;
 pub use executor::{BackendHandle, Executor, OpCommand};
@@ -16,5 +17,6 @@ pub use gate::{ConfirmedOp, Gate, PendingOp, Released};
 pub use launch::LaunchConfig;
 pub use plan::{MAX_LAUNCH, MAX_REPLICAS, Plan, Risk, plan};
 pub use request::{InstanceAction, Op, OpRequest, parse_image_ref, split_container};
+pub use session::Session;
 
 use clusterdeck_model as model;

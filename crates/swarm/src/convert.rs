@@ -116,6 +116,10 @@ pub fn replica(t: &m::Task) -> Option<Replica> {
             .unwrap_or_default(),
         name: None,
         restarts: None,
+        container: status
+            .and_then(|s| s.container_status.as_ref())
+            .and_then(|c| c.container_id.clone())
+            .filter(|c| !c.is_empty()),
     })
 }
 

@@ -23,6 +23,8 @@ pub struct SshConfig {
     pub user: Option<String>,
     /// Which address of an EC2 instance ssh goes to: "private" or "public".
     pub instance_address: String,
+    /// What a shell in a task runs (the prompt offers it, to change).
+    pub exec_command: String,
 }
 
 impl Default for SshConfig {
@@ -33,6 +35,7 @@ impl Default for SshConfig {
             args: Vec::new(),
             user: None,
             instance_address: "private".into(),
+            exec_command: "sh".into(),
         }
     }
 }
@@ -62,6 +65,12 @@ pub(super) fn validate(s: &SshConfig) -> Result<(), Invalid> {
         return Err(Invalid::value(
             "ssh.program",
             "must name a program (e.g. \"ssh\")",
+        ));
+    }
+    if s.exec_command.trim().is_empty() {
+        return Err(Invalid::value(
+            "ssh.exec_command",
+            "must name a command (e.g. \"sh\")",
         ));
     }
     if !matches!(s.instance_address.as_str(), "private" | "public") {

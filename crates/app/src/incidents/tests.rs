@@ -138,6 +138,7 @@ fn task(id: &str, workload: &str, state: TaskState, since: Time, error: Option<&
         image: "img:1".into(),
         name: None,
         restarts: None,
+        container: None,
     }
 }
 
