@@ -67,6 +67,8 @@ fn append(path: &Path, line: &str) -> io::Result<()> {
 pub struct QuietBackend<B: Backend> {
     inner: B,
     cursor_hidden: Option<bool>,
+    /// Where the cursor was last put (see `get_cursor_position`).
+    cursor: Position,
 }
 
 impl<B: Backend> QuietBackend<B> {
@@ -74,6 +76,7 @@ impl<B: Backend> QuietBackend<B> {
         QuietBackend {
             inner,
             cursor_hidden: None,
+            cursor: Position::default(),
         }
     }
 }
@@ -112,12 +115,18 @@ impl<B: Backend> Backend for QuietBackend<B> {
         Ok(())
     }
 
+    /// Where it was last put, not asked of the terminal: asking needs an answer on stdin,
+    /// which the event reader may take first (after a session gave the terminal back the
+    /// question timed out), and a full-screen console never needs the real position.
     fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
-        self.inner.get_cursor_position()
+        Ok(self.cursor)
     }
 
     fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
-        self.inner.set_cursor_position(position)
+        let p = position.into();
+        self.inner.set_cursor_position(p)?;
+        self.cursor = p;
+        Ok(())
     }
 
     fn clear(&mut self) -> Result<(), Self::Error> {

@@ -523,3 +523,136 @@ fn an_exited_tasks_logs_are_shown_with_its_exit_and_written_to_a_file() {
     );
     docker(&["service", "rm", "t-exit"]);
 }
+
+/// A console whose ssh uses the test command's config (keys, known hosts), never ~/.ssh.
+fn lab_with_ssh() -> World {
+    let hosts: Vec<String> = managers().iter().map(|m| format!("\"{m}\"")).collect();
+    World::with_config(&format!(
+        "[[contexts]]\nname = \"lab\"\ndocker = {{ hosts = [{}] }}\n[ssh]\nconfig = \"{}\"\n",
+        hosts.join(", "),
+        env("CD_SSH_CONFIG")
+    ))
+}
+
+/// The audit records of sessions: (phase, verb, result).
+fn session_records(world: &World) -> Vec<(String, String, Option<String>)> {
+    audit_lines(&world.audit_path())
+        .iter()
+        .map(|l| parse(l))
+        .filter(|r| r["verb"] == "exec" || r["verb"] == "ssh")
+        .map(|r| {
+            (
+                r["phase"].as_str().unwrap_or_default().to_string(),
+                r["verb"].as_str().unwrap_or_default().to_string(),
+                r["result"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_shell_in_a_task_on_a_worker_and_back_to_the_same_pane_with_both_records() {
+    let _ = try_docker(&["service", "rm", "t-shell"]);
+    create_service(
+        "t-shell",
+        1,
+        "1",
+        &[
+            "--hostname",
+            "t-shell-box",
+            "--constraint",
+            "node.role==worker",
+        ],
+    );
+    let world = lab_with_ssh();
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("the swarm connected", 60, |t| {
+        t.contains("swarm ● connected")
+    });
+    s.send("4");
+    s.send("/t-shell\r");
+    s.wait_secs("the task", 30, |t| {
+        t.contains("t-shell.1") && t.contains("running")
+    });
+    s.send("x");
+    s.wait_secs("the command prompt", 10, |t| {
+        t.contains("shell in t-shell.1 (audited) · command: sh")
+    });
+    s.send("\r");
+    // The container's shell, on the worker's engine (ssh to the worker, docker exec there).
+    s.wait_secs("a shell prompt", 30, |t| {
+        t.contains("# ") || t.contains("$ ")
+    });
+    s.send("hostname\r");
+    s.wait_secs("the container's hostname", 20, |t| {
+        t.contains("t-shell-box")
+    });
+    s.send("exit\r");
+    let t = s.wait_secs("the console again, on the same pane", 20, |t| {
+        t.contains("t-shell.1") && t.contains("ended (exit 0")
+    });
+    assert!(t.contains("[4 Replicas]"), "{t}");
+    let recs = session_records(&world);
+    assert_eq!(
+        recs,
+        vec![
+            ("intent".into(), "exec".into(), None),
+            ("outcome".into(), "exec".into(), Some("ok".into())),
+        ],
+        "{recs:?}"
+    );
+    s.send("q");
+    s.wait_exit();
+    s.assert_terminal_restored();
+    docker(&["service", "rm", "t-shell"]);
+}
+
+#[test]
+fn ssh_to_a_node_and_back_also_when_the_session_is_killed() {
+    let world = lab_with_ssh();
+    let mut s = Session::spawn(&world, &[]);
+    s.wait_secs("the swarm connected", 60, |t| {
+        t.contains("swarm ● connected")
+    });
+    s.send("2");
+    s.send("/wrk1\r");
+    s.wait_secs("wrk1", 30, |t| node_row(t, "wrk1").is_some());
+    s.send("x");
+    // The node's own sshd (its session's DOCKER_HOST names that node's engine).
+    s.wait_secs("a shell prompt", 30, |t| {
+        t.contains("# ") || t.contains("$ ")
+    });
+    s.send("echo \"on=$DOCKER_HOST\"\r");
+    s.wait_secs("the node's session", 20, |t| {
+        t.contains("on=unix://") && t.contains("/n4/sock")
+    });
+    s.send("exit\r");
+    s.wait_secs("the console again", 20, |t| {
+        t.contains("ssh 10.99.4.2 ended (exit 0")
+    });
+    // Again, and this time the ssh process is killed under the console.
+    s.send("x");
+    s.wait_secs("a shell prompt", 30, |t| {
+        t.contains("# ") || t.contains("$ ")
+    });
+    let console = s.pid().to_string();
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &console, "-x", "ssh"])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "the console's ssh child");
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status();
+    let t = s.wait_secs("the console again", 20, |t| {
+        t.contains("ended: ssh was ended by a signal")
+    });
+    assert!(t.contains("wrk1"), "{t}");
+    let recs = session_records(&world);
+    assert_eq!(recs.len(), 4, "{recs:?}");
+    assert_eq!(recs[3].2.as_deref(), Some("failed"), "{recs:?}");
+    s.send("q");
+    s.wait_exit();
+    s.assert_terminal_restored();
+}

@@ -156,6 +156,10 @@ write_env() {
 cmd_up() {
   [ -S "$SWARM/n1/sock" ] || die "the swarm is not up ($SWARM): run scripts/engines/swarm.sh up first"
   ensure_packages openssh-server openssh-client
+  # The package must not have started the host's own sshd (a listener outside the nodes).
+  if ss -Hltn 'sport = :22' 2>/dev/null | grep -q .; then
+    die "something listens on the host's port 22 (a host-wide sshd?): not started by this script; stop it"
+  fi
   mkdir -p /run/sshd # sshd's privilege separation directory
   make_keys
   local n

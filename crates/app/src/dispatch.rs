@@ -185,7 +185,6 @@ impl App {
             Action::Logs => self.open_logs(),
             Action::NextProblem => self.jump_next(),
             Action::Describe => self.open_describe(),
-            Action::Shell => self.open_shell(),
             Action::Ack => self.begin_note(true),
             Action::Note => self.begin_note(false),
             _ => {}

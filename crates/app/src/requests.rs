@@ -20,6 +20,10 @@ impl App {
     /// A mutating action on the selection: a prompt, or the plan to confirm; a warning when
     /// nothing fitting is selected.
     pub(crate) fn act(&mut self, a: Action) {
+        // A session is no operation on a cluster: audited on its own, opened from here.
+        if a == Action::Shell {
+            return self.open_shell();
+        }
         match self.request_for(a) {
             Ok(Next::Prompt(input)) => {
                 if let InputKind::Prompt(PromptKind::Deploy { target }) = &input.kind

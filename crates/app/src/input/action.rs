@@ -159,7 +159,7 @@ pub const ACTIONS: &[ActionInfo] = &[
     row(
         Action::Describe,
         "describe",
-        "describe the selected node, service or task (as the engine reports it)",
+        "describe the selected object (as the engine reports it)",
     ),
     row(
         Action::ToggleFormat,
@@ -194,7 +194,7 @@ pub const ACTIONS: &[ActionInfo] = &[
     write(
         Action::Shell,
         "shell",
-        "a shell in the selected task, or ssh to the selected node or instance",
+        "shell in the task; ssh to the node or instance",
     ),
     write(Action::Scale, "scale", "scale service"),
     write(Action::Drain, "drain", "drain node"),
@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(names.len(), ACTIONS.len(), "duplicate names");
         let panes = Pane::ALL.len();
         // Every variant, with GoPane once per pane.
-        assert_eq!(ACTIONS.len(), 46 + panes);
+        assert_eq!(ACTIONS.len(), 47 + panes);
         for p in Pane::ALL {
             assert!(
                 ACTIONS.iter().any(|i| i.action == Action::GoPane(p)),
