@@ -178,6 +178,7 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
     app.sessions = crate::app::session::SessionSettings {
         ssh: cfg.ssh.clone(),
         swarm: b.swarm,
+        kube: b.kube,
     };
     app.launch = sources::aws::launch_configs(&cfg);
     for (name, production) in b.contexts {
@@ -240,6 +241,8 @@ struct Backends {
     usage: Vec<UsageHandle>,
     /// The Swarm contexts' settings, for shells in tasks (their node endpoints and TLS).
     swarm: Vec<crate::backends::swarm::SwarmSettings>,
+    /// The Kubernetes contexts' kubeconfig and context, for shells in pods.
+    kube: Vec<crate::app::session::KubeAccess>,
     /// (context, production) in the order they first appear.
     contexts: Vec<(String, bool)>,
 }
@@ -259,6 +262,7 @@ fn start_backends(
         readers: Vec::new(),
         usage: Vec::new(),
         swarm: Vec::new(),
+        kube: Vec::new(),
         contexts: Vec::new(),
     };
     if cli.demo || cli.demo_scale.is_some() {
@@ -283,8 +287,15 @@ fn start_backends(
             b.logs.extend(spec.logs(tx));
             b.readers.extend(spec.reader(tx));
             b.usage.extend(spec.usage(tx));
-            if let sources::BackendSpec::Swarm(s) = &spec {
-                b.swarm.push(s.clone());
+            match &spec {
+                sources::BackendSpec::Swarm(s) => b.swarm.push(s.clone()),
+                #[cfg(feature = "kube")]
+                sources::BackendSpec::Kube(k) => b.kube.push(crate::app::session::KubeAccess {
+                    cluster: k.cluster.clone(),
+                    kubeconfig: k.kubeconfig.clone(),
+                    context: k.context.clone(),
+                }),
+                _ => {}
             }
         }
         // A context marked `read_only` gets backends without a write side, like `--read-only`.

@@ -656,3 +656,72 @@ fn ssh_to_a_node_and_back_also_when_the_session_is_killed() {
     s.wait_exit();
     s.assert_terminal_restored();
 }
+
+/// The same through the node's own engine endpoint (`docker.node_endpoint`, TLS from the
+/// environment as the docker CLI reads it): `docker -H tcp://<worker>:2376 exec -it …`.
+#[test]
+fn a_shell_in_a_task_through_the_nodes_engine_endpoint() {
+    let _ = try_docker(&["service", "rm", "t-shell2"]);
+    create_service(
+        "t-shell2",
+        1,
+        "1",
+        &[
+            "--hostname",
+            "t-shell2-box",
+            "--constraint",
+            "node.role==worker",
+        ],
+    );
+    let hosts: Vec<String> = managers().iter().map(|m| format!("\"{m}\"")).collect();
+    let world = World::with_config(&format!(
+        "[[contexts]]\nname = \"lab\"\ndocker = {{ hosts = [{}], node_endpoint = \"tcp://{{addr}}:2376\" }}\n",
+        hosts.join(", ")
+    ));
+    let tls = env("CD_SWARM_TLS_DIR");
+    let mut s = Session::spawn_with_env(
+        &world,
+        &[],
+        &[
+            ("DOCKER_CERT_PATH", Some(std::ffi::OsStr::new(tls.as_str()))),
+            ("DOCKER_TLS_VERIFY", Some(std::ffi::OsStr::new("1"))),
+        ],
+    );
+    s.wait_secs("the swarm connected", 60, |t| {
+        t.contains("swarm ● connected")
+    });
+    s.send("4");
+    s.send("/t-shell2\r");
+    s.wait_secs("the task", 30, |t| {
+        t.contains("t-shell2.1") && t.contains("running")
+    });
+    s.send("x");
+    s.wait_secs("the command prompt", 10, |t| t.contains("command: sh"));
+    s.send("\r");
+    s.wait_secs("a shell prompt", 30, |t| {
+        t.contains("# ") || t.contains("$ ")
+    });
+    s.send("hostname\r");
+    s.wait_secs("the container's hostname", 20, |t| {
+        t.contains("t-shell2-box")
+    });
+    s.send("exit\r");
+    s.wait_secs("the console again", 20, |t| {
+        t.contains("t-shell2.1") && t.contains("ended (exit 0")
+    });
+    let cli: Vec<String> = audit_lines(&world.audit_path())
+        .iter()
+        .map(|l| parse(l))
+        .filter(|r| r["verb"] == "exec" && r["phase"] == "intent")
+        .filter_map(|r| r["cli"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        cli.len() == 1
+            && cli[0].starts_with("docker -H tcp://10.99.")
+            && cli[0].contains(":2376 exec -it"),
+        "{cli:?}"
+    );
+    s.send("q");
+    s.wait_exit();
+    docker(&["service", "rm", "t-shell2"]);
+}

@@ -41,6 +41,8 @@
 # within ~1 s: append whole lines, e.g. 'kube.sh log TEXT...' or
 #   printf '%s stdout F %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$text" >>"$CD_KUBE_LOG_FILE"
 # All such pods share the file, so a test should look for lines of its own (a unique text).
+# 'kubectl exec' into pods of namespace t-exec (CD_KUBE_EXEC_NAMESPACE) runs the command on this
+# host (kwok's ClusterExec, local), in $STATE, with CD_KWOK_EXEC=$CD_KUBE_EXEC_MARKER set.
 # A follow ends only when its client closes it, not when the pod is deleted (kwok cannot tell a
 # container stopped). A container's previous logs ('kubectl logs --previous') are the one line
 # CD_KUBE_PREVIOUS_LOG_LINE (kwok's previousLogsFile), for the same pods.
@@ -153,6 +155,10 @@ PREVIOUS_LOG_FILE=$STATE/pod-logs/previous.log
 PREVIOUS_LOG_LINE='cd-kube previous container last line'
 LOG_NAMESPACE='t-logs'
 LOG_CONTAINER=clusterdeck-logs
+# 'kubectl exec' into pods of this namespace (kwok's ClusterExec, local): the command runs on
+# this host, in $STATE, with CD_KWOK_EXEC set to EXEC_MARKER, so a test can tell it ran there.
+EXEC_NAMESPACE='t-exec'
+EXEC_MARKER='cd-kwok-exec-marker'
 
 # Resource metrics (metrics.k8s.io, 'kubectl top'), on unless CD_KUBE_METRICS=0 (e.g. for scale
 # measurements: metrics-server scrapes every node each METRIC_RESOLUTION seconds).
@@ -595,6 +601,20 @@ spec:
   - containers: [$LOG_CONTAINER]
     logsFile: $LOG_FILE
     follow: true
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata:
+  name: $EXEC_NAMESPACE
+spec:
+  selector:
+    matchNamespaces: [$EXEC_NAMESPACE]
+  execs:
+  - local:
+      workDir: $STATE
+      envs:
+      - name: CD_KWOK_EXEC
+        value: $EXEC_MARKER
 EOF
   mkdir -p "${LOG_FILE%/*}"
   : >"$LOG_FILE"
@@ -1227,6 +1247,8 @@ write_env() {
     echo "export CD_KUBE_PREVIOUS_LOG_LINE='$PREVIOUS_LOG_LINE'"
     echo "export CD_KUBE_LOG_NAMESPACE=$LOG_NAMESPACE"
     echo "export CD_KUBE_LOG_CONTAINER=$LOG_CONTAINER"
+    echo "export CD_KUBE_EXEC_NAMESPACE=$EXEC_NAMESPACE"
+    echo "export CD_KUBE_EXEC_MARKER=$EXEC_MARKER"
     echo "export CD_KUBE_SCRIPT='$(readlink -f "$0")'"
     echo "# Resource metrics (metrics.k8s.io, 'kubectl top'; CD_KUBE_METRICS=0 when 'up' ran without):"
     echo "# each container of a pod uses the quantities in the pod's annotations CD_KUBE_USAGE_*_ANNOTATION"

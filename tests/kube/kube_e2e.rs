@@ -254,3 +254,95 @@ fn pod_logs_are_followed_by_keys() {
     assert_eq!(s.wait_exit(), 0);
     s.assert_terminal_restored();
 }
+
+/// `x` on a pod: a shell through the exec subresource (the user's kubectl, as k9s does). kwok's
+/// ClusterExec (local) runs it on the kwok host with a tty and an environment marker set by the
+/// test control plane: reading the marker back proves the exec really ran there.
+#[test]
+fn a_shell_in_a_pod_by_keys_and_back() {
+    let ns = env("CD_KUBE_EXEC_NAMESPACE");
+    let _ = Command::new(env("CD_KUBECTL"))
+        .args(["--kubeconfig", &env("CD_KUBECONFIG")])
+        .args(["delete", "namespace", &ns, "--wait=true"])
+        .output();
+    kubectl(&["create", "namespace", &ns]);
+    let _ = Command::new(env("CD_KUBECTL"))
+        .args(["--kubeconfig", &env("CD_KUBECONFIG"), "-n", &ns])
+        .args(["create", "deployment", "shell", "--replicas=1"])
+        .arg("--image=registry.k8s.io/pause:3.10")
+        .output();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let pod = loop {
+        let out = kubectl(&[
+            "-n",
+            &ns,
+            "get",
+            "pods",
+            "--field-selector=status.phase=Running",
+            "-o",
+            "name",
+        ]);
+        if let Some(p) = out.lines().find_map(|l| l.strip_prefix("pod/")) {
+            break p.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "a running pod: {out}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let world = World::with_config(&format!(
+        "[[contexts]]\nname = \"k8s\"\nkube = {{ kubeconfig = \"{}\" }}\n",
+        env("CD_KUBECONFIG"),
+    ));
+    // The kubectl the test command built, first on the PATH.
+    let path = format!(
+        "{}:{}",
+        env("CD_KUBE_BIN"),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut s = Session::spawn_with_env(
+        &world,
+        &[],
+        &[("PATH", Some(std::ffi::OsStr::new(path.as_str())))],
+    );
+    s.wait_secs("kubernetes connected", 60, |t| {
+        t.contains("kubernetes ● connected")
+    });
+    s.send("4");
+    s.send(&format!("/{pod}\r"));
+    s.wait_secs("the pod", 30, |t| t.contains(&pod) && t.contains("running"));
+    s.send("x");
+    s.wait_secs("the command prompt", 10, |t| {
+        t.contains(&format!("shell in {pod} (audited) · command: sh"))
+    });
+    s.send("\r");
+    s.wait_secs("a shell", 30, |t| t.contains("# ") || t.contains("$ "));
+    s.send("echo \"marker=$CD_KWOK_EXEC\"\r");
+    s.wait_secs("the ClusterExec's marker", 20, |t| {
+        t.contains(&format!("marker={}", env("CD_KUBE_EXEC_MARKER")))
+    });
+    s.send("exit\r");
+    s.wait_secs("the console again", 20, |t| {
+        t.contains(&pod) && t.contains("ended (exit 0")
+    });
+    let recs: Vec<(String, String)> = audit_lines(&world.audit_path())
+        .iter()
+        .map(|l| parse(l))
+        .filter(|r| r["verb"] == "exec")
+        .map(|r| {
+            (
+                r["phase"].as_str().unwrap_or_default().to_string(),
+                r["object"]["kind"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        recs,
+        vec![
+            ("intent".to_string(), "pod".to_string()),
+            ("outcome".to_string(), "pod".to_string())
+        ]
+    );
+    s.send("q");
+    s.wait_exit();
+    s.assert_terminal_restored();
+    kubectl(&["delete", "namespace", &ns, "--wait=false"]);
+}

@@ -22,6 +22,15 @@ pub struct SessionSettings {
     pub ssh: SshConfig,
     /// Per Swarm context: its node endpoints and TLS material (for `docker exec`).
     pub swarm: Vec<SwarmSettings>,
+    /// Per Kubernetes context: the kubeconfig and context `kubectl exec` is given.
+    pub kube: Vec<KubeAccess>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KubeAccess {
+    pub cluster: String,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
 }
 
 /// A session waiting for the run loop, its intent already in the audit log.
@@ -51,8 +60,11 @@ impl App {
         };
         // A shell's command can be changed (and production asks for the name): a prompt.
         if s.verb == "exec" || production {
+            let containers = self.pod_containers();
             let text = if production {
                 String::new()
+            } else if s.kind == "pod" && containers.len() > 1 {
+                format!("{}: {}", containers[0], self.sessions.ssh.exec_command)
             } else {
                 self.sessions.ssh.exec_command.clone()
             };
@@ -214,8 +226,8 @@ impl App {
     /// A shell in the selected task's container, on its node's engine.
     fn task_shell(&self, command: Option<&str>) -> Result<Session, String> {
         let r = self.selected_replica().ok_or("select a task")?;
-        if r.kind != ObjectKind::Task {
-            return Err("a shell in a pod is not offered yet: use kubectl exec".into());
+        if r.kind == ObjectKind::Pod {
+            return self.pod_shell(command);
         }
         let container = r
             .container
@@ -281,6 +293,80 @@ impl App {
             kind: "task".into(),
             id: r.id.clone(),
             name,
+            cli,
+            argv,
+        })
+    }
+}
+
+impl App {
+    /// The selected pod's containers (from its workload's template; empty when unknown).
+    pub fn pod_containers(&self) -> Vec<String> {
+        let (Some(r), Some(c)) = (self.selected_replica(), self.cluster()) else {
+            return Vec::new();
+        };
+        c.workloads
+            .get(&r.workload_id)
+            .map(|w| w.containers.iter().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// A shell in the selected pod with the user's kubectl (`kubectl exec -it`), as k9s does:
+    /// their kubeconfig, context and credential plugins, the exec subresource's own client.
+    /// `command` may name the container first (`CONTAINER: COMMAND`) when there are several.
+    fn pod_shell(&self, command: Option<&str>) -> Result<Session, String> {
+        let r = self.selected_replica().ok_or("select a pod")?;
+        if !r.is_running() {
+            return Err(format!("{} is not running", r.id));
+        }
+        let c = self.cluster().ok_or("no context")?;
+        let mut parts = r.id.splitn(3, '/').skip(1);
+        let (Some(ns), Some(pod)) = (parts.next(), parts.next()) else {
+            return Err(format!("{} is not a pod id", r.id));
+        };
+        let containers = self.pod_containers();
+        let text = command.unwrap_or(&self.sessions.ssh.exec_command);
+        let (container, cmd) = match text.split_once(": ") {
+            Some((name, cmd)) if containers.iter().any(|c| c == name.trim()) => {
+                (Some(name.trim().to_string()), cmd.trim().to_string())
+            }
+            _ => (containers.first().cloned(), text.trim().to_string()),
+        };
+        if cmd.is_empty() {
+            return Err("type the command to run (e.g. sh)".into());
+        }
+        let access = self.sessions.kube.iter().find(|k| k.cluster == c.name);
+        let mut argv = vec!["kubectl".to_string()];
+        if let Some(a) = access {
+            if let Some(k) = &a.kubeconfig {
+                argv.extend(["--kubeconfig".into(), k.display().to_string()]);
+            }
+            if let Some(x) = &a.context {
+                argv.extend(["--context".into(), x.clone()]);
+            }
+        }
+        argv.extend([
+            "-n".into(),
+            ns.into(),
+            "exec".into(),
+            "-it".into(),
+            pod.into(),
+        ]);
+        if let Some(ct) = &container {
+            argv.extend(["-c".into(), ct.clone()]);
+        }
+        argv.extend(["--".into(), cmd.clone()]);
+        let cli = match &container {
+            Some(ct) => format!("kubectl -n {ns} exec -it {pod} -c {ct} -- {cmd}"),
+            None => format!("kubectl -n {ns} exec -it {pod} -- {cmd}"),
+        };
+        Ok(Session {
+            context: c.name.clone(),
+            backend: "kubernetes".into(),
+            verb: "exec".into(),
+            kind: "pod".into(),
+            id: r.id.clone(),
+            name: pod.to_string(),
             cli,
             argv,
         })
