@@ -725,3 +725,26 @@ fn a_shell_in_a_task_through_the_nodes_engine_endpoint() {
     s.wait_exit();
     docker(&["service", "rm", "t-shell2"]);
 }
+
+/// `DOCKER_HOST=ssh://root@<mgr1>` as the docker CLI takes it, with the console's own ssh
+/// options from `[ssh]`: the swarm over ssh, nodes listed.
+#[test]
+fn docker_host_over_ssh_lists_the_swarm() {
+    let world = World::with_config(&format!("[ssh]\nconfig = \"{}\"\n", env("CD_SSH_CONFIG")));
+    let mut s = Session::spawn_with_env(
+        &world,
+        &[],
+        &[("DOCKER_HOST", Some(std::ffi::OsStr::new("ssh://root@10.99.1.2")))],
+    );
+    s.wait_secs("the swarm connected over ssh", 60, |t| {
+        t.contains("swarm ● connected")
+    });
+    s.send("2");
+    s.wait_secs("every node", 30, |t| {
+        ["mgr1", "mgr2", "mgr3", "wrk1", "wrk2"]
+            .iter()
+            .all(|h| t.contains(h))
+    });
+    s.send("q");
+    s.wait_exit();
+}

@@ -16,6 +16,7 @@ mod layers;
 #[path = "../support/pty.rs"]
 mod pty;
 mod render;
+mod sessions;
 mod store_props;
 #[path = "../support/mod.rs"]
 mod support;

@@ -75,7 +75,7 @@ impl App {
     }
 
     /// The prompt's answer: the command for a shell, or the target's name in production.
-    pub(crate) fn submit_session(
+    pub fn submit_session(
         &mut self,
         s: &Session,
         production: bool,
