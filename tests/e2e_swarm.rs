@@ -734,7 +734,10 @@ fn docker_host_over_ssh_lists_the_swarm() {
     let mut s = Session::spawn_with_env(
         &world,
         &[],
-        &[("DOCKER_HOST", Some(std::ffi::OsStr::new("ssh://root@10.99.1.2")))],
+        &[(
+            "DOCKER_HOST",
+            Some(std::ffi::OsStr::new("ssh://root@10.99.1.2")),
+        )],
     );
     s.wait_secs("the swarm connected over ssh", 60, |t| {
         t.contains("swarm ● connected")

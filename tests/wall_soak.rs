@@ -115,6 +115,14 @@ fn wall_memory_stays_flat() {
             .wait_for("the wall", |t| t.contains("WALL · read-only"));
     }
 
+    // The wall keeps bounded history (the last 1,000 events, task history as the engine keeps
+    // it): on the swarm, where only the other tests make changes, those fill slowly and their
+    // filling looks like growth. A burst of changes during the warm-up fills them first, so
+    // what the second half measures is the steady state.
+    let filler = std::env::var("CD_SWARM_MANAGERS")
+        .ok()
+        .map(|m| std::thread::spawn(move || fill_swarm_history(&m, WARM_UP)));
+
     let start = Instant::now();
     let mut next_resize = Duration::from_secs(60);
     let mut big = false;
@@ -198,7 +206,45 @@ fn wall_memory_stays_flat() {
         assert_eq!(r.session.wait_exit(), 0, "{}: quit", r.label);
         r.session.assert_terminal_restored();
     }
+    if let Some(f) = filler {
+        let _ = f.join();
+    }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Scales a service of its own up and down on the swarm for most of `within`, then removes it.
+fn fill_swarm_history(managers: &str, within: Duration) {
+    let host = managers.split(',').next().unwrap_or_default().to_string();
+    let image = format!(
+        "{}:1",
+        std::env::var("CD_IMAGE_REPO").unwrap_or_else(|_| "busybox".into())
+    );
+    let docker = |args: &[&str]| {
+        let _ = std::process::Command::new("docker")
+            .args(["-H", &host])
+            .args(args)
+            .output();
+    };
+    docker(&["service", "rm", "soak-fill"]);
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        "soak-fill",
+        "--replicas",
+        "0",
+        &image,
+    ]);
+    let until = Instant::now() + within.mul_f64(0.8);
+    let mut up = true;
+    while Instant::now() < until {
+        let n = if up { "soak-fill=8" } else { "soak-fill=0" };
+        docker(&["service", "scale", "--detach", n]);
+        up = !up;
+        std::thread::sleep(Duration::from_secs(4));
+    }
+    docker(&["service", "rm", "soak-fill"]);
 }
 
 /// The slopes of the first, middle and last third of `points` (by time).

@@ -24,10 +24,20 @@ fn ssh_to_a_node_runs_the_users_ssh_with_the_configured_options_and_is_audited()
     app.go_pane(Pane::Nodes);
     let node = app.selected_node().cloned().expect("a node");
     app.dispatch(Action::Shell);
-    let argv = app.take_session().expect("a session at once (not production)");
+    let argv = app
+        .take_session()
+        .expect("a session at once (not production)");
     assert_eq!(
         argv,
-        vec!["ssh", "-F", "/etc/cd/ssh_config", "-l", "ops", "--", node.addr.as_str()]
+        vec![
+            "ssh",
+            "-F",
+            "/etc/cd/ssh_config",
+            "-l",
+            "ops",
+            "--",
+            node.addr.as_str()
+        ]
     );
     assert_eq!(app.take_session(), None, "handed over once");
     app.session_ended(Ok(0), Duration::from_secs(3));
@@ -38,9 +48,15 @@ fn ssh_to_a_node_runs_the_users_ssh_with_the_configured_options_and_is_audited()
         .iter()
         .map(|r| (r.phase.as_str(), r.verb.as_str(), r.result.as_deref()))
         .collect();
-    assert_eq!(phases, vec![("intent", "ssh", None), ("outcome", "ssh", Some("ok"))]);
+    assert_eq!(
+        phases,
+        vec![("intent", "ssh", None), ("outcome", "ssh", Some("ok"))]
+    );
     assert_eq!(recs[1].duration_ms, Some(3000));
-    assert_eq!(recs[0].object.as_ref().map(|o| o.id.as_str()), Some(node.id.as_str()));
+    assert_eq!(
+        recs[0].object.as_ref().map(|o| o.id.as_str()),
+        Some(node.id.as_str())
+    );
 }
 
 #[test]
@@ -84,9 +100,12 @@ fn production_asks_for_the_targets_name_first() {
         InputKind::Prompt(PromptKind::Session { session, .. }) => session.clone(),
         _ => unreachable!(),
     };
-    let err = app.submit_session(&s, true, "not-it").expect_err("wrong name");
+    let err = app
+        .submit_session(&s, true, "not-it")
+        .expect_err("wrong name");
     assert!(err.contains(&node.hostname), "{err}");
-    app.submit_session(&s, true, &node.hostname).expect("right name");
+    app.submit_session(&s, true, &node.hostname)
+        .expect("right name");
     assert!(app.take_session().is_some());
 }
 
