@@ -41,7 +41,7 @@ fn ssh_to_a_node_runs_the_users_ssh_with_the_configured_options_and_is_audited()
     );
     assert_eq!(app.take_session(), None, "handed over once");
     app.session_ended(Ok(0), Duration::from_secs(3));
-    let recs = clusterdeck::ops::audit::AuditLog::new(&dir.path().join("audit.jsonl"))
+    let recs = clusterdeck::ops::audit::AuditLog::new(dir.path().join("audit.jsonl"))
         .read_all()
         .expect("audit");
     let phases: Vec<(&str, &str, Option<&str>)> = recs
