@@ -228,6 +228,10 @@ pub struct Channel {
     stdin: ChildStdin,
     stdout: ChildStdout,
     stderr: Arc<Mutex<String>>,
+    /// Set once ssh's stderr has been read to its end.
+    said_all: Arc<std::sync::atomic::AtomicBool>,
+    /// When the channel closed without a byte from the engine (waiting for ssh's words).
+    closed_at: Option<std::time::Instant>,
     read_any: bool,
 }
 
@@ -253,6 +257,8 @@ impl Channel {
         };
         let stderr = Arc::new(Mutex::new(String::new()));
         let keep = Arc::clone(&stderr);
+        let said_all = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = Arc::clone(&said_all);
         tokio::spawn(async move {
             let mut buf = Vec::new();
             let _ = err.read_to_end(&mut buf).await;
@@ -261,6 +267,7 @@ impl Channel {
                 buf.truncate(4096);
                 *s = String::from_utf8_lossy(&buf).into_owned();
             }
+            done.store(true, std::sync::atomic::Ordering::Release);
         });
         Ok(Channel {
             target,
@@ -268,6 +275,8 @@ impl Channel {
             stdin,
             stdout,
             stderr,
+            said_all,
+            closed_at: None,
             read_any: false,
         })
     }
@@ -294,12 +303,13 @@ impl AsyncRead for Channel {
         match Pin::new(&mut this.stdout).poll_read(cx, buf) {
             Poll::Ready(Ok(())) if buf.filled().len() == before && !this.read_any => {
                 // Closed before the engine said anything: ssh failed; say why. Its stderr is
-                // read by a task of its own, so give it a moment to arrive.
-                let said_yet = this.stderr.lock().map(|s| !s.is_empty()).unwrap_or(true);
-                if !said_yet && matches!(this.child.try_wait(), Ok(None)) {
+                // read by a task of its own: wait (at most 2 s) until that has all of it.
+                let since = *this.closed_at.get_or_insert_with(std::time::Instant::now);
+                let all = this.said_all.load(std::sync::atomic::Ordering::Acquire);
+                if !all && since.elapsed() < std::time::Duration::from_secs(2) {
                     let waker = cx.waker().clone();
                     tokio::spawn(async move {
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                         waker.wake();
                     });
                     return Poll::Pending;
