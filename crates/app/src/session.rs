@@ -14,7 +14,7 @@ use crate::model::{ObjectKind, Severity, SourceKind};
 use crate::ops::Session;
 use crate::prompt::{Input, InputKind, PromptKind};
 use crate::state::App;
-use clusterdeck_swarm::{NodeEndpoints, SwarmSettings};
+use clusterdeck_swarm::SwarmSettings;
 
 /// How sessions are opened, from the config.
 #[derive(Clone, Debug, Default)]
@@ -376,21 +376,7 @@ impl App {
 /// A node's engine endpoint for the docker CLI, where the config or a `tcp://` manager says
 /// it (with the context's TLS directory); None: reach it over ssh instead.
 fn engine_of(s: &SwarmSettings, host: &str, addr: &str) -> Option<(String, Option<PathBuf>)> {
-    let n: &NodeEndpoints = &s.nodes;
-    let ep = n
-        .by_host
-        .get(host)
-        .cloned()
-        .or_else(|| {
-            n.template
-                .as_ref()
-                .map(|t| t.replace("{addr}", addr).replace("{hostname}", host))
-        })
-        .or_else(|| {
-            let m = s.endpoints.iter().find(|e| e.starts_with("tcp://"))?;
-            let port = m.rsplit_once(':')?.1.trim_end_matches('/');
-            (!addr.is_empty()).then(|| format!("tcp://{addr}:{port}"))
-        })?;
+    let ep = clusterdeck_swarm::node_endpoint(&s.nodes, &s.endpoints, host, addr)?;
     let tls = ep.starts_with("tcp://").then(|| s.tls.clone()).flatten();
     Some((ep, tls))
 }

@@ -87,6 +87,22 @@ fn source_of(kind: ObjectKind) -> Option<SourceKind> {
     }
 }
 
+/// The sampled object's cell text (`usage_cell`), the source told by its kind (a node by its
+/// own); None while it is not sampled.
+pub fn cell_of(
+    c: &crate::model::store::ClusterState,
+    kind: ObjectKind,
+    id: &str,
+) -> Option<String> {
+    let source = match kind {
+        ObjectKind::Node => c.nodes.get(id).map_or(SourceKind::Swarm, |n| n.source),
+        k => source_of(k).unwrap_or(SourceKind::Swarm),
+    };
+    c.usage
+        .get(&(kind, id.to_string()))
+        .map(|u| usage_cell(kind, source, u))
+}
+
 /// "12% ▂▃▅ 34Mi" (Swarm: CPU as docker stats prints it) or "250m ▂▃▅ 34Mi" (Kubernetes, as
 /// kubectl top); "…" until a rate is known.
 pub fn usage_cell(kind: ObjectKind, source: SourceKind, u: &Usage) -> String {

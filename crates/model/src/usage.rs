@@ -54,17 +54,22 @@ impl Usage {
 
 /// 1536 MiB → "1.5Gi", 34 MiB → "34Mi", as kubectl and docker stats print sizes.
 pub fn bytes_short(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "Ki", "Mi", "Gi", "Ti"];
+    bytes_in(n, &["B", "Ki", "Mi", "Gi", "Ti"], "")
+}
+
+/// `n` bytes in the largest of `units` (each 1024 of the one before) that keeps it at 1 or
+/// more: no decimals from 10 up, one below.
+pub fn bytes_in(n: u64, units: &[&str], sep: &str) -> String {
     let mut v = n as f64;
     let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
+    while v >= 1024.0 && u < units.len() - 1 {
         v /= 1024.0;
         u += 1;
     }
     if u == 0 || v >= 10.0 {
-        format!("{v:.0}{}", UNITS[u])
+        format!("{v:.0}{sep}{}", units[u])
     } else {
-        format!("{v:.1}{}", UNITS[u])
+        format!("{v:.1}{sep}{}", units[u])
     }
 }
 

@@ -28,7 +28,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval};
 pub use connect::{Connected, connect, has_service_status};
 pub use describe::spawn_reader;
 pub use logs::spawn_logs;
-pub use nodes::NodeEndpoints;
+pub use nodes::{NodeEndpoints, configured as node_endpoint};
 pub use usage::spawn_usage;
 
 use clusterdeck_kit::{BackendHandle, BackendMsg, Change, Follows, Reporter, Writer, next_op};

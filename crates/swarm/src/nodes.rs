@@ -16,12 +16,11 @@ pub struct NodeEndpoints {
     pub template: Option<String>,
 }
 
-/// The endpoint of node `node` (its hostname and address as the swarm reports them), or None
-/// when nothing says how to reach it.
-pub async fn endpoint(
+/// The endpoint the config gives node `host` (at `addr`), or one beside a `tcp://` manager
+/// endpoint (its scheme and port at the node's address). No I/O.
+pub fn configured(
     nodes: &NodeEndpoints,
-    manager: &Connected,
-    node: &str,
+    managers: &[String],
     host: &str,
     addr: &str,
 ) -> Option<String> {
@@ -31,11 +30,27 @@ pub async fn endpoint(
     if let Some(t) = &nodes.template {
         return Some(t.replace("{addr}", addr).replace("{hostname}", host));
     }
-    if let Some(rest) = manager.endpoint.strip_prefix("tcp://") {
-        let port = rest
-            .rsplit_once(':')
-            .map(|(_, p)| p.trim_end_matches('/'))?;
-        return (!addr.is_empty()).then(|| format!("tcp://{addr}:{port}"));
+    let m = managers.iter().find(|e| e.starts_with("tcp://"))?;
+    let port = m.rsplit_once(':')?.1.trim_end_matches('/');
+    (!addr.is_empty()).then(|| format!("tcp://{addr}:{port}"))
+}
+
+/// The endpoint of node `node` (its hostname and address as the swarm reports them), or None
+/// when nothing says how to reach it: as `configured` says for the manager in use, else (a
+/// socket) the manager itself when it is that node.
+pub async fn endpoint(
+    nodes: &NodeEndpoints,
+    manager: &Connected,
+    node: &str,
+    host: &str,
+    addr: &str,
+) -> Option<String> {
+    let in_use = [manager.endpoint.clone()];
+    if let Some(ep) = configured(nodes, &in_use, host, addr) {
+        return Some(ep);
+    }
+    if manager.endpoint.starts_with("tcp://") {
+        return None;
     }
     // A socket: the node it is, and no other.
     let info = manager

@@ -231,16 +231,5 @@ fn leader(members: &[EtcdMember]) -> Option<&EtcdMember> {
 
 /// 20480 → "20 KiB"; etcd's quota is 2 GiB by default, 8 GiB at most.
 fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 || v >= 10.0 {
-        format!("{v:.0} {}", UNITS[u])
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    crate::model::usage::bytes_in(n, &["B", "KiB", "MiB", "GiB"], " ")
 }

@@ -258,14 +258,6 @@ pub const USAGE_WIDTH: u16 = 24;
 
 /// The object's CPU, its sparkline and memory, or blank while not sampled.
 pub fn usage_cell<'a>(c: &ClusterState, kind: ObjectKind, id: &str) -> Cell<'a> {
-    let source = match kind {
-        ObjectKind::Pod => SourceKind::Kubernetes,
-        ObjectKind::Node => c.nodes.get(id).map_or(SourceKind::Swarm, |n| n.source),
-        _ => SourceKind::Swarm,
-    };
-    c.usage
-        .get(&(kind, id.to_string()))
-        .map(|u| Cell::from(crate::app::usage::usage_cell(kind, source, u)))
-        // Not `Cell::default()`: that one spans no column, and the next cell would slide in.
-        .unwrap_or_else(|| Cell::from(""))
+    // Not `Cell::default()`: that one spans no column, and the next cell would slide in.
+    Cell::from(crate::app::usage::cell_of(c, kind, id).unwrap_or_default())
 }

@@ -218,27 +218,16 @@ fn describe(f: &mut Frame, app: &App, area: Rect) {
     let all = v.lines();
     let mut lines: Vec<Line> = Vec::new();
     // CPU and memory on top while the object is sampled (tasks, pods, nodes).
-    if let Some((kind, c)) = v.kind.zip(app.cluster()) {
-        let key = (kind, v.id.clone());
-        if let Some(u) = c.usage.get(&key) {
-            let source = match kind {
-                crate::model::ObjectKind::Pod => crate::model::SourceKind::Kubernetes,
-                crate::model::ObjectKind::Node => c
-                    .nodes
-                    .get(&v.id)
-                    .map_or(crate::model::SourceKind::Swarm, |n| n.source),
-                _ => crate::model::SourceKind::Swarm,
-            };
-            lines.push(Line::styled(
-                format!(
-                    "{:<12} {}",
-                    "usage",
-                    crate::app::usage::usage_cell(kind, source, u)
-                ),
-                t.style(Role::Accent),
-            ));
-            inner_h = inner_h.saturating_sub(1);
-        }
+    if let Some(cell) = v
+        .kind
+        .zip(app.cluster())
+        .and_then(|(kind, c)| crate::app::usage::cell_of(c, kind, &v.id))
+    {
+        lines.push(Line::styled(
+            format!("{:<12} {cell}", "usage"),
+            t.style(Role::Accent),
+        ));
+        inner_h = inner_h.saturating_sub(1);
     }
     lines.extend(
         all.iter()

@@ -262,26 +262,17 @@ fn ec2_summary(v: &Value, push: &mut impl FnMut(&str, Option<String>)) {
     push("image", text(&v["ImageId"]));
     push("launched", text(&v["LaunchTime"]));
     push("zone", text(&v["Placement"]["AvailabilityZone"]));
+    let joined = |keys: [&str; 2], sep: &str| {
+        keys.iter()
+            .filter_map(|k| v[*k].as_str())
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
     push(
         "addresses",
-        Some(
-            [&v["PrivateIpAddress"], &v["PublicIpAddress"]]
-                .into_iter()
-                .filter_map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
+        Some(joined(["PrivateIpAddress", "PublicIpAddress"], ", ")),
     );
-    push(
-        "network",
-        Some(
-            [&v["VpcId"], &v["SubnetId"]]
-                .into_iter()
-                .filter_map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(" / "),
-        ),
-    );
+    push("network", Some(joined(["VpcId", "SubnetId"], " / ")));
     push("groups", Some(list("SecurityGroups", "GroupName")));
     push("key", text(&v["KeyName"]));
     push(
