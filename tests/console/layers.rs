@@ -9,9 +9,12 @@ use std::path::Path;
 /// Each crate and the workspace crates it may depend on.
 const LAYERS: &[(&str, &[&str])] = &[
     ("model", &[]),
+    // A file format reader: it knows no cluster.
+    ("compose", &[]),
     ("ops", &["model"]),
     ("kit", &["model", "ops"]),
-    ("swarm", &["model", "ops", "kit"]),
+    ("swarm", &["model", "ops", "kit", "compose"]),
+    ("hooks", &["model", "ops", "kit"]),
     ("kube", &["model", "ops", "kit"]),
     ("ec2", &["model", "ops", "kit"]),
     ("etcd", &["model", "ops", "kit"]),
@@ -19,7 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "model", "ops", "kit", "swarm", "kube", "ec2", "etcd", "demo",
+            "model", "ops", "kit", "compose", "swarm", "hooks", "kube", "ec2", "etcd", "demo",
         ],
     ),
 ];

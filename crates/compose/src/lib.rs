@@ -1,0 +1,1 @@
+//! The Compose file format as `docker stack deploy` reads it.
