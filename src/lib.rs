@@ -5,6 +5,7 @@
 
 pub use clusterdeck_app as app;
 pub use clusterdeck_app::{config, input, wall};
+pub use clusterdeck_compose as compose;
 pub use clusterdeck_model as model;
 pub use clusterdeck_ops as ops;
 

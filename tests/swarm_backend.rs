@@ -12,6 +12,8 @@ mod confirmed;
 mod describe;
 #[path = "swarm_backend/ssh.rs"]
 mod ssh;
+#[path = "swarm_backend/stack.rs"]
+mod stack;
 #[path = "swarm_backend/usage.rs"]
 mod usage;
 

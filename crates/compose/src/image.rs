@@ -33,11 +33,15 @@ pub fn parse(image: &str) -> Reference {
 /// Why an image does not pin a version, or `None` when it does.
 pub fn unpinned(image: &str) -> Option<String> {
     let r = parse(image);
-    if r.digest.is_some() {
-        return None;
+    match r.digest.as_deref() {
+        Some("") => return Some(format!("{image} has an empty digest (an empty variable?)")),
+        Some(_) => return None,
+        None => {}
     }
     match r.tag.as_deref() {
-        None => Some(format!("{image} names no tag: Docker would deploy `latest`")),
+        None => Some(format!(
+            "{image} names no tag: Docker would deploy `latest`"
+        )),
         Some("") => Some(format!("{image} has an empty tag (an empty variable?)")),
         Some("latest") => Some(format!("{image} is `latest`, which names no version")),
         Some(_) => None,
@@ -57,7 +61,10 @@ mod tests {
     fn tags_ports_and_digests() {
         assert_eq!(parse("10.99.1.1:5000/demo/app").tag, None);
         assert_eq!(parse("10.99.1.1:5000/demo/app:2").tag.as_deref(), Some("2"));
-        assert_eq!(parse("busybox:1@sha256:ab").digest.as_deref(), Some("sha256:ab"));
+        assert_eq!(
+            parse("busybox:1@sha256:ab").digest.as_deref(),
+            Some("sha256:ab")
+        );
         assert!(unpinned("10.99.1.1:5000/demo/app").is_some());
         assert!(unpinned("app:latest").is_some());
         assert!(unpinned("app:").is_some());

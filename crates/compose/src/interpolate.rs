@@ -3,7 +3,9 @@
 //! `${VAR:+replacement}`, `${VAR+replacement}`, `$$` for a literal `$`, and nesting in the
 //! default, error and replacement parts. One departure, on purpose: a variable that is unset
 //! and has no default is refused (Compose substitutes an empty string and warns, which is
-//! how an unset `VERSION` ships `app:` — that is, `latest`).
+//! how an unset `VERSION` ships `app:` — that is, `latest`). And a `$` that starts no variable
+//! (`$1`, a trailing `$`) is refused as `docker stack deploy` refuses it, where the current
+//! specification text says it is kept as written.
 
 use std::collections::BTreeMap;
 
@@ -96,13 +98,20 @@ pub fn interpolate(text: &str, vars: &dyn Lookup, used: &mut Used) -> Result<Str
     Ok(out)
 }
 
-/// The index of the `}` closing the `{` at `open`, nested braces counted.
+/// The index of the `}` closing the `{` at `open`. Only a nested `${` opens another level (a
+/// bare `{` in a default is text, as Docker's and Compose's readers take it) and `$$` is
+/// skipped whole, so the `{` of an escaped `$${` opens nothing.
 fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (j, c) in chars.iter().enumerate().skip(open) {
-        match c {
-            '{' => depth += 1,
-            '}' => {
+    let mut depth = 1usize;
+    let mut j = open + 1;
+    while j < chars.len() {
+        match (chars[j], chars.get(j + 1)) {
+            ('$', Some('$')) => j += 1,
+            ('$', Some('{')) => {
+                depth += 1;
+                j += 1;
+            }
+            ('}', _) => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(j);
@@ -110,6 +119,7 @@ fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
             }
             _ => {}
         }
+        j += 1;
     }
     None
 }
@@ -150,7 +160,9 @@ fn braced(inner: &str, whole: &str, vars: &dyn Lookup, used: &mut Used) -> Resul
     };
     let mut op = op_rest.chars();
     let (Some(op), arg) = (op.next(), op.as_str()) else {
-        return Err(Problem::Syntax(format!("{whole:?}: `${{{inner}}}` ends after `:`")));
+        return Err(Problem::Syntax(format!(
+            "{whole:?}: `${{{inner}}}` ends after `:`"
+        )));
     };
     let value = vars.get(name);
     used.insert(name.to_string(), value.clone());

@@ -63,7 +63,10 @@ pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
             .parse()
             .map(Some)
             .map_err(|_| D::Error::custom(format!("expected a number, found {s:?}"))),
-        other => Err(D::Error::custom(format!("expected a number, found {}", kind(&other)))),
+        other => Err(D::Error::custom(format!(
+            "expected a number, found {}",
+            kind(&other)
+        ))),
     }
 }
 
@@ -74,7 +77,9 @@ pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error
         Value::String(s) => match s.to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" => Ok(Some(true)),
             "false" | "no" | "off" => Ok(Some(false)),
-            _ => Err(D::Error::custom(format!("expected true or false, found {s:?}"))),
+            _ => Err(D::Error::custom(format!(
+                "expected true or false, found {s:?}"
+            ))),
         },
         other => Err(D::Error::custom(format!(
             "expected true or false, found {}",
@@ -94,39 +99,71 @@ pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error
     }
 }
 
+/// `{value}{unit}`, repeated (`1h5m30s20ms`), with `ns`, `us`/`µs`, `ms`, `s`, `m`, `h`, as Go's
+/// `time.ParseDuration` reads it: exact in whole nanoseconds, and refused past what an `i64`
+/// of nanoseconds holds (about 2562047h) rather than saturated.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let bad = || format!("{s:?} is not a duration (write e.g. 10s, 1m30s, 500ms)");
+    let too_long = || format!("{s:?} is too long a duration");
     let t = s.trim();
     if t == "0" {
         return Ok(0);
     }
-    let mut total: f64 = 0.0;
-    let mut rest = t;
-    if rest.is_empty() {
+    if t.is_empty() {
         return Err(bad());
     }
+    let digits = |r: &str| r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+    let mut total: i64 = 0;
+    let mut rest = t;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
-        rest = &rest[num_len..];
+        let whole = &rest[..digits(rest)];
+        rest = &rest[whole.len()..];
+        let fraction = match rest.strip_prefix('.') {
+            Some(r) => {
+                let f = &r[..digits(r)];
+                rest = &r[f.len()..];
+                f
+            }
+            None => "",
+        };
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(bad());
+        }
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
+        let scale: i64 = match &rest[..unit_len] {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
             _ => return Err(bad()),
         };
-        total += n * scale;
         rest = &rest[unit_len..];
+        let mut part = if whole.is_empty() {
+            0
+        } else {
+            whole
+                .parse::<i64>()
+                .ok()
+                .and_then(|w| w.checked_mul(scale))
+                .ok_or_else(too_long)?
+        };
+        if !fraction.is_empty() {
+            // Digits past the 18th are below a nanosecond of any unit.
+            let (mut num, mut den) = (0i128, 1i128);
+            for d in fraction.bytes().take(18) {
+                num = num * 10 + i128::from(d - b'0');
+                den *= 10;
+            }
+            let frac = i64::try_from(num * i128::from(scale) / den).map_err(|_| too_long())?;
+            part = part.checked_add(frac).ok_or_else(too_long)?;
+        }
+        total = total.checked_add(part).ok_or_else(too_long)?;
     }
-    Ok(total.round() as i64)
+    Ok(total)
 }
 
 /// A byte size as Compose writes it (`512`, `50m`, `1.5GB`, `64k`), 1024-based.
@@ -149,17 +186,30 @@ pub fn parse_bytes(s: &str) -> Result<i64, String> {
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
-    let n: f64 = t[..split]
+    let amount = &t[..split];
+    let n: f64 = amount
         .parse()
         .map_err(|_| format!("{s:?} is not a size (write e.g. 512m, 1g)"))?;
-    let scale: f64 = match t[split..].trim() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1024.0,
-        "m" | "mb" => 1024.0 * 1024.0,
-        "g" | "gb" => 1024.0 * 1024.0 * 1024.0,
+    let scale: i64 = match t[split..].trim() {
+        "" | "b" => 1,
+        "k" | "kb" => 1024,
+        "m" | "mb" => 1024 * 1024,
+        "g" | "gb" => 1024 * 1024 * 1024,
         _ => return Err(format!("{s:?}: unknown size unit (b, k, m, g)")),
     };
-    Ok((n * scale) as i64)
+    let too_large = || format!("{s:?} is too large a size");
+    // A whole amount is counted exactly; a fraction (`1.5g`) through a float.
+    match amount.parse::<i64>() {
+        Ok(whole) => whole.checked_mul(scale).ok_or_else(too_large),
+        Err(_) => {
+            let v = n * scale as f64;
+            if v.is_finite() && v < i64::MAX as f64 {
+                Ok(v as i64)
+            } else {
+                Err(too_large())
+            }
+        }
+    }
 }
 
 /// A command: a list of words, or one string split as a POSIX shell would (Compose's rule).

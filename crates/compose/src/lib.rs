@@ -95,13 +95,21 @@ pub fn load(file: &str, text: &str, vars: &dyn Lookup) -> Result<Loaded, Error> 
         let key = e.path().to_string();
         err(Some(line), Some(key), e.into_inner().to_string())
     })?;
-    let ignored = check_keys(&typed, &root).map_err(|(line, key, why)| err(line, Some(key), why))?;
+    let ignored =
+        check_keys(&typed, &root).map_err(|(line, key, why)| err(line, Some(key), why))?;
     if typed.services.is_empty() {
-        return Err(err(None, Some("services".into()), "no services to deploy".into()));
+        return Err(err(
+            None,
+            Some("services".into()),
+            "no services to deploy".into(),
+        ));
     }
     for (name, svc) in &typed.services {
         if svc.image.as_deref().is_none_or(str::is_empty) {
-            let line = root.get("services").and_then(|s| s.get(name)).map(|n| n.line);
+            let line = root
+                .get("services")
+                .and_then(|s| s.get(name))
+                .map(|n| n.line);
             return Err(err(
                 line,
                 Some(format!("services.{name}.image")),
@@ -187,7 +195,11 @@ fn check_keys(file: &ComposeFile, root: &Node) -> Result<Vec<String>, KeyError> 
             ignored.push("name (the stack's name is chosen when deploying)".into());
             continue;
         }
-        return Err((line_of(&[key]), key.clone(), "not a top-level key of a compose file".into()));
+        return Err((
+            line_of(&[key]),
+            key.clone(),
+            "not a top-level key of a compose file".into(),
+        ));
     }
     for (name, svc) in &file.services {
         for key in svc.extra.keys() {
@@ -232,9 +244,17 @@ pub fn redacted(used: &Used) -> BTreeMap<String, String> {
     used.iter()
         .map(|(k, v)| {
             let upper = k.to_ascii_uppercase();
-            let secret = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "AUTH"]
-                .iter()
-                .any(|w| upper.contains(w));
+            let secret = [
+                "PASSWORD",
+                "PASSWD",
+                "SECRET",
+                "TOKEN",
+                "KEY",
+                "CREDENTIAL",
+                "AUTH",
+            ]
+            .iter()
+            .any(|w| upper.contains(w));
             let shown = match v {
                 None => "(unset)".to_string(),
                 Some(_) if secret => "***".to_string(),

@@ -281,7 +281,12 @@ impl ServiceNetworks {
             ServiceNetworks::List(names) => names.iter().map(|n| (n.clone(), Vec::new())).collect(),
             ServiceNetworks::Map(map) => map
                 .iter()
-                .map(|(n, o)| (n.clone(), o.as_ref().map(|o| o.aliases.clone()).unwrap_or_default()))
+                .map(|(n, o)| {
+                    (
+                        n.clone(),
+                        o.as_ref().map(|o| o.aliases.clone()).unwrap_or_default(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -326,24 +331,50 @@ impl<'de> Deserialize<'de> for FileRef {
             });
         }
         let l = LongRef::deserialize(v).map_err(D::Error::custom)?;
-        // YAML reads `mode: 0440` as octal already; a quoted "0440" is octal text.
         let mode = match l.mode {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => n.as_u64().and_then(|m| u32::try_from(m).ok()),
-            Some(Value::String(s)) => Some(
-                u32::from_str_radix(s.trim_start_matches("0o"), 8)
-                    .map_err(|_| D::Error::custom(format!("mode {s:?} is not octal")))?,
-            ),
-            Some(_) => return Err(D::Error::custom("mode must be a number")),
+            Some(v) => Some(file_mode(&v).map_err(D::Error::custom)?),
         };
         Ok(FileRef {
-            source: l.source.ok_or_else(|| D::Error::custom("needs its source"))?,
+            source: l
+                .source
+                .ok_or_else(|| D::Error::custom("needs its source"))?,
             target: l.target,
             uid: l.uid,
             gid: l.gid,
             mode,
         })
     }
+}
+
+/// A secret's or config's `mode`. `0o440` is a number already. `0440` is octal to Docker's
+/// YAML 1.1 reader, but YAML 1.2 reads a leading zero as a decimal float (440.0): a mode
+/// written as a whole float is read back as the octal digits it was written with (no one
+/// writes a mode with a fraction). Text (`"0440"`, `"440"`) is octal digits.
+fn file_mode(v: &Value) -> Result<u32, String> {
+    let octal = |digits: &str, shown: &dyn std::fmt::Display| {
+        u32::from_str_radix(digits, 8).map_err(|_| format!("mode {shown} is not octal"))
+    };
+    let mode = match v {
+        Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+            (Some(m), _) => u32::try_from(m).map_err(|_| format!("mode {n} is too large"))?,
+            (None, Some(f)) if f >= 0.0 && f.fract() == 0.0 && f < 1e9 => {
+                octal(&format!("{f:.0}"), &format_args!("0{f:.0}"))?
+            }
+            _ => return Err(format!("mode {n} is not a file mode")),
+        },
+        Value::String(s) => {
+            let t = s.trim();
+            octal(t.strip_prefix("0o").unwrap_or(t), &format_args!("{s:?}"))?
+        }
+        _ => return Err("mode must be a number (octal, e.g. 0o440)".into()),
+    };
+    if mode > 0o7777 {
+        return Err(format!(
+            "mode {mode:#o} is not a file mode (at most 0o7777)"
+        ));
+    }
+    Ok(mode)
 }
 
 /// A volume or bind mount: `name:/path[:ro]`, `/host:/path[:ro]`, `/path`, or the long form.
@@ -375,9 +406,13 @@ impl<'de> Deserialize<'de> for Mount {
         if v.is_object() {
             let l = LongMount::deserialize(v).map_err(D::Error::custom)?;
             return Ok(Mount {
-                kind: l.kind.ok_or_else(|| D::Error::custom("a mount needs its type"))?,
+                kind: l
+                    .kind
+                    .ok_or_else(|| D::Error::custom("a mount needs its type"))?,
                 source: l.source,
-                target: l.target.ok_or_else(|| D::Error::custom("a mount needs its target"))?,
+                target: l
+                    .target
+                    .ok_or_else(|| D::Error::custom("a mount needs its target"))?,
                 read_only: l.read_only.unwrap_or(false),
             });
         }
@@ -387,14 +422,23 @@ impl<'de> Deserialize<'de> for Mount {
             [t] => (None, *t, None),
             [src, t] => (Some(*src), *t, None),
             [src, t, m] => (Some(*src), *t, Some(*m)),
-            _ => return Err(D::Error::custom(format!("volume {s:?}: write SOURCE:TARGET[:ro]"))),
+            _ => {
+                return Err(D::Error::custom(format!(
+                    "volume {s:?}: write SOURCE:TARGET[:ro]"
+                )));
+            }
         };
         let read_only = match mode {
             None | Some("rw") => false,
             Some("ro") => true,
-            Some(m) => return Err(D::Error::custom(format!("volume {s:?}: mode {m:?} is not ro or rw"))),
+            Some(m) => {
+                return Err(D::Error::custom(format!(
+                    "volume {s:?}: mode {m:?} is not ro or rw"
+                )));
+            }
         };
-        let bind = source.is_some_and(|s| s.starts_with('/') || s.starts_with('.') || s.starts_with('~'));
+        let bind =
+            source.is_some_and(|s| s.starts_with('/') || s.starts_with('.') || s.starts_with('~'));
         Ok(Mount {
             kind: if bind { "bind" } else { "volume" }.into(),
             source: source.map(str::to_string),

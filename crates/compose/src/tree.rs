@@ -80,12 +80,19 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
         let mut entries: Vec<(String, Node)> = Vec::new();
-        while let Some(key) = map.next_key::<Key>()? {
-            let value = map.next_value::<Node>()?;
-            if entries.iter().any(|(k, _)| *k == key.0) {
-                return Err(de::Error::custom(format!("duplicate key {:?}", key.0)));
+        while let Some(key) = map.next_key::<Spanned<Key>>()? {
+            let mut value = map.next_value::<Node>()?;
+            let key_line = key.referenced.line();
+            let key = key.value.0;
+            if entries.iter().any(|(k, _)| *k == key) {
+                return Err(de::Error::custom(format!("duplicate key {key:?}")));
             }
-            entries.push((key.0, value));
+            // An entry is where its key is: a block mapping or list under a key starts on the
+            // next line, and an error about `helthcheck:` belongs on the line that says it.
+            if key_line > 0 && key_line < value.line {
+                value.line = key_line;
+            }
+            entries.push((key, value));
         }
         Ok(Raw::Map(entries))
     }
@@ -97,19 +104,50 @@ impl<'de> Deserialize<'de> for Raw {
     }
 }
 
-/// A mapping key: any scalar, as text (`8080: …` is the key "8080").
+/// A mapping key: any scalar, as text, as written (`8080: …` is the key "8080", `on: …` is
+/// "on", not a boolean's "true"). A key that is a list or mapping is refused.
 struct Key(String);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Raw::deserialize(d)? {
-            Raw::Str(s) => Ok(Key(s)),
-            Raw::Int(i) => Ok(Key(i.to_string())),
-            Raw::Float(f) => Ok(Key(f.to_string())),
-            Raw::Bool(b) => Ok(Key(b.to_string())),
-            Raw::Null => Ok(Key(String::new())),
-            Raw::Seq(_) | Raw::Map(_) => Err(de::Error::custom("a mapping key must be a scalar")),
-        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a mapping key (text)")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Key, E> {
+        Ok(Key(v))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_unit<E>(self) -> Result<Key, E> {
+        Ok(Key(String::new()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Key, A::Error> {
+        Err(de::Error::custom("a mapping key must be a scalar"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Key, A::Error> {
+        Err(de::Error::custom("a mapping key must be a scalar"))
     }
 }
 
@@ -167,7 +205,10 @@ mod tests {
     fn lines_of_values_and_merge_keys() {
         let text = "x-base: &base\n  replicas: 2\nservices:\n  web:\n    image: a:1\n    deploy:\n      <<: *base\n      mode: replicated\n";
         let root: Node = serde_saphyr::from_str(text).expect("parses");
-        let web = root.get("services").and_then(|s| s.get("web")).expect("web");
+        let web = root
+            .get("services")
+            .and_then(|s| s.get("web"))
+            .expect("web");
         assert_eq!(web.get("image").map(|n| n.line), Some(5));
         let deploy = web.get("deploy").expect("deploy");
         assert_eq!(deploy.get("mode").map(|n| n.line), Some(8));

@@ -14,6 +14,7 @@ mod nodes;
 mod reconcile;
 pub mod registry;
 pub mod ssh;
+pub mod stack;
 mod transport;
 mod usage;
 
