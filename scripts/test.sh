@@ -66,6 +66,10 @@ bash scripts/engines/ec2.sh up
 bash scripts/engines/ec2.sh reset
 # shellcheck disable=SC1091
 . "${CD_EC2_STATE:-/run/clusterdeck-ec2}/env"
+# ansible-core (from PyPI, in a cached virtualenv) for the pipeline hook test's real playbook.
+bash scripts/engines/ansible.sh install
+# shellcheck disable=SC1091
+. "${CD_ANSIBLE_STATE:-/run/clusterdeck-ansible}/env"
 # A standalone 3-member etcd cluster for the quorum tests.
 bash scripts/engines/etcd.sh up
 # shellcheck disable=SC1091

@@ -130,15 +130,19 @@ fn syntax_reason(e: &serde_saphyr::Error) -> String {
     let text = e.to_string();
     let mut first = text.lines().next().unwrap_or("not valid YAML").trim();
     first = first.strip_prefix("error:").unwrap_or(first).trim();
-    if first.starts_with("line ") {
-        if let Some((_, rest)) = first.split_once(": ") {
-            first = rest;
+    if first.starts_with("line ")
+        && let Some((_, rest)) = first.split_once(": ")
+    {
+        first = rest;
+    }
+    // The parser's advice to a Rust programmer ("set DuplicateKeyPolicy in Options") is
+    // not for the operator.
+    for cut in [" at line ", ", set ", ", use "] {
+        if let Some(i) = first.find(cut) {
+            first = &first[..i];
         }
     }
-    match first.find(" at line ") {
-        Some(i) => first[..i].to_string(),
-        None => first.to_string(),
-    }
+    first.to_string()
 }
 
 type TreeError = (u64, String, Problem);
@@ -157,9 +161,12 @@ fn interpolate_tree(
         }
         Raw::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                path.push(i.to_string());
+                // serde's spelling of an index, as typing errors name it: `ports[0]`.
+                let last = path.pop().unwrap_or_default();
+                path.push(format!("{last}[{i}]"));
                 interpolate_tree(item, path, vars, used)?;
                 path.pop();
+                path.push(last);
             }
         }
         Raw::Map(entries) => {
@@ -217,18 +224,18 @@ fn check_keys(file: &ComposeFile, root: &Node) -> Result<Vec<String>, KeyError> 
                 "not supported by clusterdeck's stack deploy".into(),
             ));
         }
-        if let Some(deploy) = &svc.deploy {
-            if let Some(key) = deploy.extra.keys().next() {
-                return Err((
-                    line_of(&["services", name, "deploy", key]),
-                    format!("services.{name}.deploy.{key}"),
-                    "not supported by clusterdeck's stack deploy".into(),
-                ));
-            }
+        if let Some(deploy) = &svc.deploy
+            && let Some(key) = deploy.extra.keys().find(|k| !k.starts_with("x-"))
+        {
+            return Err((
+                line_of(&["services", name, "deploy", key]),
+                format!("services.{name}.deploy.{key}"),
+                "not supported by clusterdeck's stack deploy".into(),
+            ));
         }
     }
     for (name, net) in &file.networks {
-        if let Some(key) = net.extra.keys().next() {
+        if let Some(key) = net.extra.keys().find(|k| !k.starts_with("x-")) {
             return Err((
                 line_of(&["networks", name, key]),
                 format!("networks.{name}.{key}"),
