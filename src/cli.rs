@@ -180,6 +180,10 @@ pub fn start(cli: &Cli, cfg: Config, paths: &Paths) -> Result<Started> {
         swarm: b.swarm,
         kube: b.kube,
     };
+    app.pipelines = crate::app::stacks::Pipelines {
+        hooks: cfg.hooks.clone(),
+        stacks: cfg.stacks.clone(),
+    };
     app.launch = sources::aws::launch_configs(&cfg);
     for (name, production) in b.contexts {
         let read_only = cfg.context_read_only(&name);

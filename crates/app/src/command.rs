@@ -24,13 +24,17 @@ pub enum Command {
         from: u64,
         to: u64,
     },
+    /// `stack deploy|apply|rm …` (see `stacks::USAGE`).
+    Stack(Vec<String>),
+    /// `hook NAME [PARAM=VALUE…]`.
+    Hook(Vec<String>),
     Theme(String),
     Pane(Pane),
     Context(String),
     Help,
 }
 
-pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC [REVISION] · diff DEPLOYMENT REV REV · deploy SVC IMAGE:TAG · restart SVC · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
+pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC [REVISION] · diff DEPLOYMENT REV REV · deploy SVC IMAGE:TAG · restart SVC · stack deploy NAME [FILE] [prune] [VAR=VALUE…] · stack apply NAME · stack rm NAME NAME · hook NAME [PARAM=VALUE…] · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
 
 pub fn parse_replicas(s: &str) -> Result<u32, String> {
     let max = crate::ops::MAX_REPLICAS;
@@ -97,6 +101,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
             extra(4)?;
             Command::Diff { target, from, to }
         }
+        "stack" => Command::Stack(words[1..].iter().map(|w| w.to_string()).collect()),
+        "hook" => Command::Hook(words[1..].iter().map(|w| w.to_string()).collect()),
         "theme" => {
             let name = arg(1, "a theme name")?;
             extra(2)?;

@@ -270,6 +270,8 @@ impl App {
                 self.begin_op(OpRequest::add_nodes(cluster, count, launch))
             }
             Command::Diff { target, from, to } => self.open_revision_diff(&target, from, to),
+            Command::Stack(args) => self.stack_command(&args),
+            Command::Hook(args) => self.run_hook(&args),
             Command::Theme(name) => self.set_theme(&name),
             Command::Pane(p) => {
                 self.ui.input = None;

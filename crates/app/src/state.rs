@@ -128,6 +128,9 @@ pub struct App {
     pub session: Option<crate::session::OpenSession>,
     pub session_running: bool,
     pub logs: LogView,
+    pub jobs: crate::jobs::Jobs,
+    /// Hooks and stacks from the config.
+    pub pipelines: crate::stacks::Pipelines,
     /// Where background lookups (registry tags) report back: the run loop's channel.
     pub self_tx: Option<tokio::sync::mpsc::Sender<BackendMsg>>,
     /// Tags offered for the image in the deploy prompt: (repository, tags).
@@ -240,6 +243,8 @@ impl App {
             session: None,
             session_running: false,
             logs: LogView::default(),
+            jobs: Default::default(),
+            pipelines: Default::default(),
             incidents: crate::incidents::Incidents::default(),
             timeline: None,
             notifier: None,
@@ -311,6 +316,12 @@ impl App {
             BackendMsg::Described {
                 cluster, id, json, ..
             } => self.on_described(&cluster, &id, json),
+            BackendMsg::Output {
+                job,
+                lines,
+                ended,
+                after,
+            } => self.on_output(job, lines, ended, after),
             BackendMsg::Tags { image, tags } => {
                 let (repo, _, _) = crate::ops::parse_image_ref(&image);
                 self.tags = Some((repo, tags));

@@ -133,6 +133,15 @@ pub enum BackendMsg {
         samples: Vec<(crate::ObjectKind, String, crate::usage::Sample)>,
         problem: Option<String>,
     },
+    /// Output of a job the console runs (a stack's plan or deploy, a pipeline hook), for
+    /// the output view; `ended` says how it finished (a summary, or why it failed) and
+    /// `after` what it left, for the audit outcome.
+    Output {
+        job: u64,
+        lines: Vec<String>,
+        ended: Option<Result<String, String>>,
+        after: serde_json::Value,
+    },
     /// Tags the image's registry offers (for the deploy prompt).
     Tags {
         image: String,

@@ -483,6 +483,7 @@ impl Store {
             }
             BackendMsg::Op(_)
             | BackendMsg::Tags { .. }
+            | BackendMsg::Output { .. }
             | BackendMsg::Logs { .. }
             | BackendMsg::Described { .. } => false,
         }

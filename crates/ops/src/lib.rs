@@ -3,6 +3,7 @@
 //! This layer sits on the model only: it plans from the store's state and hands released
 //! operations to a queue; which backend drains that queue is not its business.
 
+mod activity;
 pub mod audit;
 mod executor;
 mod gate;
@@ -11,6 +12,7 @@ mod plan;
 mod request;
 mod session;
 
+pub use activity::Activity;
 pub use clusterdeck_model::OpId;
 pub use executor::{BackendHandle, Executor, OpCommand};
 pub use gate::{ConfirmedOp, Gate, PendingOp, Released};

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::audit::{AuditObject, AuditRecord};
-use crate::gate::{Gate, stamped};
+use crate::activity::Activity;
+use crate::gate::Gate;
 
 /// What a session is opened on and with what.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,23 +27,28 @@ pub struct Session {
     pub argv: Vec<String>,
 }
 
+impl From<&Session> for Activity {
+    fn from(s: &Session) -> Activity {
+        Activity {
+            context: s.context.clone(),
+            backend: s.backend.clone(),
+            verb: s.verb.clone(),
+            kind: s.kind.clone(),
+            id: s.id.clone(),
+            name: s.name.clone(),
+            cli: s.cli.clone(),
+            params: serde_json::json!({ "program": s.argv.first() }),
+        }
+    }
+}
+
 impl Gate {
     /// Records the intent; returns the op id the outcome will carry.
     pub fn session_start(&mut self, s: &Session) -> Result<String, String> {
-        let Gate::Live(g) = self else {
+        if !matches!(self, Gate::Live(_)) {
             return Err("read-only mode: no sessions are opened".into());
-        };
-        let op_id = g.next_op_id();
-        let rec = AuditRecord {
-            cli: s.cli.clone(),
-            ..record(s, stamped(&g.operator, &op_id, "intent"))
-        };
-        g.append(rec).map(|_| op_id).map_err(|e| {
-            format!(
-                "audit log {} cannot be written: {e}",
-                g.audit.path().display()
-            )
-        })
+        }
+        self.activity_start(&s.into())
     }
 
     /// Records how the session ended: its exit status (or why it could not run) and duration.
@@ -54,41 +59,12 @@ impl Gate {
         ended: &Result<i32, String>,
         took: Duration,
     ) -> Result<(), String> {
-        let Gate::Live(g) = self else {
-            return Ok(());
+        let ended = match ended {
+            Ok(0) => Ok("exit 0".to_string()),
+            Ok(code) => Err(format!("exit {code}")),
+            Err(e) => Err(e.clone()),
         };
-        let (result, message) = match ended {
-            Ok(0) => ("ok", "exit 0".to_string()),
-            Ok(code) => ("failed", format!("exit {code}")),
-            Err(e) => ("failed", e.clone()),
-        };
-        let rec = AuditRecord {
-            cli: s.cli.clone(),
-            result: Some(result.into()),
-            message: Some(message),
-            duration_ms: Some(took.as_millis() as u64),
-            ..record(s, stamped(&g.operator, op_id, "outcome"))
-        };
-        g.append(rec).map(|_| ()).map_err(|e| {
-            format!(
-                "audit log {} cannot be written: {e}",
-                g.audit.path().display()
-            )
-        })
-    }
-}
-
-fn record(s: &Session, base: AuditRecord) -> AuditRecord {
-    AuditRecord {
-        context: s.context.clone(),
-        backend: s.backend.clone(),
-        verb: s.verb.clone(),
-        target: s.name.clone(),
-        object: Some(AuditObject {
-            kind: s.kind.clone(),
-            id: s.id.clone(),
-        }),
-        params: serde_json::json!({ "program": s.argv.first() }),
-        ..base
+        let a: Activity = s.into();
+        self.activity_end(&a, op_id, &ended, took, serde_json::Value::Null)
     }
 }

@@ -31,6 +31,8 @@ struct PartialConfig {
     notify: Option<response::PartialNotify>,
     actions: Option<response::PartialActions>,
     ssh: Option<super::ssh::SshConfig>,
+    hooks: Option<BTreeMap<String, super::pipelines::HookConfig>>,
+    stacks: Option<BTreeMap<String, super::pipelines::StackConfig>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +214,12 @@ fn overlay(mut base: Config, p: PartialConfig) -> Config {
     if let Some(ssh) = p.ssh {
         base.ssh = ssh;
     }
+    if let Some(hooks) = p.hooks {
+        base.hooks = hooks;
+    }
+    if let Some(stacks) = p.stacks {
+        base.stacks = stacks;
+    }
     base
 }
 
@@ -276,6 +284,10 @@ fn validate(p: &PartialConfig, defaults: &Config) -> Result<(), Invalid> {
     if let Some(ssh) = &p.ssh {
         super::ssh::validate(ssh)?;
     }
+    super::pipelines::validate(
+        p.hooks.as_ref().unwrap_or(&BTreeMap::new()),
+        p.stacks.as_ref().unwrap_or(&BTreeMap::new()),
+    )?;
     response::validate(&response::Response {
         incidents: p.incidents.as_ref(),
         timeline: p.timeline.as_ref(),

@@ -6,6 +6,7 @@
 pub mod discovery;
 mod load;
 pub(crate) mod locate;
+pub mod pipelines;
 mod response;
 pub mod sources;
 pub mod ssh;
@@ -45,6 +46,10 @@ pub struct Config {
     pub actions: ActionsConfig,
     /// How ssh is run (`ssh://` engines, ssh to nodes and instances).
     pub ssh: ssh::SshConfig,
+    /// Pipeline hooks by name (`:hook NAME`).
+    pub hooks: std::collections::BTreeMap<String, pipelines::HookConfig>,
+    /// Compose files by stack name (`:stack deploy NAME`).
+    pub stacks: std::collections::BTreeMap<String, pipelines::StackConfig>,
 }
 
 /// `[actions]`: what every action's confirmation asks for.
@@ -243,6 +248,8 @@ impl Default for Config {
             },
             actions: ActionsConfig::default(),
             ssh: ssh::SshConfig::default(),
+            hooks: Default::default(),
+            stacks: Default::default(),
         }
     }
 }
