@@ -384,6 +384,22 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
                     format!("shell in {} (audited) · command: ", sanitize(&session.name))
                 }
             }
+            InputKind::Prompt(PromptKind::HookParam {
+                hook,
+                param,
+                rule,
+                secret,
+                ..
+            }) => {
+                let rule = rule.as_deref().map(|r| format!(" {r}")).unwrap_or_default();
+                let hidden = if *secret { ", hidden" } else { "" };
+                format!(
+                    "hook {} · {}{}{hidden}: ",
+                    sanitize(hook),
+                    sanitize(param),
+                    sanitize(&rule)
+                )
+            }
             InputKind::Prompt(PromptKind::Annotate { ack, summary, .. }) => {
                 let what = if *ack { "ack" } else { "note on" };
                 format!("{what} {} · note: ", strip::fit(&sanitize(summary), 40))
@@ -391,7 +407,7 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
         };
         let mut lines = vec![Line::from(vec![
             Span::styled(prompt, t.style(Role::Accent)),
-            Span::styled(sanitize(&input.text).into_owned(), t.style(Role::Text)),
+            Span::styled(shown_text(input), t.style(Role::Text)),
             Span::styled("▏", t.style(Role::Accent)),
         ])];
         if let Some(e) = &input.error {
@@ -473,4 +489,14 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// What was typed, or a dot per character for a secret hook parameter.
+fn shown_text(input: &crate::app::Input) -> String {
+    match &input.kind {
+        InputKind::Prompt(PromptKind::HookParam { secret: true, .. }) => {
+            "•".repeat(input.text.chars().count())
+        }
+        _ => sanitize(&input.text).into_owned(),
+    }
 }

@@ -13,6 +13,7 @@ mod e2e_demo;
 mod gate;
 mod incidents;
 mod layers;
+mod pipelines;
 #[path = "../support/pty.rs"]
 mod pty;
 mod render;

@@ -101,6 +101,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             extra(4)?;
             Command::Diff { target, from, to }
         }
+        "stacks" => Command::Stack(Vec::new()),
         "stack" => Command::Stack(words[1..].iter().map(|w| w.to_string()).collect()),
         "hook" => Command::Hook(words[1..].iter().map(|w| w.to_string()).collect()),
         "theme" => {

@@ -39,6 +39,12 @@ impl App {
             self.ui.input = Some(Input::new(InputKind::LogSearch, search));
             return true;
         }
+        if matches!(self.ui.modal, Some(Modal::Stacks { .. }))
+            && self.keymap.action(Mode::Normal, chord) == Some(Action::Drill)
+        {
+            self.stacks_key(Action::Drill);
+            return true;
+        }
         if matches!(self.ui.modal, Some(Modal::Describe))
             && self.keymap.action(Mode::Normal, chord) == Some(Action::Filter)
         {
@@ -97,6 +103,7 @@ impl App {
         match self.mode() {
             Mode::Help if matches!(self.ui.modal, Some(Modal::Logs)) => self.log_key(a),
             Mode::Help if matches!(self.ui.modal, Some(Modal::Describe)) => self.describe_key(a),
+            Mode::Help if matches!(self.ui.modal, Some(Modal::Stacks { .. })) => self.stacks_key(a),
             Mode::Help => self.help_key(a),
             Mode::Confirm => self.confirm_key(a),
             Mode::Normal | Mode::Wall if a.is_mutating() => self.act(a),
@@ -183,6 +190,7 @@ impl App {
             }
             Action::Theme => self.next_theme(),
             Action::Logs => self.open_logs(),
+            Action::Stacks => self.open_stacks(),
             Action::NextProblem => self.jump_next(),
             Action::Describe => self.open_describe(),
             Action::Ack => self.begin_note(true),

@@ -1,7 +1,8 @@
-//! `:hook NAME [PARAM=VALUE…]`: a configured pipeline hook (a command such as
-//! `ansible-playbook`, or a Jenkins job) run with the typed parameters (checked against each
-//! parameter's rule; missing ones are named), its output streamed into the output view,
-//! its result shown, audited with the parameters (secret ones redacted).
+//! `:hook NAME [PARAM=VALUE…]` or `H`: a configured pipeline hook (a command such as
+//! `ansible-playbook`, or a Jenkins job) run with parameters typed on the line or prompted one
+//! by one (each checked against its rule, secret ones hidden while typed), its output
+//! streamed into the output view, its result shown, audited with the parameters (secret ones
+//! redacted).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,9 @@ use serde_json::{Value, json};
 
 use clusterdeck_hooks::{Event, Target};
 
+use crate::model::Severity;
 use crate::ops::Activity;
+use crate::prompt::{Input, InputKind, PromptKind};
 use crate::state::App;
 
 impl App {
@@ -38,8 +41,8 @@ impl App {
                 cfg.contexts.join(", ")
             ));
         }
-        if self.gate.is_read_only() {
-            return Err("read-only mode: no hook is run".into());
+        if self.read_only_here() {
+            return Err("read-only here: no hook is run".into());
         }
         let hook = cfg.hook(name);
         let mut values = BTreeMap::new();
@@ -55,23 +58,72 @@ impl App {
             clusterdeck_hooks::validate(p, v).map_err(|e| format!("{k}: {e}"))?;
             values.insert(k.to_string(), v.to_string());
         }
-        let missing: Vec<&str> = hook
+        self.hook_with(name, values)
+    }
+
+    /// `H`: the command line with `hook `, the configured hooks named.
+    pub(crate) fn hook_key(&mut self) {
+        let names: Vec<String> = self.pipelines.hooks.keys().cloned().collect();
+        if names.is_empty() {
+            return self.status(
+                "no hooks configured: add [hooks.NAME] to config.toml",
+                Severity::Warn,
+            );
+        }
+        self.ui.input = Some(Input::new(InputKind::Command, "hook "));
+        self.status(format!("hooks: {}", names.join(", ")), Severity::Info);
+    }
+
+    /// The answer to a parameter's prompt: checked, then the next parameter or the run.
+    pub(crate) fn submit_hook_param(
+        &mut self,
+        name: &str,
+        values: &BTreeMap<String, String>,
+        param: &str,
+        text: &str,
+    ) -> Result<(), String> {
+        let hook = self
+            .pipelines
+            .hooks
+            .get(name)
+            .map(|c| c.hook(name))
+            .ok_or_else(|| format!("no hook named {name}"))?;
+        let p = hook
             .params
             .iter()
-            .filter(|p| p.default.is_none() && !values.contains_key(&p.name))
-            .map(|p| p.name.as_str())
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "hook {name} needs {}: :hook {name} {}",
-                missing.join(", "),
-                missing
-                    .iter()
-                    .map(|m| format!("{m}=…"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ));
+            .find(|p| p.name == param)
+            .ok_or_else(|| format!("hook {name} has no parameter {param}"))?;
+        clusterdeck_hooks::validate(p, text)?;
+        let mut values = values.clone();
+        values.insert(param.to_string(), text.to_string());
+        self.hook_with(name, values)
+    }
+
+    /// Prompts for the first parameter still missing (one without a default), else runs.
+    fn hook_with(&mut self, name: &str, values: BTreeMap<String, String>) -> Result<(), String> {
+        let cfg = self
+            .pipelines
+            .hooks
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("no hook named {name}"))?;
+        let hook = cfg.hook(name);
+        if let Some(p) = hook
+            .params
+            .iter()
+            .find(|p| p.default.is_none() && !values.contains_key(&p.name))
+        {
+            let kind = PromptKind::HookParam {
+                hook: name.to_string(),
+                values,
+                param: p.name.clone(),
+                rule: p.pattern.clone(),
+                secret: p.secret,
+            };
+            self.ui.input = Some(Input::new(InputKind::Prompt(kind), ""));
+            return Ok(());
         }
+        let cluster = self.cluster_name();
         let shown = clusterdeck_hooks::redacted(&hook, &values);
         let cli = match &hook.target {
             Target::Command { argv, .. } => argv
@@ -88,8 +140,8 @@ impl App {
             backend: "hook".into(),
             verb: "hook".into(),
             kind: "hook".into(),
-            id: name.clone(),
-            name: name.clone(),
+            id: name.to_string(),
+            name: name.to_string(),
             cli,
             params: json!(shown),
         };

@@ -95,6 +95,7 @@ impl App {
     ) -> bool {
         let said = ended.as_ref().map(|r| match r {
             Ok(s) => format!("done: {s}"),
+            Err(e) if e.starts_with("failed") => e.clone(),
             Err(e) => format!("failed: {e}"),
         });
         if let Some(r) = &ended

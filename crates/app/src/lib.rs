@@ -26,6 +26,7 @@ mod save;
 mod select;
 pub mod session;
 pub mod stacks;
+pub mod stacks_view;
 mod state;
 pub mod theme;
 pub mod timeline;

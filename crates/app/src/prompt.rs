@@ -33,6 +33,14 @@ pub enum PromptKind {
         session: crate::ops::Session,
         production: bool,
     },
+    /// A pipeline hook's parameter, the ones already given kept.
+    HookParam {
+        hook: String,
+        values: std::collections::BTreeMap<String, String>,
+        param: String,
+        rule: Option<String>,
+        secret: bool,
+    },
     /// An ack (with an optional note) or a note on an incident.
     Annotate {
         key: String,
@@ -219,6 +227,15 @@ impl App {
             }) => {
                 let (s, p) = (session.clone(), *production);
                 self.submit_session(&s, p, &input.text)
+            }
+            InputKind::Prompt(PromptKind::HookParam {
+                hook,
+                values,
+                param,
+                ..
+            }) => {
+                let (h, v, p) = (hook.clone(), values.clone(), param.clone());
+                self.submit_hook_param(&h, &v, &p, &input.text)
             }
             InputKind::Prompt(PromptKind::Annotate { key, ack, .. }) => {
                 if !*ack && input.text.trim().is_empty() {

@@ -24,6 +24,9 @@ impl App {
         if a == Action::Shell {
             return self.open_shell();
         }
+        if a == Action::Hook {
+            return self.hook_key();
+        }
         match self.request_for(a) {
             Ok(Next::Prompt(input)) => {
                 if let InputKind::Prompt(PromptKind::Deploy { target }) = &input.kind

@@ -42,6 +42,10 @@ pub const USAGE: &str = "stack deploy NAME [FILE] [prune] [VAR=VALUE…] [image=
 impl App {
     pub(crate) fn stack_command(&mut self, args: &[String]) -> Result<(), String> {
         match args.first().map(String::as_str) {
+            None => {
+                self.open_stacks();
+                Ok(())
+            }
             Some("deploy") => self.stack_plan(&args[1..]),
             Some("apply") if args.len() == 2 => self.stack_apply(&args[1]),
             Some("rm") if args.len() == 3 => {
@@ -68,8 +72,8 @@ impl App {
     }
 
     fn stack_plan(&mut self, args: &[String]) -> Result<(), String> {
-        if self.gate.is_read_only() {
-            return Err("read-only mode: no stack is deployed".into());
+        if self.read_only_here() {
+            return Err("read-only here: no stack is deployed".into());
         }
         let name = args.first().ok_or(USAGE)?.clone();
         if !stack::valid_stack_name(&name) {
@@ -186,6 +190,9 @@ impl App {
     }
 
     fn stack_apply(&mut self, name: &str) -> Result<(), String> {
+        if self.read_only_here() {
+            return Err("read-only here: no stack is deployed".into());
+        }
         let planned = self
             .jobs
             .planned
@@ -282,6 +289,9 @@ impl App {
     }
 
     fn stack_remove(&mut self, name: &str) -> Result<(), String> {
+        if self.read_only_here() {
+            return Err("read-only here: no stack is removed".into());
+        }
         let cluster = self.cluster_name();
         let settings = self.swarm_settings(&cluster)?;
         let activity = Activity {

@@ -40,6 +40,10 @@ pub enum Modal {
     Help {
         scroll: u16,
     },
+    /// The Stacks view, its selected row.
+    Stacks {
+        selected: usize,
+    },
     Message {
         title: String,
         body: String,
@@ -349,7 +353,10 @@ impl App {
     /// The current mode for key lookup.
     pub fn mode(&self) -> Mode {
         match self.ui.modal {
-            Some(Modal::Help { .. }) | Some(Modal::Logs) | Some(Modal::Describe) => Mode::Help,
+            Some(Modal::Help { .. })
+            | Some(Modal::Logs)
+            | Some(Modal::Describe)
+            | Some(Modal::Stacks { .. }) => Mode::Help,
             Some(Modal::Confirm { .. }) | Some(Modal::QuitConfirm { .. }) => Mode::Confirm,
             _ => Mode::Normal,
         }

@@ -1,6 +1,8 @@
 //! Modal popups: the confirm dialog (default Cancel, typed confirmation for high risk), the
 //! help screen generated from the live keymap, messages and refusals, and quit confirmation.
 
+mod stacks;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -38,6 +40,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, now: Time) {
             error.as_deref(),
         ),
         Some(Modal::Help { scroll }) => help(f, app, area, *scroll),
+        Some(Modal::Stacks { selected }) => stacks::stacks(f, app, area, *selected),
         Some(Modal::Logs) => logs(f, app, area),
         Some(Modal::Describe) => describe(f, app, area),
         Some(Modal::Instance { id }) => instance(f, app, area, id, now),

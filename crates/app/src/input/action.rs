@@ -75,6 +75,8 @@ pub enum Action {
     NextField,
     Describe,
     Shell,
+    Stacks,
+    Hook,
     ToggleFormat,
     Save,
     Previous,
@@ -191,6 +193,16 @@ pub const ACTIONS: &[ActionInfo] = &[
     row(Action::History, "history", "toggle task history rows"),
     row(Action::NextContext, "next_context", "next context"),
     row(Action::Theme, "theme", "next theme"),
+    row(
+        Action::Stacks,
+        "stacks",
+        "stacks (Swarm): services, replicas, images, updates",
+    ),
+    write(
+        Action::Hook,
+        "hook",
+        "run a pipeline hook (:hook NAME PARAM=VALUE)",
+    ),
     write(
         Action::Shell,
         "shell",
