@@ -384,6 +384,13 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
                     format!("shell in {} (audited) · command: ", sanitize(&session.name))
                 }
             }
+            InputKind::Prompt(PromptKind::StackVar { args, var }) => {
+                format!(
+                    "stack {} · {} is not set and has no default · its value: ",
+                    sanitize(args.first().map(String::as_str).unwrap_or("")),
+                    sanitize(var)
+                )
+            }
             InputKind::Prompt(PromptKind::HookParam {
                 hook,
                 param,

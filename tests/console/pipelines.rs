@@ -132,6 +132,12 @@ fn a_hook_prompts_each_parameter_runs_and_is_audited_with_the_secret_redacted() 
     );
     assert!(lines.contains(&"done"), "stderr too: {lines:?}");
     assert_eq!(app.logs.ended.as_deref(), Some("done: exited 0"));
+    // Closed, then shown again with `:output`.
+    app.dispatch(Action::Back);
+    assert_eq!(app.ui.modal, None);
+    type_line(&mut app, ":output");
+    assert!(matches!(app.ui.modal, Some(Modal::Logs)));
+    assert!(app.logs.visible().contains(&"done"), "{:?}", app.logs);
     let recs = clusterdeck::ops::audit::AuditLog::new(&audit)
         .read_all()
         .expect("audit");

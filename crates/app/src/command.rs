@@ -28,13 +28,15 @@ pub enum Command {
     Stack(Vec<String>),
     /// `hook NAME [PARAM=VALUE…]`.
     Hook(Vec<String>),
+    /// The last job's output again.
+    Output,
     Theme(String),
     Pane(Pane),
     Context(String),
     Help,
 }
 
-pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC [REVISION] · diff DEPLOYMENT REV REV · deploy SVC IMAGE:TAG · restart SVC · stack deploy NAME [FILE] [prune] [VAR=VALUE…] · stack apply NAME · stack rm NAME NAME · hook NAME [PARAM=VALUE…] · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
+pub const USAGE: &str = "commands: scale SVC N · drain|pause|activate|promote|demote NODE · rollback SVC [REVISION] · diff DEPLOYMENT REV REV · deploy SVC IMAGE:TAG · restart SVC · stack deploy NAME [FILE] [prune] [VAR=VALUE…] · stack apply NAME · stack rm NAME NAME · hook NAME [PARAM=VALUE…] · output · start|stop|reboot|terminate INSTANCE-ID · add-nodes N · theme NAME · context NAME · nodes|services|replicas|instances|events|audit|overview · help · q";
 
 pub fn parse_replicas(s: &str) -> Result<u32, String> {
     let max = crate::ops::MAX_REPLICAS;
@@ -102,6 +104,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Command::Diff { target, from, to }
         }
         "stacks" => Command::Stack(Vec::new()),
+        "output" => Command::Output,
         "stack" => Command::Stack(words[1..].iter().map(|w| w.to_string()).collect()),
         "hook" => Command::Hook(words[1..].iter().map(|w| w.to_string()).collect()),
         "theme" => {

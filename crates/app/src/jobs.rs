@@ -22,6 +22,8 @@ pub struct Jobs {
     pub shown: Option<u64>,
     /// A stack plan waiting for `:stack apply NAME`, filled in by the planning job.
     pub planned: Arc<Mutex<Option<crate::stacks::Planned>>>,
+    /// The output of the last job whose view was closed, still filling: `:output` shows it.
+    pub last: Option<(u64, LogView)>,
     /// Jobs audited at their start, waiting for their end: job → (activity, op id, start).
     pub audited: Vec<(u64, Activity, String, Instant)>,
 }
@@ -67,6 +69,7 @@ impl App {
     /// Opens the log view on a new job's output; None when there is no runtime to run it.
     pub(crate) fn start_job(&mut self, title: String) -> Option<Out> {
         let tx = self.self_tx.clone()?;
+        self.jobs.last = None;
         self.jobs.next += 1;
         let job = self.jobs.next;
         self.logs = LogView {
@@ -115,13 +118,30 @@ impl App {
             };
             self.status(s.clone(), sev);
         }
-        if self.jobs.shown != Some(job) || !matches!(self.ui.modal, Some(Modal::Logs)) {
+        let view = if self.jobs.shown == Some(job) && matches!(self.ui.modal, Some(Modal::Logs)) {
+            &mut self.logs
+        } else if let Some((_, v)) = self.jobs.last.as_mut().filter(|(j, _)| *j == job) {
+            v
+        } else {
             return said.is_some();
-        }
-        self.logs.push(lines);
+        };
+        view.push(lines);
         if let Some(s) = said {
-            self.logs.ended = Some(s);
+            view.ended = Some(s);
         }
         true
+    }
+
+    /// `:output`: the last job's output again, as far as it has come.
+    pub(crate) fn reopen_output(&mut self) -> Result<(), String> {
+        let (job, view) = self
+            .jobs
+            .last
+            .take()
+            .ok_or("no job's output to show (stack deploys and hooks have one)")?;
+        self.logs = view;
+        self.jobs.shown = Some(job);
+        self.ui.modal = Some(Modal::Logs);
+        Ok(())
     }
 }

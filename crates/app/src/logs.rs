@@ -242,7 +242,11 @@ impl App {
             let _ = h.tx.try_send(LogCommand::Stop);
         }
         self.ui.modal = None;
-        self.logs = LogView::default();
+        let view = std::mem::take(&mut self.logs);
+        // A job's output is kept (and goes on filling) for `:output`.
+        if let Some(job) = self.jobs.shown.take() {
+            self.jobs.last = Some((job, view));
+        }
     }
 }
 

@@ -33,6 +33,12 @@ pub enum PromptKind {
         session: crate::ops::Session,
         production: bool,
     },
+    /// A variable a compose file uses, unset and without a default: its value, then the
+    /// plan again with it (`args` as typed after `stack deploy`).
+    StackVar {
+        args: Vec<String>,
+        var: String,
+    },
     /// A pipeline hook's parameter, the ones already given kept.
     HookParam {
         hook: String,
@@ -228,6 +234,11 @@ impl App {
                 let (s, p) = (session.clone(), *production);
                 self.submit_session(&s, p, &input.text)
             }
+            InputKind::Prompt(PromptKind::StackVar { args, var }) => {
+                let mut args = args.clone();
+                args.push(format!("{var}={}", input.text.trim()));
+                self.stack_plan(&args)
+            }
             InputKind::Prompt(PromptKind::HookParam {
                 hook,
                 values,
@@ -289,6 +300,7 @@ impl App {
             Command::Diff { target, from, to } => self.open_revision_diff(&target, from, to),
             Command::Stack(args) => self.stack_command(&args),
             Command::Hook(args) => self.run_hook(&args),
+            Command::Output => self.reopen_output(),
             Command::Theme(name) => self.set_theme(&name),
             Command::Pane(p) => {
                 self.ui.input = None;

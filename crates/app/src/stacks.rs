@@ -16,6 +16,7 @@ use clusterdeck_swarm::stack::{self, Change, DeployRequest, StackPlan};
 use crate::config::pipelines::{HookConfig, StackConfig};
 use crate::model::Severity;
 use crate::ops::Activity;
+use crate::prompt::{Input, InputKind, PromptKind};
 use crate::state::App;
 
 /// Hooks and stacks from the config.
@@ -71,7 +72,7 @@ impl App {
             .ok_or_else(|| format!("context {cluster} has no swarm"))
     }
 
-    fn stack_plan(&mut self, args: &[String]) -> Result<(), String> {
+    pub(crate) fn stack_plan(&mut self, args: &[String]) -> Result<(), String> {
         if self.read_only_here() {
             return Err("read-only here: no stack is deployed".into());
         }
@@ -108,8 +109,25 @@ impl App {
             .map_err(|_| format!("{}: not UTF-8 text", file.display()))?;
         // Typed values first, then the console's environment.
         let lookup = |k: &str| typed_vars.get(k).cloned().or_else(|| std::env::var(k).ok());
-        let loaded = clusterdeck_compose::load(&file.display().to_string(), &text, &lookup)
-            .map_err(|e| e.to_string())?;
+        let loaded = match clusterdeck_compose::load(&file.display().to_string(), &text, &lookup) {
+            Ok(l) => l,
+            // An unset variable is asked for (nothing is planned without it).
+            Err(e) if e.reason.starts_with("variable ") && e.reason.contains(" is not set") => {
+                let var = e.reason["variable ".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let kind = PromptKind::StackVar {
+                    args: args.to_vec(),
+                    var,
+                };
+                self.status(e.to_string(), Severity::Warn);
+                self.ui.input = Some(Input::new(InputKind::Prompt(kind), ""));
+                return Ok(());
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         for svc in loaded.file.services.values() {
             let image = svc.image.clone().unwrap_or_default();
             if let Some(why) = clusterdeck_compose::image::unpinned(&image)
@@ -254,13 +272,7 @@ impl App {
                 Ok(e) => e,
                 Err(e) => return out.end(Err(e), Value::Null).await,
             };
-            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-            let o = out.clone();
-            let fwd = tokio::spawn(async move {
-                while let Some(stack::Progress::Line(l)) = rx.recv().await {
-                    o.line(l).await;
-                }
-            });
+            let (tx, fwd) = forward(&out);
             let r = stack::live::apply(&e, &planned.plan, &planned.base, &tx).await;
             drop(tx);
             let _ = fwd.await;
@@ -318,13 +330,7 @@ impl App {
                 Ok(e) => e,
                 Err(e) => return out.end(Err(e), Value::Null).await,
             };
-            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-            let o = out.clone();
-            let fwd = tokio::spawn(async move {
-                while let Some(stack::Progress::Line(l)) = rx.recv().await {
-                    o.line(l).await;
-                }
-            });
+            let (tx, fwd) = forward(&out);
             let r = stack::live::remove(&e.docker, &name, &tx).await;
             drop(tx);
             let _ = fwd.await;
@@ -342,6 +348,23 @@ impl App {
         });
         Ok(())
     }
+}
+
+/// A channel for the backend's progress lines, forwarded to the job's output until it closes.
+fn forward(
+    out: &crate::jobs::Out,
+) -> (
+    tokio::sync::mpsc::Sender<stack::Progress>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let o = out.clone();
+    let fwd = tokio::spawn(async move {
+        while let Some(stack::Progress::Line(l)) = rx.recv().await {
+            o.line(l).await;
+        }
+    });
+    (tx, fwd)
 }
 
 /// The first manager that answers.

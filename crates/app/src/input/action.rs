@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(names.len(), ACTIONS.len(), "duplicate names");
         let panes = Pane::ALL.len();
         // Every variant, with GoPane once per pane.
-        assert_eq!(ACTIONS.len(), 47 + panes);
+        assert_eq!(ACTIONS.len(), 49 + panes);
         for p in Pane::ALL {
             assert!(
                 ACTIONS.iter().any(|i| i.action == Action::GoPane(p)),

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use clusterdeck_ops::audit::redact::redact_text;
+
 use super::convert::{self, Desired, FileSource};
 
 /// A service of the stack as the engine has it.
@@ -306,7 +308,46 @@ pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
         }
     }
     out.sort_by(|x, y| x.path.cmp(&y.path));
-    out
+    out.into_iter().map(shown).collect()
+}
+
+/// A change as the plan shows it: the environment by names only (values are not shown, as
+/// the rollback diff does not show them), other values redacted as the audit log redacts.
+fn shown(mut c: FieldChange) -> FieldChange {
+    if c.path.ends_with("ContainerSpec.Env") {
+        let vars = |v: &Option<String>| -> BTreeMap<String, String> {
+            v.as_deref()
+                .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| match e.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (e, String::new()),
+                })
+                .collect()
+        };
+        let (b, a) = (vars(&c.before), vars(&c.after));
+        let mut what: Vec<String> = Vec::new();
+        for (k, v) in &a {
+            match b.get(k) {
+                None => what.push(format!("{k} added")),
+                Some(old) if old != v => what.push(format!("{k} changed")),
+                _ => {}
+            }
+        }
+        what.extend(
+            b.keys()
+                .filter(|k| !a.contains_key(*k))
+                .map(|k| format!("{k} removed")),
+        );
+        c.before = (!b.is_empty()).then(|| format!("{} variables", b.len()));
+        c.after = Some(what.join(", "));
+        return c;
+    }
+    let redact = |v: Option<String>| v.map(|t| redact_text(&t));
+    c.before = redact(c.before);
+    c.after = redact(c.after);
+    c
 }
 
 /// Drops nulls, empty objects and lists, and what the engine fills in on its own.
@@ -401,4 +442,43 @@ fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
 /// The stack's name scope: what `docker stack` lists objects by.
 pub fn stack_filter(stack: &str) -> String {
     format!("{}={stack}", convert::NAMESPACE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_changes_are_named_and_values_never_shown() {
+        let before = json!({"TaskTemplate": {"ContainerSpec": {"Env": ["A=1", "PASSWORD=old"]}}});
+        let after =
+            json!({"TaskTemplate": {"ContainerSpec": {"Env": ["A=1", "B=2", "PASSWORD=new"]}}});
+        let d = diff(&before, &after);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].before.as_deref(), Some("2 variables"));
+        assert_eq!(d[0].after.as_deref(), Some("B added, PASSWORD changed"));
+        let text = format!("{d:?}");
+        assert!(!text.contains("old") && !text.contains("=new"), "{text}");
+        // A value-only change is still a change (it is sent), though not shown.
+        let same_names =
+            json!({"TaskTemplate": {"ContainerSpec": {"Env": ["A=9", "PASSWORD=old"]}}});
+        assert_eq!(
+            diff(&before, &same_names)[0].after.as_deref(),
+            Some("A changed")
+        );
+    }
+
+    #[test]
+    fn engine_filled_values_and_empty_ones_count_as_absent() {
+        let engine = json!({"Labels": {}, "TaskTemplate": {"ForceUpdate": 0, "Runtime": "container",
+            "ContainerSpec": {"Image": "a:1", "Isolation": "default", "Privileges": {"CredentialSpec": null, "SELinuxContext": null}}},
+            "UpdateConfig": {"Parallelism": 1, "FailureAction": "pause", "MaxFailureRatio": 0, "Order": "stop-first"}});
+        let sent = json!({"TaskTemplate": {"ContainerSpec": {"Image": "a:1", "Privileges": {}}},
+            "UpdateConfig": {"Parallelism": 1}});
+        assert_eq!(diff(&engine, &sent), Vec::new());
+        let other = json!({"TaskTemplate": {"ContainerSpec": {"Image": "a:2"}}, "UpdateConfig": {"Parallelism": 1}});
+        let d = diff(&engine, &other);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, "TaskTemplate.ContainerSpec.Image");
+    }
 }
