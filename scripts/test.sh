@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 # Reuse one target directory outside the clone so a warm machine rebuilds only what changed.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clusterdeck/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# On a long-lived machine the shared target directory grows with every change (incremental
+# caches of old builds): drop those untouched for two days (a rebuild only costs time).
+if [ -d "$CARGO_TARGET_DIR/debug/incremental" ]; then
+  find "$CARGO_TARGET_DIR/debug/incremental" -mindepth 1 -maxdepth 1 -mtime +2 -exec rm -rf {} + 2>/dev/null || true
+fi
 # Snapshots are never rewritten by a test run; a mismatch fails.
 export INSTA_UPDATE=no
 
