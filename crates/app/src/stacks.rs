@@ -26,6 +26,55 @@ pub struct Pipelines {
     pub stacks: BTreeMap<String, StackConfig>,
 }
 
+/// What `:stack deploy` was given.
+struct DeployArgs {
+    name: String,
+    file: PathBuf,
+    prune: bool,
+    typed_vars: BTreeMap<String, String>,
+    /// Images typed out to deploy although they name no version.
+    forced: Vec<String>,
+    context: Option<String>,
+}
+
+impl DeployArgs {
+    /// `NAME [FILE] [prune] [VAR=VALUE…] [image=REF…]`; the file and context may come from
+    /// `[stacks.NAME]`.
+    fn parse(args: &[String], stacks: &BTreeMap<String, StackConfig>) -> Result<Self, String> {
+        let name = args.first().ok_or(USAGE)?.clone();
+        if !stack::valid_stack_name(&name) {
+            return Err(format!("{name:?} is not a stack name"));
+        }
+        let configured = stacks.get(&name).cloned();
+        let mut file = configured.as_ref().map(|c| c.file.clone());
+        let mut prune = false;
+        let mut typed_vars = BTreeMap::new();
+        let mut forced = Vec::new();
+        for a in &args[1..] {
+            if a == "prune" {
+                prune = true;
+            } else if let Some(img) = a.strip_prefix("image=") {
+                forced.push(img.to_string());
+            } else if let Some((k, v)) = a.split_once('=') {
+                typed_vars.insert(k.to_string(), v.to_string());
+            } else {
+                file = Some(PathBuf::from(a));
+            }
+        }
+        let file = file.ok_or_else(|| {
+            format!("which compose file? (:stack deploy {name} FILE, or [stacks.{name}] file = … in the config)")
+        })?;
+        Ok(DeployArgs {
+            name,
+            file,
+            prune,
+            typed_vars,
+            forced,
+            context: configured.and_then(|c| c.context),
+        })
+    }
+}
+
 /// A plan waiting for `:stack apply`.
 #[derive(Clone, Debug)]
 pub struct Planned {
@@ -76,33 +125,15 @@ impl App {
         if self.read_only_here() {
             return Err("read-only here: no stack is deployed".into());
         }
-        let name = args.first().ok_or(USAGE)?.clone();
-        if !stack::valid_stack_name(&name) {
-            return Err(format!("{name:?} is not a stack name"));
-        }
-        let configured = self.pipelines.stacks.get(&name).cloned();
-        let mut file = configured.as_ref().map(|c| c.file.clone());
-        let mut prune = false;
-        let mut typed_vars = BTreeMap::new();
-        let mut forced = Vec::new();
-        for a in &args[1..] {
-            if a == "prune" {
-                prune = true;
-            } else if let Some(img) = a.strip_prefix("image=") {
-                forced.push(img.to_string());
-            } else if let Some((k, v)) = a.split_once('=') {
-                typed_vars.insert(k.to_string(), v.to_string());
-            } else {
-                file = Some(PathBuf::from(a));
-            }
-        }
-        let file = file.ok_or_else(|| {
-            format!("which compose file? (:stack deploy {name} FILE, or [stacks.{name}] file = … in the config)")
-        })?;
-        let cluster = match configured.and_then(|c| c.context) {
-            Some(c) => c,
-            None => self.cluster_name(),
-        };
+        let DeployArgs {
+            name,
+            file,
+            prune,
+            typed_vars,
+            forced,
+            context,
+        } = DeployArgs::parse(args, &self.pipelines.stacks)?;
+        let cluster = context.unwrap_or_else(|| self.cluster_name());
         let settings = self.swarm_settings(&cluster)?;
         let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
         let text = String::from_utf8(bytes.clone())
@@ -225,41 +256,7 @@ impl App {
             ));
         }
         let settings = self.swarm_settings(&planned.cluster)?;
-        let services: Vec<Value> = planned
-            .plan
-            .services
-            .iter()
-            .map(|s| {
-                json!({
-                    "service": s.name,
-                    "change": s.change.label(),
-                    "image_before": s.image_before,
-                    "image_after": s.image_after,
-                })
-            })
-            .collect();
-        let activity = Activity {
-            context: planned.cluster.clone(),
-            backend: "swarm".into(),
-            verb: "stack-deploy".into(),
-            kind: "stack".into(),
-            id: name.to_string(),
-            name: name.to_string(),
-            cli: format!(
-                "docker stack deploy -c {}{} {name}",
-                planned.file.display(),
-                if planned.prune { " --prune" } else { "" }
-            ),
-            params: json!({
-                "file": planned.file.display().to_string(),
-                "sha256": planned.sha256,
-                "variables": planned.variables,
-                "prune": planned.prune,
-                "services": services,
-                "networks": planned.plan.networks.keys().collect::<Vec<_>>(),
-                "secrets": planned.plan.secrets.keys().collect::<Vec<_>>(),
-            }),
-        };
+        let activity = deploy_activity(name, &planned);
         let out = self
             .start_job(format!("stack {name} · deploy"))
             .ok_or("no runtime to deploy in")?;
@@ -365,6 +362,46 @@ fn forward(
         }
     });
     (tx, fwd)
+}
+
+/// A deploy's audit intent: the file and its SHA-256, the variables (redacted), each
+/// service's change and image before/after, what is created.
+fn deploy_activity(name: &str, planned: &Planned) -> Activity {
+    let services: Vec<Value> = planned
+        .plan
+        .services
+        .iter()
+        .map(|s| {
+            json!({
+                "service": s.name,
+                "change": s.change.label(),
+                "image_before": s.image_before,
+                "image_after": s.image_after,
+            })
+        })
+        .collect();
+    Activity {
+        context: planned.cluster.clone(),
+        backend: "swarm".into(),
+        verb: "stack-deploy".into(),
+        kind: "stack".into(),
+        id: name.to_string(),
+        name: name.to_string(),
+        cli: format!(
+            "docker stack deploy -c {}{} {name}",
+            planned.file.display(),
+            if planned.prune { " --prune" } else { "" }
+        ),
+        params: json!({
+            "file": planned.file.display().to_string(),
+            "sha256": planned.sha256,
+            "variables": planned.variables,
+            "prune": planned.prune,
+            "services": services,
+            "networks": planned.plan.networks.keys().collect::<Vec<_>>(),
+            "secrets": planned.plan.secrets.keys().collect::<Vec<_>>(),
+        }),
+    }
 }
 
 /// The first manager that answers.

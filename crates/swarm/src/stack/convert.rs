@@ -151,6 +151,58 @@ fn service(
     let mut svc_labels = labels(stack, &deploy.labels);
     svc_labels.insert(IMAGE.into(), Value::String(image.clone()));
 
+    let mut task = Map::new();
+    task.insert(
+        "ContainerSpec".into(),
+        Value::Object(container_spec(stack, &image, svc, file, env)?),
+    );
+    task.insert("Resources".into(), resources(deploy.resources.as_ref()));
+    put(
+        &mut task,
+        "RestartPolicy",
+        restart_policy(&deploy, svc.restart.as_deref())?,
+    );
+    task.insert("Placement".into(), placement(&deploy));
+    if let Some(l) = &svc.logging {
+        let opts: Map<String, Value> = l
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v.clone().unwrap_or_default())))
+            .collect();
+        task.insert(
+            "LogDriver".into(),
+            json!({"Name": l.driver.clone().unwrap_or_default(), "Options": opts}),
+        );
+    }
+    task.insert("Networks".into(), attachments(key, svc, network_name)?);
+    task.insert("ForceUpdate".into(), json!(0));
+    task.insert("Runtime".into(), json!("container"));
+    let mode = mode(key, &deploy)?;
+    let endpoint = endpoint(svc, &deploy);
+    let mut spec = json!({
+        "Name": scoped(stack, key),
+        "Labels": svc_labels,
+        "TaskTemplate": task,
+        "Mode": mode,
+        "EndpointSpec": endpoint,
+    });
+    if let Some(u) = &deploy.update_config {
+        spec["UpdateConfig"] = update_config(u);
+    }
+    if let Some(r) = &deploy.rollback_config {
+        spec["RollbackConfig"] = update_config(r);
+    }
+    Ok(spec)
+}
+
+/// The container: what runs, with what environment, labels, mounts, secrets and configs.
+fn container_spec(
+    stack: &str,
+    image: &str,
+    svc: &Service,
+    file: &ComposeFile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Map<String, Value>, String> {
     let mut envs: Vec<String> = svc
         .environment
         .iter()
@@ -243,15 +295,11 @@ fn service(
         c.insert("Configs".into(), json!(configs));
     }
     c.insert("Isolation".into(), json!("default"));
+    Ok(c)
+}
 
-    let mut task = Map::new();
-    task.insert("ContainerSpec".into(), Value::Object(c));
-    task.insert("Resources".into(), resources(deploy.resources.as_ref()));
-    put(
-        &mut task,
-        "RestartPolicy",
-        restart_policy(&deploy, svc.restart.as_deref())?,
-    );
+/// Constraints, spread preferences, replicas per node (platforms come with the digest).
+fn placement(deploy: &model::Deploy) -> Value {
     let placement = deploy.placement.clone().unwrap_or_default();
     let mut p = Map::new();
     if !placement.constraints.is_empty() {
@@ -271,18 +319,16 @@ fn service(
         "MaxReplicas",
         placement.max_replicas_per_node.map(|n| json!(n)),
     );
-    task.insert("Placement".into(), Value::Object(p));
-    if let Some(l) = &svc.logging {
-        let opts: Map<String, Value> = l
-            .options
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v.clone().unwrap_or_default())))
-            .collect();
-        task.insert(
-            "LogDriver".into(),
-            json!({"Name": l.driver.clone().unwrap_or_default(), "Options": opts}),
-        );
-    }
+    Value::Object(p)
+}
+
+/// The networks the service joins, by name (ids come with the plan), its name an alias on
+/// each, sorted by network as the CLI sorts them.
+fn attachments(
+    key: &str,
+    svc: &Service,
+    network_name: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Value, String> {
     let nets = match &svc.networks {
         Some(n) => n.entries(),
         None => BTreeMap::from([("default".to_string(), Vec::new())]),
@@ -295,13 +341,13 @@ fn service(
         attachments.push((target.clone(), json!({"Target": target, "Aliases": a})));
     }
     attachments.sort_by(|a, b| a.0.cmp(&b.0));
-    task.insert(
-        "Networks".into(),
-        json!(attachments.into_iter().map(|(_, v)| v).collect::<Vec<_>>()),
-    );
-    task.insert("ForceUpdate".into(), json!(0));
-    task.insert("Runtime".into(), json!("container"));
+    Ok(json!(
+        attachments.into_iter().map(|(_, v)| v).collect::<Vec<_>>()
+    ))
+}
 
+/// Replicated (with its count), global, or one of the job modes.
+fn mode(key: &str, deploy: &model::Deploy) -> Result<Value, String> {
     let mode = match deploy.mode.as_deref().unwrap_or("replicated") {
         "replicated" => json!({"Replicated": {"Replicas": deploy.replicas.unwrap_or(1)}}),
         "global" => json!({"Global": {}}),
@@ -315,6 +361,11 @@ fn service(
             ));
         }
     };
+    Ok(mode)
+}
+
+/// Published ports (sorted as the CLI sorts them) and the endpoint mode.
+fn endpoint(svc: &Service, deploy: &model::Deploy) -> Map<String, Value> {
     let mut ports: Vec<Value> = svc
         .ports
         .iter()
@@ -342,20 +393,7 @@ fn service(
     if !ports.is_empty() {
         endpoint.insert("Ports".into(), json!(ports));
     }
-    let mut spec = json!({
-        "Name": scoped(stack, key),
-        "Labels": svc_labels,
-        "TaskTemplate": task,
-        "Mode": mode,
-        "EndpointSpec": endpoint,
-    });
-    if let Some(u) = &deploy.update_config {
-        spec["UpdateConfig"] = update_config(u);
-    }
-    if let Some(r) = &deploy.rollback_config {
-        spec["RollbackConfig"] = update_config(r);
-    }
-    Ok(spec)
+    endpoint
 }
 
 fn put(m: &mut Map<String, Value>, key: &str, v: Option<Value>) {

@@ -183,40 +183,7 @@ pub async fn apply(
     let d = &e.docker;
     let mut applied = Applied::default();
     unmoved(e, plan).await?;
-    for (name, req) in &plan.networks {
-        let req: NetworkCreateRequest =
-            serde_json::from_value(req.clone()).map_err(|e| format!("network {name}: {e}"))?;
-        d.create_network(req)
-            .await
-            .map_err(|e| format!("creating network {name}: {}", engine_err(e)))?;
-        say(format!("network {name}: created")).await;
-    }
-    for (name, src) in &plan.secrets {
-        let data = read_file(base, &src.file, "secret", name)?;
-        let spec = SecretSpec {
-            name: Some(name.clone()),
-            labels: Some(labels(&src.labels)),
-            data: Some(data),
-            ..Default::default()
-        };
-        d.create_secret(spec)
-            .await
-            .map_err(|e| format!("creating secret {name}: {}", engine_err(e)))?;
-        say(format!("secret {name}: created")).await;
-    }
-    for (name, src) in &plan.configs {
-        let data = read_file(base, &src.file, "config", name)?;
-        let spec = ConfigSpec {
-            name: Some(name.clone()),
-            labels: Some(labels(&src.labels)),
-            data: Some(data),
-            ..Default::default()
-        };
-        d.create_config(spec)
-            .await
-            .map_err(|e| format!("creating config {name}: {}", engine_err(e)))?;
-        say(format!("config {name}: created")).await;
-    }
+    create_objects(d, plan, base, &say).await?;
     // Ids of what was just created.
     let now = if plan.networks.is_empty() && plan.secrets.is_empty() && plan.configs.is_empty() {
         None
@@ -293,6 +260,54 @@ pub async fn apply(
         }
     }
     Ok(applied)
+}
+
+/// Creates the networks, secrets and configs the plan lists.
+async fn create_objects<F, Fut>(
+    d: &Docker,
+    plan: &StackPlan,
+    base: &Path,
+    say: &F,
+) -> Result<(), String>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for (name, req) in &plan.networks {
+        let req: NetworkCreateRequest =
+            serde_json::from_value(req.clone()).map_err(|e| format!("network {name}: {e}"))?;
+        d.create_network(req)
+            .await
+            .map_err(|e| format!("creating network {name}: {}", engine_err(e)))?;
+        say(format!("network {name}: created")).await;
+    }
+    for (name, src) in &plan.secrets {
+        let data = read_file(base, &src.file, "secret", name)?;
+        let spec = SecretSpec {
+            name: Some(name.clone()),
+            labels: Some(labels(&src.labels)),
+            data: Some(data),
+            ..Default::default()
+        };
+        d.create_secret(spec)
+            .await
+            .map_err(|e| format!("creating secret {name}: {}", engine_err(e)))?;
+        say(format!("secret {name}: created")).await;
+    }
+    for (name, src) in &plan.configs {
+        let data = read_file(base, &src.file, "config", name)?;
+        let spec = ConfigSpec {
+            name: Some(name.clone()),
+            labels: Some(labels(&src.labels)),
+            data: Some(data),
+            ..Default::default()
+        };
+        d.create_config(spec)
+            .await
+            .map_err(|e| format!("creating config {name}: {}", engine_err(e)))?;
+        say(format!("config {name}: created")).await;
+    }
+    Ok(())
 }
 
 /// Refuses the whole plan when any service it was made against has changed since (or one
@@ -498,6 +513,17 @@ pub async fn remove(
         }
     }
     // Networks last: a task still detaching holds its network for a moment.
+    remove_networks(d, stack, tx, &mut removed).await?;
+    Ok(removed)
+}
+
+/// The stack's networks, each tried again for up to 10 s while its last tasks detach.
+async fn remove_networks(
+    d: &Docker,
+    stack: &str,
+    tx: &mpsc::Sender<Progress>,
+    removed: &mut Vec<String>,
+) -> Result<(), String> {
     let nets = d
         .list_networks(Some(ListNetworksOptions {
             filters: Some(by_stack(stack)),
@@ -511,9 +537,8 @@ pub async fn remove(
         loop {
             match d.remove_network(&id).await {
                 Ok(()) => break,
-                Err(e) if tries < 20 => {
+                Err(_) if tries < 20 => {
                     tries += 1;
-                    let _ = e;
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(e) => return Err(format!("removing network {name}: {}", engine_err(e))),
@@ -524,5 +549,5 @@ pub async fn remove(
             .await;
         removed.push(format!("network {name}"));
     }
-    Ok(removed)
+    Ok(())
 }

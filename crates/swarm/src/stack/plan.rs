@@ -160,37 +160,7 @@ pub fn plan(
             }
             None => {}
         }
-        resolve_ids(&mut spec, current);
-        if let Some(r) = running {
-            // As `docker stack deploy`: a redeploy keeps the service's force-update counter.
-            spec["TaskTemplate"]["ForceUpdate"] = r.spec["TaskTemplate"]["ForceUpdate"].clone();
-        }
-        let image_after = spec["TaskTemplate"]["ContainerSpec"]["Image"]
-            .as_str()
-            .map(str::to_string);
-        let (change, current_id, image_before) = match running {
-            None => (Change::Create, None, None),
-            Some(r) => {
-                let fields = diff(&r.spec, &spec);
-                let before = r.spec["TaskTemplate"]["ContainerSpec"]["Image"]
-                    .as_str()
-                    .map(str::to_string);
-                let change = if fields.is_empty() {
-                    Change::Unchanged
-                } else {
-                    Change::Update(fields)
-                };
-                (change, Some((r.id.clone(), r.version)), before)
-            }
-        };
-        p.services.push(ServicePlan {
-            name,
-            change,
-            spec,
-            current: current_id,
-            image_before,
-            image_after,
-        });
+        p.services.push(compare(name, spec, running, current));
     }
     let wanted: std::collections::BTreeSet<String> =
         p.services.iter().map(|s| s.name.clone()).collect();
@@ -217,6 +187,47 @@ pub fn plan(
     }
     p.services.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(p)
+}
+
+/// One service's spec (image pinned) against the one running: create, update (the fields
+/// that differ), or unchanged.
+fn compare(
+    name: String,
+    mut spec: Value,
+    running: Option<&Running>,
+    current: &Current,
+) -> ServicePlan {
+    resolve_ids(&mut spec, current);
+    if let Some(r) = running {
+        // As `docker stack deploy`: a redeploy keeps the service's force-update counter.
+        spec["TaskTemplate"]["ForceUpdate"] = r.spec["TaskTemplate"]["ForceUpdate"].clone();
+    }
+    let image_after = spec["TaskTemplate"]["ContainerSpec"]["Image"]
+        .as_str()
+        .map(str::to_string);
+    let (change, current_id, image_before) = match running {
+        None => (Change::Create, None, None),
+        Some(r) => {
+            let fields = diff(&r.spec, &spec);
+            let before = r.spec["TaskTemplate"]["ContainerSpec"]["Image"]
+                .as_str()
+                .map(str::to_string);
+            let change = if fields.is_empty() {
+                Change::Unchanged
+            } else {
+                Change::Update(fields)
+            };
+            (change, Some((r.id.clone(), r.version)), before)
+        }
+    };
+    ServicePlan {
+        name,
+        change,
+        spec,
+        current: current_id,
+        image_before,
+        image_after,
+    }
 }
 
 /// `name:tag@digest` and the registry's platforms, as the docker CLI pins an image.
