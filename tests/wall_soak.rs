@@ -98,13 +98,8 @@ fn wall_memory_stays_flat() {
     // The real swarm, when the test command brought one up.
     if let Ok(managers) = std::env::var("CD_SWARM_MANAGERS") {
         let hosts: Vec<String> = managers.split(',').map(|m| format!("\"{m}\"")).collect();
-        // Resolved incidents are kept (up to 50, for an hour by default): on this swarm the
-        // other tests' broken deploys and paused updates resolve one after another through
-        // the whole run, so that bounded list fills for longer than the soak lasts and its
-        // filling reads as growth. Kept for a minute here, it is at its steady state before
-        // the measurement starts; the demo soak keeps the defaults.
         let world = World::with_config(&format!(
-            "[wall]\nrotate_secs = 5\n[incidents]\nresolved_keep_secs = 60\n[[contexts]]\nname = \"lab\"\ndocker = {{ hosts = [{}] }}\n",
+            "[wall]\nrotate_secs = 5\n[[contexts]]\nname = \"lab\"\ndocker = {{ hosts = [{}] }}\n",
             hosts.join(", ")
         ));
         let s = Session::spawn(&world, &["--wall"]);

@@ -246,6 +246,8 @@ impl Mirror {
             let availability = hist.iter().copied().collect();
             workloads.insert(id, Workload { availability, ..w });
         }
+        // A removed service's availability history goes with it (ids are never reused).
+        self.history.retain(|id, _| workloads.contains_key(id));
         if sample {
             self.last_sample = Some(Instant::now());
         }
