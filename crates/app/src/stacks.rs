@@ -406,14 +406,7 @@ fn deploy_activity(name: &str, planned: &Planned) -> Activity {
 
 /// The first manager that answers.
 async fn connect(s: &SwarmSettings) -> Result<clusterdeck_swarm::Connected, String> {
-    let mut last = String::from("no manager endpoint configured");
-    for ep in &s.endpoints {
-        match clusterdeck_swarm::connect(ep, s.tls.as_deref()).await {
-            Ok(c) => return Ok(c),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
+    clusterdeck_swarm::connect_any(&s.endpoints, s.tls.as_deref()).await
 }
 
 fn summary(p: &StackPlan) -> String {

@@ -98,6 +98,21 @@ pub fn has_service_status(api: &str) -> bool {
     matches!((it.next(), it.next()), (Some(maj), Some(min)) if maj > 1 || (maj == 1 && min >= 41))
 }
 
+/// The first of `endpoints` that answers; `Err` names why each did not.
+pub async fn connect_any(endpoints: &[String], tls: Option<&Path>) -> Result<Connected, String> {
+    let mut reasons = Vec::new();
+    for ep in endpoints {
+        match connect(ep, tls).await {
+            Ok(c) => return Ok(c),
+            Err(e) => reasons.push(e),
+        }
+    }
+    if reasons.is_empty() {
+        reasons.push("no manager endpoint configured".to_string());
+    }
+    Err(reasons.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
-pub use connect::{Connected, connect, has_service_status};
+pub use connect::{Connected, connect, connect_any, has_service_status};
 pub use describe::spawn_reader;
 pub use logs::spawn_logs;
 pub use nodes::{NodeEndpoints, configured as node_endpoint};

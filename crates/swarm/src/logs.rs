@@ -6,7 +6,6 @@ use bollard::query_parameters::LogsOptions;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::connect::connect;
 use clusterdeck_kit::{BackendMsg, LogHandle, LogItem, log_pump};
 use clusterdeck_model::SourceKind;
 
@@ -45,19 +44,9 @@ async fn follow(
     task: Option<String>,
     tx: mpsc::Sender<BackendMsg>,
 ) {
-    let mut reasons = Vec::new();
-    let mut docker = None;
-    for ep in &endpoints {
-        match connect(ep, tls.as_deref()).await {
-            Ok(c) => {
-                docker = Some(c.docker);
-                break;
-            }
-            Err(e) => reasons.push(e),
-        }
-    }
-    let Some(docker) = docker else {
-        return log_pump::ended(&tx, &cluster, reasons.join("; ")).await;
+    let docker = match crate::connect_any(&endpoints, tls.as_deref()).await {
+        Ok(c) => c.docker,
+        Err(why) => return log_pump::ended(&tx, &cluster, why).await,
     };
     let opts = LogsOptions {
         follow: true,

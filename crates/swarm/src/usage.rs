@@ -244,19 +244,10 @@ impl Stats {
 
     async fn manager(&mut self) -> Result<&Connected, String> {
         if self.manager.is_none() {
-            let mut reasons = Vec::new();
-            for ep in &self.managers {
-                match connect(ep, self.tls.as_deref()).await {
-                    Ok(c) => {
-                        self.manager = Some(c);
-                        break;
-                    }
-                    Err(e) => reasons.push(e),
-                }
-            }
-            if self.manager.is_none() {
-                return Err(format!("no manager answered: {}", reasons.join("; ")));
-            }
+            let c = crate::connect_any(&self.managers, self.tls.as_deref())
+                .await
+                .map_err(|why| format!("no manager answered: {why}"))?;
+            self.manager = Some(c);
         }
         self.manager.as_ref().ok_or_else(|| "no manager".into())
     }
